@@ -1,0 +1,68 @@
+# Tern: `make run` sets up a demo and serves it; `make test` runs every test.
+# Sources are found by folder, so a new file needs no Makefile change.
+
+CC      ?= cc
+PKGS    := libevent libevent_openssl sqlite3 libcares libcrypt
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+           -Wno-format-nonliteral -Isrc -MMD -MP
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent -lsqlite3 -lcares -lcrypt)
+
+# One build tree per flavour: plain, and AddressSanitizer + UBSan.
+B       ?= build
+ifeq ($(SANITIZE),1)
+B       := build-asan
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+SRCS      := $(shell find src -name '*.c' | sort)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TESTS     := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all tern unit-tests test test-unit test-integration run bench clean deps
+
+all: $(B)/tern
+
+$(B)/tern: $(B)/src/main.o $(B)/libtern.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libtern.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libtern.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libtern.a $(LDLIBS) -lcmocka
+
+unit-tests: $(TESTS)
+
+deps:
+	scripts/deps.sh
+
+# Unit and integration tests, plain and under ASan + UBSan.
+test: deps
+	$(MAKE) test-unit test-integration
+	$(MAKE) SANITIZE=1 test-unit test-integration
+
+test-unit: $(B)/tern $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+
+test-integration: $(B)/tern
+	TERN_BIN=$(CURDIR)/$(B)/tern /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+run: deps all
+	scripts/run-demo.sh
+
+bench: deps all
+	bench/run.sh
+
+clean:
+	rm -rf build build-asan run
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,30 @@
+/*
+ * The admin commands of the tern binary.  main.c reads the config and
+ * dispatches; each command lives in a file of its own and returns the exit
+ * status: 0 success, 1 failure (one line on stderr), 2 bad usage.
+ */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include "conf/conf.h"
+#include "lookup/directory.h"
+
+#define EXIT_USAGE 2
+
+/* argv[0] is the command's own name ("domain", "user", ...). */
+int cli_domain(const struct conf *conf, int argc, char **argv);
+int cli_user(const struct conf *conf, int argc, char **argv);
+int cli_address(const struct conf *conf, int argc, char **argv);
+int cli_alias(const struct conf *conf, int argc, char **argv);
+int cli_queue(const struct conf *conf, int argc, char **argv);
+int cli_config(const struct conf *conf, int argc, char **argv);
+
+/* Switches to conf->user when run as root (so that tern.db and its WAL
+ * files stay the server's), makes sure state_dir exists, and opens the
+ * directory.  On failure prints one line to stderr and returns NULL. */
+struct directory *cli_open_directory(const struct conf *conf);
+
+/* Prints "tern: " and the message to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * The settings: one table in conf_table.c declares every key with its type,
+ * default, bounds and one line of help; docs/config.md lists the same
+ * table.  conf_load() reads "key = value" lines; an unknown key or a bad
+ * value is an error naming file:line.
+ */
+#ifndef TERN_CONF_H
+#define TERN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_DEFAULT_PATH "/etc/tern/tern.conf"
+
+struct conf {
+	char *path;                 /* the file it was read from */
+	char *hostname;             /* default: gethostname() */
+	char *state_dir;
+	char *user;
+	char *listen_smtp;          /* "" disables */
+	uint64_t max_message_size;  /* bytes */
+	unsigned max_recipients;
+	unsigned smtpd_timeout;     /* seconds */
+	int log_level;              /* enum log_level */
+};
+
+/* Fills c with the defaults, then reads path over them.  Returns 0, or -1
+ * with a one-line "file:line: message" (or "file: message") in err. */
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Prints every setting as "key = value", in table order. */
+void conf_print(const struct conf *c, FILE *f);
+
+void conf_free(struct conf *c);
+
+/* "30s", "5m", "2h", "1d" or plain seconds. 0 or -1. */
+int conf_parse_duration(const char *s, unsigned *secs_r);
+/* "10k", "50M", "1G" (powers of 1024) or plain bytes. 0 or -1. */
+int conf_parse_size(const char *s, uint64_t *bytes_r);
+
+#endif

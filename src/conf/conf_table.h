@@ -1,0 +1,41 @@
+/*
+ * The table of settings, private to src/conf/.  Every key is declared once
+ * in conf_table.c with its type, its field in struct conf, its default,
+ * its bounds and one line of help; conf.c parses, checks and prints by
+ * this table alone, and docs/config.md lists the same rows.  Trusts
+ * nothing: the defaults are parsed and checked like values from a file.
+ */
+#ifndef TERN_CONF_TABLE_H
+#define TERN_CONF_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_NOMAX UINT64_MAX
+
+enum conf_type {
+	CONF_STRING,            /* char *, never empty */
+	CONF_LISTEN,            /* char *, host:port list, "" disables */
+	CONF_DURATION,          /* unsigned, seconds */
+	CONF_SIZE,              /* uint64_t, bytes */
+	CONF_UINT,              /* unsigned */
+	CONF_LOG_LEVEL,         /* int, enum log_level */
+};
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t offset;          /* of its field in struct conf */
+	const char *def;        /* the default, written as in the file */
+	char *(*compute)(void); /* when set, gives the default (def is "") */
+	uint64_t min, max;      /* for durations, sizes and numbers */
+	const char *help;
+};
+
+extern const struct conf_key conf_keys[];
+extern const size_t conf_nkeys;
+
+/* The key named name, or NULL. */
+const struct conf_key *conf_key_find(const char *name);
+
+#endif

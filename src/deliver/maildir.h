@@ -1,0 +1,34 @@
+/*
+ * Maildir delivery (state_dir/mail/DOMAIN/LOCAL/{tmp,new,cur}): the copy is
+ * written into tmp, fsync'd, renamed into new; the caller then commits a
+ * batch, which fsyncs each new/ folder once however many copies landed in
+ * it.  A copy counts as delivered only after its batch committed.
+ */
+#ifndef TERN_MAILDIR_H
+#define TERN_MAILDIR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The Maildir folder of a mailbox address: state_dir/mail/DOMAIN/LOCAL,
+ * with the address folded to lower case and any byte that is not safe in
+ * a file name ('/', a leading '.', controls, non-ASCII) written as %XX.
+ * 0, or -1 if it does not fit. */
+int maildir_path(const char *state_dir, const char *mailbox, char *out,
+    size_t outlen);
+
+struct maildir_batch;
+
+struct maildir_batch *maildir_batch_new(void);
+/* fsyncs every new/ folder written to since the last commit. 0 or -1. */
+int maildir_batch_commit(struct maildir_batch *batch);
+void maildir_batch_free(struct maildir_batch **batch);
+
+/* Delivers headers (LF line ends) followed by the content of fd from
+ * offset to end of file, its CRLF line ends turned into LF as Maildir
+ * readers expect.  0, or -1 with a reason in err. */
+int maildir_deliver(const char *maildir, const char *headers, size_t hlen,
+    int fd, off_t offset, struct maildir_batch *batch, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * The directory: domains, accounts, addresses and aliases in SQLite
+ * (state_dir/tern.db, WAL, versioned schema with migrations).  Addresses
+ * match without regard to case; logins are exact, byte for byte.  Only the
+ * lookup process and the admin commands open it.  Every change is one
+ * transaction: it happens whole or not at all.
+ */
+#ifndef TERN_DIRECTORY_H
+#define TERN_DIRECTORY_H
+
+#include <stddef.h>
+
+#include "util/addr.h"
+
+struct directory;
+
+#define DIR_ERR_MAX 256
+
+/* Opens (creating and migrating as needed) state_dir/tern.db.  0, or -1
+ * with a one-line reason in err. */
+int dir_open(const char *state_dir, struct directory **dir_r, char *err,
+    size_t errlen);
+void dir_close(struct directory **dir);
+
+/* ---- resolution, used by the lookup process ---- */
+
+enum dir_resolve_status {
+	DIR_RESOLVE_OK = 0,
+	DIR_RESOLVE_NOT_LOCAL,  /* the domain is not one of ours */
+	DIR_RESOLVE_UNKNOWN,    /* local domain, no such address, no catch-all */
+	DIR_RESOLVE_LOOP,       /* alias expansion loops or is too deep */
+	DIR_RESOLVE_TEMPFAIL,   /* database error */
+};
+
+#define DIR_RESOLVE_MAX 100     /* most mailboxes one recipient expands to */
+
+struct dir_target {
+	char addr[ADDR_BUF];    /* local: the mailbox's own address (folded);
+	                           remote: the address to forward to */
+	int remote;
+};
+
+/* Resolves one envelope recipient: exact address, then alias, then the
+ * domain's catch-all ("@domain"); alias targets are resolved again, the
+ * same way.  Fills up to max targets, without duplicates. */
+enum dir_resolve_status dir_resolve(struct directory *dir, const char *addr,
+    struct dir_target *targets, size_t max, size_t *n_r);
+
+/* 1 if domain is one of ours, 0 if not, -1 on error. */
+int dir_is_local_domain(struct directory *dir, const char *domain);
+
+/* ---- administration, used by the tern command ---- */
+/* Each returns 0, or -1 with a one-line reason in err (DIR_ERR_MAX). */
+
+int dir_domain_add(struct directory *dir, const char *domain, char *err);
+int dir_domain_del(struct directory *dir, const char *domain, char *err);
+/* Calls fn once per domain, in name order. */
+int dir_domain_list(struct directory *dir,
+    void (*fn)(void *arg, const char *domain), void *arg, char *err);
+
+/* password_hash may be NULL (an account that cannot log in yet). */
+int dir_user_add(struct directory *dir, const char *address, const char *login,
+    const char *password_hash, char *err);
+/* Deletes the account, its addresses (and, later, its grants).  When
+ * mailbox_r is not NULL, writes the account's mailbox address there
+ * (ADDR_BUF) so that --purge can remove its Maildir. */
+int dir_user_del(struct directory *dir, const char *login, char *mailbox_r,
+    char *err);
+int dir_user_passwd(struct directory *dir, const char *login,
+    const char *password_hash, char *err);
+int dir_user_list(struct directory *dir,
+    void (*fn)(void *arg, const char *login, const char *mailbox,
+        const char *addresses), void *arg, char *err);
+
+int dir_address_add(struct directory *dir, const char *address,
+    const char *login, char *err);
+int dir_address_del(struct directory *dir, const char *address, char *err);
+
+/* source is an address or "@domain" (catch-all) in a local domain; targets
+ * are addresses, local or remote.  Adding to an existing source adds
+ * targets.  An alias that would make a loop is refused. */
+int dir_alias_add(struct directory *dir, const char *source,
+    const char *const *targets, size_t ntargets, char *err);
+int dir_alias_del(struct directory *dir, const char *source, char *err);
+int dir_alias_list(struct directory *dir,
+    void (*fn)(void *arg, const char *source, const char *target), void *arg,
+    char *err);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * The lookup process: the only process that opens tern.db.  It answers the
+ * smtpd processes over their channels; a request is checked like network
+ * input (ipc_reader) because a compromised smtpd is exactly what this
+ * separation guards against.  SIGHUP reopens the directory.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lookup/directory.h"
+#include "master/child.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define LOOKUP_MAX_CLIENTS 64
+
+struct lookup {
+	struct conf *conf;
+	struct event_base *base;
+	struct directory *dir;
+	struct ipc_chan *ctl;
+	struct ipc_chan *clients[LOOKUP_MAX_CLIENTS];
+};
+
+static void
+lookup_open_directory(struct lookup *lk)
+{
+	char err[DIR_ERR_MAX];
+
+	dir_close(&lk->dir);
+	if (dir_open(lk->conf->state_dir, &lk->dir, err, sizeof(err)) < 0)
+		fatal("cannot open the directory: %s", err);
+}
+
+static void
+lookup_resolve(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	struct dir_target targets[DIR_RESOLVE_MAX];
+	struct ipc_reader r;
+	char addr[ADDR_BUF];
+	size_t n = 0;
+	struct buf out;
+
+	ipc_reader_init(&r, msg);
+	uint32_t id = ipc_get_u32(&r);
+	ipc_get_str(&r, addr, sizeof(addr));
+	if (ipc_reader_end(&r) < 0) {
+		/* A broken smtpd: its session times out, nothing else. */
+		log_warn("malformed resolve request ignored");
+		return;
+	}
+	enum dir_resolve_status st = dir_resolve(lk->dir, addr, targets,
+	    DIR_RESOLVE_MAX, &n);
+	if (st != DIR_RESOLVE_OK)
+		n = 0;
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&out, id);
+	ipc_put_u32(&out, (uint32_t)st);
+	ipc_put_u32(&out, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		ipc_put_u32(&out, (uint32_t)targets[i].remote);
+		ipc_put_str(&out, targets[i].addr);
+	}
+	ipc_chan_send(chan, IPC_LOOKUP_RESOLVED, out.data, out.len, -1);
+	buf_free(&out);
+}
+
+static void
+lookup_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	if (msg->fd >= 0)
+		close(msg->fd);
+	if (msg->type == IPC_LOOKUP_RESOLVE) {
+		lookup_resolve(arg, chan, msg);
+		return;
+	}
+	log_warn("unexpected message type %u from a client", msg->type);
+}
+
+static void
+lookup_client_closed(struct ipc_chan *chan, void *arg)
+{
+	struct lookup *lk = arg;
+
+	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++) {
+		if (lk->clients[i] == chan) {
+			ipc_chan_free(&lk->clients[i]);
+			return;
+		}
+	}
+}
+
+static void
+lookup_add_client(struct lookup *lk, int fd)
+{
+	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++) {
+		if (lk->clients[i] == NULL) {
+			lk->clients[i] = ipc_chan_new(lk->base, fd,
+			    lookup_client_msg, lookup_client_closed, lk);
+			return;
+		}
+	}
+	log_warn("too many lookup clients; refusing one");
+	close(fd);
+}
+
+static void
+lookup_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	(void)chan;
+	if (msg->type == IPC_CTL_PEER && msg->fd >= 0) {
+		lookup_add_client(arg, msg->fd);
+		return;
+	}
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected control message %u", msg->type);
+}
+
+static void
+lookup_ctl_closed(struct ipc_chan *chan, void *arg)
+{
+	struct lookup *lk = arg;
+
+	(void)chan;
+	event_base_loopbreak(lk->base);
+}
+
+static void
+lookup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct lookup *lk = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		child_reload_conf(lk->conf);
+		log_info("reloading the directory");
+		lookup_open_directory(lk);
+		return;
+	}
+	event_base_loopbreak(lk->base);
+}
+
+int
+lookup_main(struct conf *conf, const struct child_fds *fds)
+{
+	struct lookup lk = { .conf = conf };
+	struct event *sigs[3];
+	const int signums[3] = { SIGHUP, SIGTERM, SIGINT };
+
+	child_setup("lookup", conf);
+	if ((lk.base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	lookup_open_directory(&lk);
+	for (size_t i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(lk.base, signums[i], lookup_signal, &lk);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatal("cannot watch signals");
+	}
+	lk.ctl = ipc_chan_new(lk.base, fds->ctl, lookup_ctl_msg,
+	    lookup_ctl_closed, &lk);
+	if (fds->smtpd >= 0)
+		lookup_add_client(&lk, fds->smtpd);
+	log_debug("ready");
+	event_base_dispatch(lk.base);
+	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++)
+		ipc_chan_free(&lk.clients[i]);
+	ipc_chan_free(&lk.ctl);
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	dir_close(&lk.dir);
+	event_base_free(lk.base);
+	return 0;
+}

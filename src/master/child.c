@@ -1,0 +1,62 @@
+/*
+ * The common start of every child process: see child.h.
+ */
+#include "master/child.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/privsep.h"
+
+void
+child_setup(const char *name, const struct conf *conf)
+{
+	log_init(name);
+	/* A child whose master is gone (kill -9) must not linger holding the
+	 * ports and the queue. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		fatal("prctl: cannot ask for a signal when master dies");
+	if (getppid() == 1)
+		fatal("master went away during start-up");
+	signal(SIGPIPE, SIG_IGN);
+	if (privsep_drop(conf->user) < 0)
+		exit(1);
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+void
+child_reload_conf(struct conf *conf)
+{
+	struct conf fresh;
+	char err[512];
+
+	if (conf_load(&fresh, conf->path, err, sizeof(err)) < 0) {
+		log_warn("reload: keeping the running config: %s", err);
+		return;
+	}
+	if (!same(fresh.listen_smtp, conf->listen_smtp) ||
+	    !same(fresh.state_dir, conf->state_dir) || !same(fresh.user, conf->user))
+		log_warn("reload: listen_smtp, state_dir and user change only at a restart");
+	/* Keep what only a restart can change. */
+	char *keep[3] = { fresh.listen_smtp, fresh.state_dir, fresh.user };
+	fresh.listen_smtp = conf->listen_smtp;
+	fresh.state_dir = conf->state_dir;
+	fresh.user = conf->user;
+	conf->listen_smtp = keep[0];
+	conf->state_dir = keep[1];
+	conf->user = keep[2];
+	conf_free(conf);
+	*conf = fresh;
+	log_set_level(conf->log_level);
+	log_info("reload: config read again");
+}

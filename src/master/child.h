@@ -1,0 +1,35 @@
+/*
+ * What master hands each child: the config, the child's control channel
+ * to master, and the channels to the peers it talks to.  The wiring itself
+ * is in master_wiring.c, readable in one function.
+ */
+#ifndef TERN_CHILD_H
+#define TERN_CHILD_H
+
+#include "conf/conf.h"
+
+#define CHILD_MAX_LISTENERS 16
+
+struct child_fds {
+	int ctl;                /* to master */
+	int lookup;             /* smtpd: to lookup */
+	int queue;              /* smtpd: to queue */
+	int smtpd;              /* lookup, queue: to the smtpd */
+	int listeners[CHILD_MAX_LISTENERS];
+	size_t nlisteners;
+};
+
+/* Common start of every child: names the log, asks for SIGTERM when master
+ * dies, and drops to conf->user (before any network input is read). */
+void child_setup(const char *name, const struct conf *conf);
+
+/* SIGHUP in a child: reads the config file again and takes the settings
+ * that can change while running; the ones that cannot (listen addresses,
+ * state_dir, user) are kept, with a warning that they need a restart. */
+void child_reload_conf(struct conf *conf);
+
+int lookup_main(struct conf *conf, const struct child_fds *fds);
+int queue_main(struct conf *conf, const struct child_fds *fds);
+int smtpd_main(struct conf *conf, const struct child_fds *fds);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * master: supervision.  It forks the children, wires them (master_wire is
+ * the one place that says who talks to whom), and restarts one that dies,
+ * with back-off, handing its peers fresh channels.  master runs no event
+ * library, only sigtimedwait, so a forked child inherits no loop state.
+ * It trusts its children no more than it must: it never reads from them.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "master/child.h"
+#include "master/master.h"
+#include "master/master_int.h"
+#include "net/ipc.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/privsep.h"
+
+#define MASTER_STOP_WAIT   15   /* seconds before the stragglers get SIGKILL */
+#define MASTER_BACKOFF_MAX 10   /* seconds between restarts of a crashing child */
+
+enum proc_kind { PROC_LOOKUP, PROC_QUEUE, PROC_SMTPD, PROC_COUNT };
+
+struct proc {
+	const char *name;
+	enum ipc_peer_kind peer_kind;
+	int (*main)(struct conf *, const struct child_fds *);
+	pid_t pid;
+	int ctl;                /* master's end of the control channel */
+	time_t started;
+	time_t restart_at;      /* when to start it again; 0 = not waiting */
+	unsigned backoff;
+};
+
+struct master {
+	struct conf *conf;
+	struct proc procs[PROC_COUNT];
+	int listeners[CHILD_MAX_LISTENERS];
+	size_t nlisteners;
+	int stopping;
+	time_t stop_deadline;
+};
+
+/* Who talks to whom: each pair gets a socketpair when the later of the two
+ * starts. */
+static const enum proc_kind links[][2] = {
+	{ PROC_SMTPD, PROC_LOOKUP },
+	{ PROC_SMTPD, PROC_QUEUE },
+};
+
+static int *
+child_fd_for(struct child_fds *fds, enum proc_kind peer)
+{
+	switch (peer) {
+	case PROC_LOOKUP:
+		return &fds->lookup;
+	case PROC_QUEUE:
+		return &fds->queue;
+	case PROC_SMTPD:
+		return &fds->smtpd;
+	default:
+		bug("no channel for peer %d", (int)peer);
+	}
+}
+
+/* Gives the running peer its end of a new pair through its control
+ * channel; the other end is returned for the child being started. */
+static int
+master_link(struct master *m, enum proc_kind self, enum proc_kind peer)
+{
+	struct proc *p = &m->procs[peer];
+	struct buf b;
+	int sp[2];
+
+	if (p->pid <= 0)
+		return -1;
+	if (ipc_socketpair(sp) < 0)
+		fatal("socketpair: %s", strerror(errno));
+	buf_init(&b, 16);
+	ipc_put_u32(&b, m->procs[self].peer_kind);
+	if (ipc_send(p->ctl, IPC_CTL_PEER, b.data, b.len, sp[1]) < 0)
+		log_warn("cannot hand %s a channel: %s", p->name, strerror(errno));
+	buf_free(&b);
+	close(sp[1]);
+	return sp[0];
+}
+
+static void
+master_wire(struct master *m, enum proc_kind self, struct child_fds *fds)
+{
+	fds->lookup = fds->queue = fds->smtpd = -1;
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		if (links[i][0] == self)
+			*child_fd_for(fds, links[i][1]) = master_link(m, self, links[i][1]);
+		else if (links[i][1] == self)
+			*child_fd_for(fds, links[i][0]) = master_link(m, self, links[i][0]);
+	}
+	fds->nlisteners = 0;
+	if (self == PROC_SMTPD) {
+		for (size_t i = 0; i < m->nlisteners; i++)
+			fds->listeners[fds->nlisteners++] = m->listeners[i];
+	}
+}
+
+/* In the new child: what master held for others is not the child's. */
+static void
+child_close_others(struct master *m, enum proc_kind self)
+{
+	for (int k = 0; k < PROC_COUNT; k++)
+		if (k != (int)self && m->procs[k].ctl >= 0)
+			close(m->procs[k].ctl);
+	if (self != PROC_SMTPD)
+		for (size_t i = 0; i < m->nlisteners; i++)
+			close(m->listeners[i]);
+}
+
+static void
+master_start(struct master *m, enum proc_kind kind)
+{
+	struct proc *p = &m->procs[kind];
+	struct child_fds fds;
+	int ctl[2];
+	sigset_t none;
+
+	if (ipc_socketpair(ctl) < 0)
+		fatal("socketpair: %s", strerror(errno));
+	master_wire(m, kind, &fds);
+	fds.ctl = ctl[1];
+	p->pid = fork();
+	if (p->pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (p->pid == 0) {
+		close(ctl[0]);
+		child_close_others(m, kind);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		exit(p->main(m->conf, &fds));
+	}
+	close(ctl[1]);
+	if (fds.lookup >= 0)
+		close(fds.lookup);
+	if (fds.queue >= 0)
+		close(fds.queue);
+	if (fds.smtpd >= 0)
+		close(fds.smtpd);
+	p->ctl = ctl[0];
+	p->started = time(NULL);
+	p->restart_at = 0;
+	log_info("started %s pid=%d", p->name, (int)p->pid);
+}
+
+static void
+master_reap(struct master *m)
+{
+	time_t now = time(NULL);
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int k = 0; k < PROC_COUNT; k++) {
+			struct proc *p = &m->procs[k];
+			if (p->pid != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				log_warn("%s pid=%d killed by signal %d", p->name,
+				    (int)pid, WTERMSIG(status));
+			else if (!m->stopping || WEXITSTATUS(status) != 0)
+				log_warn("%s pid=%d exited with status %d", p->name,
+				    (int)pid, WEXITSTATUS(status));
+			p->pid = 0;
+			close(p->ctl);
+			p->ctl = -1;
+			if (m->stopping)
+				break;
+			/* A child that keeps dying waits longer each time. */
+			p->backoff = (now - p->started < MASTER_BACKOFF_MAX) ?
+			    (p->backoff ? p->backoff * 2 : 1) : 0;
+			if (p->backoff > MASTER_BACKOFF_MAX)
+				p->backoff = MASTER_BACKOFF_MAX;
+			p->restart_at = now + p->backoff;
+			log_info("restarting %s in %us", p->name, p->backoff);
+		}
+	}
+}
+
+static void
+master_signal_children(struct master *m, int sig)
+{
+	for (int k = 0; k < PROC_COUNT; k++)
+		if (m->procs[k].pid > 0)
+			kill(m->procs[k].pid, sig);
+}
+
+static int
+master_children_left(struct master *m)
+{
+	int n = 0;
+
+	for (int k = 0; k < PROC_COUNT; k++)
+		n += m->procs[k].pid > 0;
+	return n;
+}
+
+static void
+master_reload(struct master *m)
+{
+	struct conf fresh;
+	char err[512];
+
+	/* Checked here first, so a broken file is reported once and the
+	 * children keep running with what they have. */
+	if (conf_load(&fresh, m->conf->path, err, sizeof(err)) < 0) {
+		log_error("reload refused: %s", err);
+		return;
+	}
+	conf_free(&fresh);
+	child_reload_conf(m->conf);
+	master_signal_children(m, SIGHUP);
+}
+
+static void
+master_handle(struct master *m, int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		master_reap(m);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: reloading config and directory");
+		master_reload(m);
+		break;
+	case SIGUSR1:
+		if (m->procs[PROC_QUEUE].pid > 0)
+			kill(m->procs[PROC_QUEUE].pid, SIGUSR1);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (!m->stopping) {
+			log_info("stopping");
+			m->stopping = 1;
+			m->stop_deadline = time(NULL) + MASTER_STOP_WAIT;
+			master_signal_children(m, SIGTERM);
+		}
+		break;
+	}
+}
+
+static void
+master_loop(struct master *m, const sigset_t *set)
+{
+	for (;;) {
+		time_t now = time(NULL);
+		if (m->stopping) {
+			if (master_children_left(m) == 0)
+				return;
+			if (now >= m->stop_deadline) {
+				log_warn("children still running: killing them");
+				master_signal_children(m, SIGKILL);
+				m->stop_deadline = now + 5;
+			}
+		} else {
+			for (int k = 0; k < PROC_COUNT; k++)
+				if (m->procs[k].pid == 0 && m->procs[k].restart_at <= now)
+					master_start(m, (enum proc_kind)k);
+		}
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		int sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0)
+			master_handle(m, sig);
+	}
+}
+
+int
+master_main(struct conf *conf)
+{
+	static struct master m;
+	sigset_t set;
+	int lock;
+	char p[512];
+
+	log_init("master");
+	m.conf = conf;
+	m.procs[PROC_LOOKUP] = (struct proc){ "lookup", IPC_PEER_LOOKUP, lookup_main, 0, -1, 0, 0, 0 };
+	m.procs[PROC_QUEUE] = (struct proc){ "queue", IPC_PEER_QUEUE, queue_main, 0, -1, 0, 0, 0 };
+	m.procs[PROC_SMTPD] = (struct proc){ "smtpd", IPC_PEER_SMTPD, smtpd_main, 0, -1, 0, 0, 0 };
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
+		return 1;
+	if (master_listen(conf->listen_smtp, m.listeners, CHILD_MAX_LISTENERS,
+	    &m.nlisteners) < 0)
+		return 1;
+	/* Bound and locked: nothing more needs root. */
+	if (privsep_drop(conf->user) < 0 || master_write_pid(conf) < 0)
+		return 1;
+	log_info("tern starting: hostname=%s state_dir=%s", conf->hostname,
+	    conf->state_dir);
+	master_loop(&m, &set);
+	snprintf(p, sizeof(p), "%s/tern.pid", conf->state_dir);
+	unlink(p);
+	log_info("stopped");
+	close(lock);
+	return 0;
+}

@@ -1,0 +1,156 @@
+/*
+ * "host:port" and "[v6addr]:port" as written in listen settings.  Trusts
+ * nothing in spec: the host must be an IP literal (no name lookups at
+ * config time), the port strict decimal digits in 1..65535.
+ */
+#include "net/hostport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+/* Strict decimal digits, no sign or spaces, 1..65535. */
+static int
+hostport_port(const char *s, unsigned *port_r, const char **err_r)
+{
+	unsigned port = 0;
+
+	if (*s == '\0') {
+		*err_r = "missing port";
+		return -1;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9') {
+			*err_r = "port is not a number";
+			return -1;
+		}
+		port = port * 10 + (unsigned)(*s - '0');
+		if (port > 65535) {
+			*err_r = "port out of range 1..65535";
+			return -1;
+		}
+	}
+	if (port == 0) {
+		*err_r = "port out of range 1..65535";
+		return -1;
+	}
+	*port_r = port;
+	return 0;
+}
+
+/* Copies the n bytes at s into host_r if they fit. */
+static int
+hostport_copy(char host_r[HOSTPORT_HOST_MAX], const char *s, size_t n,
+    const char **err_r)
+{
+	if (n >= HOSTPORT_HOST_MAX) {
+		*err_r = "address too long";
+		return -1;
+	}
+	memcpy(host_r, s, n);
+	host_r[n] = '\0';
+	return 0;
+}
+
+/* "[v6]:port": the brackets keep the address's colons from the port's. */
+static int
+hostport_v6(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    const char **rest_r, const char **err_r)
+{
+	struct in6_addr a6;
+	const char *bracket = strchr(spec, ']');
+
+	if (bracket == NULL) {
+		*err_r = "missing ']'";
+		return -1;
+	}
+	if (hostport_copy(host_r, spec + 1, (size_t)(bracket - spec - 1),
+	    err_r) < 0)
+		return -1;
+	if (inet_pton(AF_INET6, host_r, &a6) != 1) {
+		*err_r = "not an IPv6 address between [ ]";
+		return -1;
+	}
+	if (bracket[1] == '\0') {
+		*err_r = "missing port";
+		return -1;
+	}
+	if (bracket[1] != ':') {
+		*err_r = "expected ':' after ']'";
+		return -1;
+	}
+	*rest_r = bracket + 2;
+	return 0;
+}
+
+/* "v4:port" or "*:port". */
+static int
+hostport_v4(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    const char **rest_r, const char **err_r)
+{
+	struct in_addr a4;
+	const char *colon = strchr(spec, ':');
+
+	if (colon == NULL) {
+		*err_r = "missing port";
+		return -1;
+	}
+	if (strchr(colon + 1, ':') != NULL) {
+		*err_r = "an IPv6 address needs brackets, e.g. [::1]:25";
+		return -1;
+	}
+	if (colon == spec) {
+		*err_r = "missing address (use * for any)";
+		return -1;
+	}
+	*rest_r = colon + 1;
+	/* "*" is any address, which the socket knows as 0.0.0.0. */
+	if (colon - spec == 1 && spec[0] == '*')
+		return hostport_copy(host_r, "0.0.0.0", 7, err_r);
+	if (hostport_copy(host_r, spec, (size_t)(colon - spec), err_r) < 0)
+		return -1;
+	if (inet_pton(AF_INET, host_r, &a4) != 1) {
+		*err_r = "not an IP address (names are not looked up)";
+		return -1;
+	}
+	return 0;
+}
+
+int
+hostport_parse(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    unsigned *port_r, const char **err_r)
+{
+	const char *rest;
+	int r;
+
+	if (spec == NULL || *spec == '\0') {
+		*err_r = "empty address";
+		return -1;
+	}
+	if (spec[0] == '[')
+		r = hostport_v6(spec, host_r, &rest, err_r);
+	else
+		r = hostport_v4(spec, host_r, &rest, err_r);
+	if (r < 0)
+		return -1;
+	return hostport_port(rest, port_r, err_r);
+}
+
+int
+hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX])
+{
+	const char *p = *list + strspn(*list, ", \t");
+	size_t n = strcspn(p, ", \t");
+
+	*list = p + n;
+	if (n == 0)
+		return 0;
+	if (n >= HOSTPORT_SPEC_MAX) {
+		memcpy(spec, p, HOSTPORT_SPEC_MAX - 1);
+		spec[HOSTPORT_SPEC_MAX - 1] = '\0';
+		return -1;
+	}
+	memcpy(spec, p, n);
+	spec[n] = '\0';
+	return 1;
+}

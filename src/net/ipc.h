@@ -1,0 +1,69 @@
+/*
+ * Framed messages between tern's processes, over the SOCK_SEQPACKET
+ * socketpairs that master sets up: one datagram per message, a header of
+ * type and length, a payload of at most IPC_MAX_PAYLOAD bytes, and at most
+ * one file descriptor riding along (SCM_RIGHTS).  A peer is trusted no more
+ * than the network: every payload is read through ipc_reader, which checks
+ * each field's size and fails when bytes are left over.
+ */
+#ifndef TERN_IPC_H
+#define TERN_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+#define IPC_MAX_PAYLOAD (64 * 1024 - 16)
+
+enum ipc_type {
+	/* master -> child */
+	IPC_CTL_PEER = 1,       /* fd: a new channel; u32 peer kind */
+	/* smtpd -> lookup */
+	IPC_LOOKUP_RESOLVE = 10,    /* u32 id, str address */
+	/* lookup -> smtpd */
+	IPC_LOOKUP_RESOLVED = 11,   /* u32 id, u32 status, u32 n, n x (u32 remote, str addr) */
+	/* smtpd -> queue */
+	IPC_QUEUE_NEW = 20,     /* str queue id */
+};
+
+enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD };
+
+struct ipc_msg {
+	uint32_t type;
+	uint32_t len;
+	int fd;                 /* -1 when none came along */
+	unsigned char data[IPC_MAX_PAYLOAD];
+};
+
+/* Creates a SOCK_SEQPACKET pair, close-on-exec. 0 or -1. */
+int ipc_socketpair(int fds[2]);
+
+/* Sends one message; fd < 0 for none.  Nonblocking sockets may give -1
+ * with errno EAGAIN. 0 or -1. */
+int ipc_send(int sock, uint32_t type, const void *data, size_t len, int fd);
+
+/* Receives one message.  1: a message; 0: the peer closed; -1: error
+ * (errno, EAGAIN included; EMSGSIZE for a truncated or malformed one). */
+int ipc_recv(int sock, struct ipc_msg *msg);
+
+/* ---- payload encoding ---- */
+
+void ipc_put_u32(struct buf *b, uint32_t v);
+void ipc_put_str(struct buf *b, const char *s);
+
+struct ipc_reader {
+	const unsigned char *p;
+	size_t left;
+	int error;
+};
+
+void ipc_reader_init(struct ipc_reader *r, const struct ipc_msg *msg);
+uint32_t ipc_get_u32(struct ipc_reader *r);
+/* Copies a string of at most max-1 bytes into out (size max); a longer one
+ * or one holding a NUL is an error. */
+void ipc_get_str(struct ipc_reader *r, char *out, size_t max);
+/* 0 when every field was read whole and nothing is left over, else -1. */
+int ipc_reader_end(struct ipc_reader *r);
+
+#endif

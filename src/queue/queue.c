@@ -1,0 +1,295 @@
+/*
+ * The queue process: knows every message in state_dir/queue and when each
+ * is due, and runs delivery passes.  New messages are announced by smtpd;
+ * at start the whole folder is read again, so that nothing accepted before
+ * a crash is forgotten.  A pass takes up to QUEUE_BATCH_MAX due messages,
+ * delivers them, syncs every Maildir folder touched once, and only then
+ * marks recipients done.  SIGUSR1 (tern queue flush) makes everything due.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "master/child.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "queue/queue.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define QUEUE_MAX_CLIENTS 64
+
+struct queue_item {
+	char id[QUEUE_ID_BUF];
+	time_t next;            /* due at; 0 = now */
+	int force;
+};
+
+struct queue {
+	struct conf *conf;
+	struct event_base *base;
+	struct ipc_chan *ctl;
+	struct ipc_chan *clients[QUEUE_MAX_CLIENTS];
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];
+	struct queue_item *items;
+	size_t nitems, capitems;
+	struct event *run_ev;
+	struct event *tick_ev;
+	struct maildir_batch *batch;
+};
+
+static void
+queue_add(struct queue *q, const char *id, time_t next)
+{
+	for (size_t i = 0; i < q->nitems; i++) {
+		if (strcmp(q->items[i].id, id) == 0) {
+			q->items[i].next = next;
+			return;
+		}
+	}
+	if (q->nitems == q->capitems) {
+		q->capitems = q->capitems ? q->capitems * 2 : 64;
+		q->items = xreallocarray(q->items, q->capitems, sizeof(*q->items));
+	}
+	struct queue_item *it = &q->items[q->nitems++];
+	memset(it, 0, sizeof(*it));
+	snprintf(it->id, sizeof(it->id), "%s", id);
+	it->next = next;
+}
+
+/* Reads the queue folder at start: every whole message is known again.
+ * queue/tmp holds only messages never acknowledged: they are removed. */
+static void
+queue_scan(struct queue *q)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(q->tmp)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+				log_warn("cannot remove %s/%s: %s", q->tmp,
+				    de->d_name, strerror(errno));
+		}
+		closedir(d);
+	}
+	if ((d = opendir(q->dir)) == NULL)
+		fatal("cannot read %s: %s", q->dir, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (queue_id_valid(de->d_name))
+			queue_add(q, de->d_name, 0);
+	closedir(d);
+	if (q->nitems)
+		log_info("recovered %zu messages from the queue", q->nitems);
+}
+
+/* Takes the due items out of the list, at most max. */
+static size_t
+queue_take_due(struct queue *q, struct queue_job *jobs, size_t max)
+{
+	time_t now = time(NULL);
+	size_t n = 0, i = 0;
+
+	while (i < q->nitems && n < max) {
+		struct queue_item *it = &q->items[i];
+		if (it->next > now && !it->force) {
+			i++;
+			continue;
+		}
+		memset(&jobs[n], 0, sizeof(jobs[n]));
+		char err[512];
+		if (queue_env_load(q->dir, it->id, &jobs[n].env, err, sizeof(err)) == 0) {
+			jobs[n].force = it->force;
+			jobs[n].loaded = 1;
+			n++;
+		} else if (errno != ENOENT) {
+			log_error("%s", err);
+		}
+		q->items[i] = q->items[--q->nitems];
+	}
+	return n;
+}
+
+static void
+queue_run(struct queue *q)
+{
+	static struct queue_job jobs[QUEUE_BATCH_MAX];
+	size_t n = queue_take_due(q, jobs, QUEUE_BATCH_MAX);
+	int ok;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		queue_deliver_start(q->conf, q->dir, &jobs[i], q->batch);
+	ok = maildir_batch_commit(q->batch) == 0;
+	for (size_t i = 0; i < n; i++) {
+		time_t next = queue_deliver_finish(q->dir, &jobs[i], ok);
+		if (next != 0)
+			queue_add(q, jobs[i].env.id, next);
+		queue_env_free(&jobs[i].env);
+		free(jobs[i].pending);
+	}
+	/* More may be due already: go on in the next turn of the loop, so
+	 * that new messages and signals are not starved. */
+	if (n == QUEUE_BATCH_MAX)
+		event_active(q->run_ev, 0, 0);
+}
+
+static void
+queue_run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	queue_run(arg);
+}
+
+static void
+queue_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	queue_run(arg);
+}
+
+static void
+queue_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct queue *q = arg;
+	char id[QUEUE_ID_BUF + 1];
+
+	(void)chan;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	if (msg->type != IPC_QUEUE_NEW || msg->len != QUEUE_ID_LEN) {
+		log_warn("unexpected message %u from smtpd", msg->type);
+		return;
+	}
+	memcpy(id, msg->data, QUEUE_ID_LEN);
+	id[QUEUE_ID_LEN] = '\0';
+	if (!queue_id_valid(id)) {
+		log_warn("bad queue id from smtpd");
+		return;
+	}
+	queue_add(q, id, 0);
+	event_active(q->run_ev, 0, 0);
+}
+
+static void
+queue_client_closed(struct ipc_chan *chan, void *arg)
+{
+	struct queue *q = arg;
+
+	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++)
+		if (q->clients[i] == chan)
+			ipc_chan_free(&q->clients[i]);
+}
+
+static void
+queue_add_client(struct queue *q, int fd)
+{
+	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++) {
+		if (q->clients[i] == NULL) {
+			q->clients[i] = ipc_chan_new(q->base, fd, queue_client_msg,
+			    queue_client_closed, q);
+			return;
+		}
+	}
+	log_warn("too many queue clients; refusing one");
+	close(fd);
+}
+
+static void
+queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	(void)chan;
+	if (msg->type == IPC_CTL_PEER && msg->fd >= 0) {
+		queue_add_client(arg, msg->fd);
+		return;
+	}
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected control message %u", msg->type);
+}
+
+static void
+queue_ctl_closed(struct ipc_chan *chan, void *arg)
+{
+	struct queue *q = arg;
+
+	(void)chan;
+	event_base_loopbreak(q->base);
+}
+
+static void
+queue_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct queue *q = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		child_reload_conf(q->conf);
+		return;
+	}
+	if (sig == SIGUSR1) {
+		log_info("flush: every message is due now");
+		for (size_t i = 0; i < q->nitems; i++)
+			q->items[i].force = 1;
+		event_active(q->run_ev, 0, 0);
+		return;
+	}
+	event_base_loopbreak(q->base);
+}
+
+int
+queue_main(struct conf *conf, const struct child_fds *fds)
+{
+	static struct queue q;
+	const int signums[4] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	struct event *sigs[4];
+	struct timeval second = { 1, 0 };
+
+	child_setup("queue", conf);
+	q.conf = conf;
+	snprintf(q.dir, sizeof(q.dir), "%s/queue", conf->state_dir);
+	snprintf(q.tmp, sizeof(q.tmp), "%s/queue/tmp", conf->state_dir);
+	if ((q.base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	for (size_t i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(q.base, signums[i], queue_signal, &q);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatal("cannot watch signals");
+	}
+	q.batch = maildir_batch_new();
+	q.run_ev = event_new(q.base, -1, 0, queue_run_cb, &q);
+	q.tick_ev = event_new(q.base, -1, EV_PERSIST, queue_tick, &q);
+	if (q.run_ev == NULL || q.tick_ev == NULL || evtimer_add(q.tick_ev, &second) < 0)
+		fatal("cannot set up queue events");
+	q.ctl = ipc_chan_new(q.base, fds->ctl, queue_ctl_msg, queue_ctl_closed, &q);
+	if (fds->smtpd >= 0)
+		queue_add_client(&q, fds->smtpd);
+	queue_scan(&q);
+	event_active(q.run_ev, 0, 0);
+	event_base_dispatch(q.base);
+	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++)
+		ipc_chan_free(&q.clients[i]);
+	ipc_chan_free(&q.ctl);
+	for (size_t i = 0; i < 4; i++)
+		event_free(sigs[i]);
+	event_free(q.run_ev);
+	event_free(q.tick_ev);
+	maildir_batch_free(&q.batch);
+	free(q.items);
+	event_base_free(q.base);
+	return 0;
+}

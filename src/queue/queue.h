@@ -1,0 +1,42 @@
+/*
+ * The queue process's view of one delivery pass, shared by queue.c (the
+ * process: what is due, when) and queue_deliver.c (one message: each
+ * recipient delivered or deferred).
+ */
+#ifndef TERN_QUEUE_H
+#define TERN_QUEUE_H
+
+#include <time.h>
+
+#include "conf/conf.h"
+#include "deliver/maildir.h"
+#include "queue/queue_file.h"
+
+#define QUEUE_RETRY_MIN  300    /* first retry after a deferral, seconds */
+#define QUEUE_RETRY_MAX  3600   /* longest wait between retries */
+#define QUEUE_BATCH_MAX  256    /* messages per pass of the loop */
+
+/* One message being delivered in the current pass. */
+struct queue_job {
+	struct queue_env env;
+	int force;              /* flush: ignore next_attempt */
+	int loaded;
+	size_t delivered;       /* local copies awaiting the batch commit */
+	unsigned char *pending; /* per recipient: 1 = copy awaits commit */
+};
+
+/* Delivers what is due of job's recipients into batch; the copies count
+ * only once the batch commits (queue_deliver_finish). */
+void queue_deliver_start(const struct conf *conf, const char *queue_dir,
+    struct queue_job *job, struct maildir_batch *batch);
+
+/* After the batch commit (ok says whether it succeeded): marks recipients
+ * done or deferred, removes a finished message or saves its state.
+ * Returns the next attempt time, or 0 when the message is gone. */
+time_t queue_deliver_finish(const char *queue_dir, struct queue_job *job,
+    int ok);
+
+/* The wait before attempt number attempts+1, backing off exponentially. */
+time_t queue_backoff(unsigned attempts);
+
+#endif

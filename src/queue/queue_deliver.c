@@ -1,0 +1,151 @@
+/*
+ * One message's delivery pass: local recipients get a Maildir copy with
+ * Return-Path, Delivered-To and X-Original-To in front; remote ones wait,
+ * deferred, for the outbound client.  A recipient is marked done only
+ * after the batch that holds its copy has been synced, so a crash at any
+ * point can duplicate a copy but never lose one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue/queue.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+time_t
+queue_backoff(unsigned attempts)
+{
+	time_t wait = QUEUE_RETRY_MIN;
+
+	for (unsigned i = 1; i < attempts && wait < QUEUE_RETRY_MAX; i++)
+		wait *= 2;
+	return wait < QUEUE_RETRY_MAX ? wait : QUEUE_RETRY_MAX;
+}
+
+/* Keeps an error line safe for the state file: no tabs, no line ends. */
+static void
+queue_set_error(struct queue_rcpt *rc, const char *err)
+{
+	snprintf(rc->last_error, sizeof(rc->last_error), "%s", err);
+	for (char *p = rc->last_error; *p; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+static void
+queue_defer(const char *id, struct queue_rcpt *rc, const char *why)
+{
+	time_t now = time(NULL);
+
+	rc->state = QUEUE_RCPT_DEFERRED;
+	rc->attempts++;
+	rc->next_attempt = now + queue_backoff(rc->attempts);
+	queue_set_error(rc, why);
+	log_info("%s: to=<%s> orig_to=<%s> status=deferred attempts=%u (%s)",
+	    id, rc->addr, rc->orig, rc->attempts, why);
+}
+
+static int
+queue_deliver_local(const struct conf *conf, struct queue_job *job,
+    struct queue_rcpt *rc, int fd, struct maildir_batch *batch)
+{
+	char maildir[PATH_MAX], err[512];
+	struct buf hdr;
+	int r;
+
+	if (maildir_path(conf->state_dir, rc->addr, maildir, sizeof(maildir)) < 0) {
+		queue_defer(job->env.id, rc, "mailbox path too long");
+		return -1;
+	}
+	buf_init(&hdr, 4 * ADDR_BUF);
+	if (buf_appendf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\nX-Original-To: %s\n",
+	    job->env.sender, rc->addr, rc->orig) < 0)
+		bug("delivery headers larger than their buffer");
+	r = maildir_deliver(maildir, hdr.data, hdr.len, fd,
+	    job->env.content_offset, batch, err, sizeof(err));
+	buf_free(&hdr);
+	if (r < 0) {
+		log_error("%s: %s", job->env.id, err);
+		queue_defer(job->env.id, rc, err);
+	}
+	return r;
+}
+
+void
+queue_deliver_start(const struct conf *conf, const char *queue_dir,
+    struct queue_job *job, struct maildir_batch *batch)
+{
+	char path[PATH_MAX];
+	time_t now = time(NULL);
+	int fd;
+
+	job->pending = xcalloc(job->env.nrcpt, 1);
+	snprintf(path, sizeof(path), "%s/%s", queue_dir, job->env.id);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("%s: cannot open: %s", job->env.id, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < job->env.nrcpt; i++) {
+		struct queue_rcpt *rc = &job->env.rcpts[i];
+		if (rc->state == QUEUE_RCPT_DONE)
+			continue;
+		if (rc->state == QUEUE_RCPT_DEFERRED && !job->force &&
+		    rc->next_attempt > now)
+			continue;
+		if (rc->remote) {
+			queue_defer(job->env.id, rc,
+			    "outbound delivery is not available in this version");
+			continue;
+		}
+		if (queue_deliver_local(conf, job, rc, fd, batch) == 0) {
+			job->pending[i] = 1;
+			job->delivered++;
+		}
+	}
+	close(fd);
+}
+
+time_t
+queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
+{
+	time_t next = 0, now = time(NULL);
+	size_t left = 0;
+
+	for (size_t i = 0; i < job->env.nrcpt; i++) {
+		struct queue_rcpt *rc = &job->env.rcpts[i];
+		if (job->pending != NULL && job->pending[i]) {
+			if (ok) {
+				rc->state = QUEUE_RCPT_DONE;
+				log_info("%s: to=<%s> orig_to=<%s> relay=local delay=%llds status=sent (delivered to maildir)",
+				    job->env.id, rc->addr, rc->orig,
+				    (long long)(now - job->env.created));
+			} else {
+				queue_defer(job->env.id, rc, "cannot sync the Maildir");
+			}
+		}
+		if (rc->state == QUEUE_RCPT_DONE)
+			continue;
+		left++;
+		if (next == 0 || rc->next_attempt < next)
+			next = rc->next_attempt;
+	}
+	if (left == 0) {
+		if (queue_remove(queue_dir, job->env.id) < 0)
+			log_error("%s: cannot remove from the queue: %s",
+			    job->env.id, strerror(errno));
+		else
+			log_info("%s: removed", job->env.id);
+		return 0;
+	}
+	if (queue_state_save(queue_dir, &job->env) < 0)
+		log_error("%s: cannot save its state: %s", job->env.id,
+		    strerror(errno));
+	return next > now ? next : now + 1;
+}

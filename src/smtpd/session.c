@@ -1,0 +1,299 @@
+/*
+ * An SMTP session: the connection, the cutting of command lines, the state
+ * and the replies.  Everything read here comes from the network: a command
+ * line is acted on only when it is at most SMTPD_LINE_MAX bytes, ends in
+ * CRLF, and holds no bare CR and no NUL (bare LF and bare CR are refused
+ * by policy, never folded into line ends).
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smtpd/smtpd.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static void session_read(struct bufferevent *bev, void *arg);
+static void session_write(struct bufferevent *bev, void *arg);
+static void session_event(struct bufferevent *bev, short what, void *arg);
+
+uint32_t
+session_ref(const struct session *s)
+{
+	return s->slot | (s->gen << 12);
+}
+
+struct session *
+session_by_ref(struct smtpd *sd, uint32_t ref)
+{
+	uint32_t slot = ref & 0xfff;
+	struct session *s = slot < SMTPD_MAX_SESSIONS ? sd->slots[slot] : NULL;
+
+	return (s != NULL && session_ref(s) == ref) ? s : NULL;
+}
+
+void
+session_new(struct smtpd *sd, int fd, const char *ip, unsigned port)
+{
+	struct session *s;
+	uint32_t slot;
+
+	for (slot = 0; slot < SMTPD_MAX_SESSIONS; slot++)
+		if (sd->slots[slot] == NULL)
+			break;
+	if (slot == SMTPD_MAX_SESSIONS || sd->stopping) {
+		static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
+		log_warn("too many sessions: refusing [%s]:%u", ip, port);
+		if (write(fd, busy, sizeof(busy) - 1) < 0)
+			log_debug("refusal not sent: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->sd = sd;
+	s->slot = slot;
+	s->gen = (sd->next_gen++) & 0xfffff;
+	s->data_fd = -1;
+	queue_id_new(s->id);
+	snprintf(s->client_ip, sizeof(s->client_ip), "%s", ip);
+	s->client_port = port;
+	buf_init(&s->data_out, 64 * 1024);
+	s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		fatal("cannot create a bufferevent");
+	sd->slots[slot] = s;
+	sd->nsessions++;
+	bufferevent_setcb(s->bev, session_read, session_write, session_event, s);
+	struct timeval tv = { sd->conf->smtpd_timeout, 0 };
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_info("%s: connect from [%s]:%u", s->id, ip, port);
+	session_enter_state(s, SESSION_INIT);
+	session_reply(s, "220 %s ESMTP Tern", sd->conf->hostname);
+}
+
+void
+session_free(struct session *s)
+{
+	struct smtpd *sd = s->sd;
+
+	log_info("%s: disconnect from [%s]:%u commands=%u errors=%u", s->id,
+	    s->client_ip, s->client_port, s->ncommands, s->errors);
+	session_data_abort(s);
+	/* A session waiting for the group sync stays in the commit list;
+	 * smtpd_commit finds it gone by its ref. */
+	for (struct session **p = &sd->commit_head; *p; p = &(*p)->commit_next) {
+		if (*p == s) {
+			*p = s->commit_next;
+			break;
+		}
+	}
+	queue_env_free(&s->env);
+	buf_free(&s->data_out);
+	bufferevent_free(s->bev);
+	sd->slots[s->slot] = NULL;
+	sd->nsessions--;
+	free(s);
+	if (sd->stopping && sd->nsessions == 0)
+		event_base_loopbreak(sd->base);
+}
+
+void
+session_enter_state(struct session *s, enum session_state state)
+{
+	s->state = state;
+}
+
+void
+session_reply(struct session *s, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* A reply to a client mistake: counts toward the error limit, past which
+ * the session is closed with 421. */
+void
+session_client_error(struct session *s, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+	if (++s->errors >= SMTPD_ERROR_LIMIT && s->state != SESSION_CLOSING) {
+		log_info("%s: too many errors from [%s] errors=%u", s->id,
+		    s->client_ip, s->errors);
+		session_reply(s, "421 4.7.0 %s Error: too many errors",
+		    s->sd->conf->hostname);
+		session_close_after_reply(s);
+	}
+}
+
+void
+session_close_after_reply(struct session *s)
+{
+	session_data_abort(s);
+	session_enter_state(s, SESSION_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	/* Every caller has just queued a reply, so session_write runs once
+	 * it has drained and frees the session then, never under the
+	 * caller's feet. */
+}
+
+void
+session_reset_transaction(struct session *s)
+{
+	session_data_abort(s);
+	queue_env_free(&s->env);
+	memset(&s->env, 0, sizeof(s->env));
+	memset(&s->mail, 0, sizeof(s->mail));
+	s->nrcpt_cmds = 0;
+	if (s->state != SESSION_INIT && s->state != SESSION_CLOSING)
+		session_enter_state(s, SESSION_HELO);
+}
+
+/*
+ * Takes one command line out of the input, if a whole one is there.
+ * Returns 1 and the line (CRLF removed) in line, 0 if more input is needed,
+ * or -1 when a refused line was consumed (the reply has been sent).
+ */
+static int
+session_take_line(struct session *s, char *line)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t eol_len, len;
+	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
+	    EVBUFFER_EOL_LF);
+
+	if (p.pos < 0) {
+		/* No line end yet: a line this long is refused whole. */
+		if (evbuffer_get_length(in) >= SMTPD_LINE_MAX) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			s->discarding = 1;
+		}
+		return 0;
+	}
+	len = (size_t)p.pos + 1;
+	if (s->discarding || len > SMTPD_LINE_MAX) {
+		evbuffer_drain(in, len);
+		s->discarding = 0;
+		session_client_error(s, "500 5.5.2 Error: line too long");
+		return -1;
+	}
+	if (evbuffer_remove(in, line, len) != (int)len)
+		fatal("evbuffer_remove failed");
+	if (len < 2 || line[len - 2] != '\r') {
+		log_info("%s: bare LF in a command from [%s]", s->id, s->client_ip);
+		session_client_error(s, "500 5.5.2 Error: bare <LF> received");
+		return -1;
+	}
+	line[len - 2] = '\0';
+	if (memchr(line, '\r', len - 2) != NULL || strlen(line) != len - 2) {
+		log_info("%s: bare CR or NUL in a command from [%s]", s->id,
+		    s->client_ip);
+		session_client_error(s, "500 5.5.2 Error: bare <CR> or NUL received");
+		return -1;
+	}
+	return 1;
+}
+
+/* Runs whatever complete input is buffered, until the session must wait
+ * (a lookup, the group sync) or its pending replies are too many. */
+static void
+session_process(struct session *s)
+{
+	char line[SMTPD_LINE_MAX + 1];
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	while (s->state != SESSION_CLOSING && s->wait == WAIT_NONE) {
+		if (evbuffer_get_length(out) > SMTPD_OUTPUT_MAX) {
+			/* Stop reading until the client reads its replies. */
+			bufferevent_disable(s->bev, EV_READ);
+			return;
+		}
+		if (s->state == SESSION_DATA) {
+			session_data_feed(s);
+			if (s->state == SESSION_DATA)
+				return;         /* needs more input */
+			continue;
+		}
+		int r = session_take_line(s, line);
+		if (r == 0)
+			return;
+		if (r > 0) {
+			s->ncommands++;
+			session_command(s, line);
+		}
+	}
+}
+
+void
+session_resume(struct session *s)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
+static void
+session_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_process(arg);
+}
+
+static void
+session_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_CLOSING) {
+		session_free(s);
+		return;
+	}
+	if (s->wait == WAIT_NONE &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		bufferevent_enable(s->bev, EV_READ);
+		session_process(s);
+	}
+}
+
+static void
+session_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("%s: timeout from [%s] state=%d reason=timeout", s->id,
+		    s->client_ip, (int)s->state);
+		if (s->state != SESSION_CLOSING) {
+			session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+			    s->sd->conf->hostname);
+			session_close_after_reply(s);
+			return;
+		}
+	}
+	if (what & BEV_EVENT_ERROR)
+		log_info("%s: connection error from [%s]: %s", s->id,
+		    s->client_ip, strerror(errno));
+	else if (what & BEV_EVENT_EOF && s->state != SESSION_CLOSING)
+		log_info("%s: lost connection from [%s]", s->id, s->client_ip);
+	session_free(s);
+}

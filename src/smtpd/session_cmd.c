@@ -1,0 +1,296 @@
+/*
+ * One function per SMTP command, and the table that says which command is
+ * allowed in which state.  Arguments are parsed by smtp_parse.c; nothing
+ * the client sent is echoed unless it passed that parser.
+ */
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lookup/directory.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "smtpd/smtpd.h"
+#include "util/log.h"
+
+typedef void session_cmd_fn(struct session *s, const char *arg);
+
+static void
+cmd_helo(struct session *s, const char *arg, int esmtp)
+{
+	const struct conf *conf = s->sd->conf;
+
+	if (*arg == '\0' || strlen(arg) > SMTPD_HELO_MAX || strchr(arg, ' ')) {
+		session_client_error(s, "501 5.5.4 Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	/* Kept for the Received header; printable ASCII only. */
+	for (size_t i = 0; arg[i]; i++) {
+		unsigned char c = (unsigned char)arg[i];
+		s->helo[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+		s->helo[i + 1] = '\0';
+	}
+	s->esmtp = esmtp;
+	session_enter_state(s, SESSION_HELO);
+	session_reset_transaction(s);
+	if (!esmtp) {
+		session_reply(s, "250 %s", conf->hostname);
+		return;
+	}
+	session_reply(s, "250-%s", conf->hostname);
+	session_reply(s, "250-PIPELINING");
+	session_reply(s, "250-SIZE %llu", (unsigned long long)conf->max_message_size);
+	session_reply(s, "250-8BITMIME");
+	session_reply(s, "250-ENHANCEDSTATUSCODES");
+	session_reply(s, "250 SMTPUTF8");
+}
+
+static void
+cmd_ehlo(struct session *s, const char *arg)
+{
+	cmd_helo(s, arg, 1);
+}
+
+static void
+cmd_helo_plain(struct session *s, const char *arg)
+{
+	cmd_helo(s, arg, 0);
+}
+
+static void
+cmd_mail(struct session *s, const char *arg)
+{
+	struct smtp_parse_error err;
+	const struct conf *conf = s->sd->conf;
+
+	if (s->state == SESSION_INIT) {
+		session_client_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->state != SESSION_HELO) {
+		session_client_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (smtp_parse_mail(arg, &s->mail, &err) < 0) {
+		session_client_error(s, "%s", err.reply);
+		return;
+	}
+	if (s->mail.has_size && s->mail.size > conf->max_message_size) {
+		session_client_error(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		return;
+	}
+	snprintf(s->env.sender, sizeof(s->env.sender), "%s", s->mail.addr);
+	session_enter_state(s, SESSION_MAIL);
+	session_reply(s, "250 2.1.0 Ok");
+}
+
+static void
+cmd_rcpt(struct session *s, const char *arg)
+{
+	struct smtp_parse_error err;
+	struct smtp_path path;
+	struct buf req;
+
+	if (s->state != SESSION_MAIL && s->state != SESSION_RCPT) {
+		session_client_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (smtp_parse_rcpt(arg, s->mail.smtputf8, &path, &err) < 0) {
+		session_client_error(s, "%s", err.reply);
+		return;
+	}
+	if (s->nrcpt_cmds >= s->sd->conf->max_recipients) {
+		session_client_error(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	/* <postmaster> without a domain is this host's postmaster. */
+	int n = strchr(path.addr, '@') == NULL ?
+	    snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s@%s",
+	    path.addr, s->sd->conf->hostname) :
+	    snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s", path.addr);
+	if (n < 0 || (size_t)n >= sizeof(s->rcpt_pending)) {
+		session_client_error(s, "501 5.1.3 Bad recipient address syntax");
+		return;
+	}
+	if (s->sd->lookup == NULL) {
+		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    s->rcpt_pending);
+		return;
+	}
+	buf_init(&req, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&req, session_ref(s));
+	ipc_put_str(&req, s->rcpt_pending);
+	int r = ipc_chan_send(s->sd->lookup, IPC_LOOKUP_RESOLVE, req.data,
+	    req.len, -1);
+	buf_free(&req);
+	if (r < 0) {
+		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    s->rcpt_pending);
+		return;
+	}
+	s->wait = WAIT_LOOKUP;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* Adds a resolved mailbox to the transaction unless it is there already:
+ * a mailbox reached twice in one message gets one copy. */
+static void
+session_add_target(struct session *s, const char *addr, int remote)
+{
+	for (size_t i = 0; i < s->env.nrcpt; i++)
+		if (strcasecmp(s->env.rcpts[i].addr, addr) == 0)
+			return;
+	queue_env_add_rcpt(&s->env, s->rcpt_pending, addr, remote);
+}
+
+void
+session_lookup_reply(struct session *s, struct ipc_reader *r)
+{
+	uint32_t status = ipc_get_u32(r), n = ipc_get_u32(r);
+	struct dir_target t;
+	size_t before = s->env.nrcpt;
+
+	s->wait = WAIT_NONE;
+	for (uint32_t i = 0; i < n && i < DIR_RESOLVE_MAX && !r->error; i++) {
+		t.remote = (int)ipc_get_u32(r);
+		ipc_get_str(r, t.addr, sizeof(t.addr));
+		if (!r->error && status == DIR_RESOLVE_OK)
+			session_add_target(s, t.addr, t.remote);
+	}
+	if (n > DIR_RESOLVE_MAX || ipc_reader_end(r) < 0) {
+		log_warn("%s: malformed lookup reply", s->id);
+		status = DIR_RESOLVE_TEMPFAIL;
+		s->env.nrcpt = before;
+	}
+	switch (status) {
+	case DIR_RESOLVE_OK:
+		s->nrcpt_cmds++;
+		session_enter_state(s, SESSION_RCPT);
+		session_reply(s, "250 2.1.5 Ok");
+		break;
+	case DIR_RESOLVE_NOT_LOCAL:
+		log_info("%s: reject RCPT from [%s]: relay access denied to=<%s>",
+		    s->id, s->client_ip, s->rcpt_pending);
+		session_client_error(s, "554 5.7.1 <%s>: Relay access denied",
+		    s->rcpt_pending);
+		break;
+	case DIR_RESOLVE_UNKNOWN:
+		log_info("%s: reject RCPT from [%s]: user unknown to=<%s>",
+		    s->id, s->client_ip, s->rcpt_pending);
+		session_client_error(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown",
+		    s->rcpt_pending);
+		break;
+	case DIR_RESOLVE_LOOP:
+		log_warn("%s: alias loop or expansion too large for to=<%s>",
+		    s->id, s->rcpt_pending);
+		session_client_error(s, "550 5.4.6 <%s>: Alias expansion loops",
+		    s->rcpt_pending);
+		break;
+	default:
+		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    s->rcpt_pending);
+		break;
+	}
+	session_resume(s);
+}
+
+static void
+cmd_data(struct session *s, const char *arg)
+{
+	if (*arg != '\0') {
+		session_client_error(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->state == SESSION_MAIL) {
+		session_client_error(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (s->state != SESSION_RCPT) {
+		session_client_error(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	session_data_begin(s);
+}
+
+static void
+cmd_rset(struct session *s, const char *arg)
+{
+	(void)arg;
+	session_reset_transaction(s);
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_noop(struct session *s, const char *arg)
+{
+	(void)arg;
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_quit(struct session *s, const char *arg)
+{
+	(void)arg;
+	session_reply(s, "221 2.0.0 Bye");
+	session_close_after_reply(s);
+}
+
+static void
+cmd_help(struct session *s, const char *arg)
+{
+	(void)arg;
+	session_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY");
+}
+
+static void
+cmd_vrfy(struct session *s, const char *arg)
+{
+	(void)arg;
+	/* Never says whether a user exists (RFC 5321 3.5.3). */
+	session_reply(s, "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery");
+}
+
+static void
+cmd_not_offered(struct session *s, const char *arg)
+{
+	(void)arg;
+	session_client_error(s, "502 5.5.1 Error: command not implemented");
+}
+
+static const struct {
+	enum smtp_verb verb;
+	session_cmd_fn *fn;
+} session_cmds[] = {
+	{ SMTP_HELO, cmd_helo_plain },
+	{ SMTP_EHLO, cmd_ehlo },
+	{ SMTP_MAIL, cmd_mail },
+	{ SMTP_RCPT, cmd_rcpt },
+	{ SMTP_DATA, cmd_data },
+	{ SMTP_RSET, cmd_rset },
+	{ SMTP_NOOP, cmd_noop },
+	{ SMTP_QUIT, cmd_quit },
+	{ SMTP_HELP, cmd_help },
+	{ SMTP_VRFY, cmd_vrfy },
+	{ SMTP_EXPN, cmd_not_offered },
+	{ SMTP_STARTTLS, cmd_not_offered },
+	{ SMTP_AUTH, cmd_not_offered },
+	{ SMTP_BDAT, cmd_not_offered },
+};
+
+void
+session_command(struct session *s, char *line)
+{
+	struct smtp_cmd cmd;
+
+	smtp_cmd_parse(line, &cmd);
+	for (size_t i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++) {
+		if (session_cmds[i].verb == cmd.verb) {
+			session_cmds[i].fn(s, cmd.arg);
+			return;
+		}
+	}
+	session_client_error(s, "500 5.5.2 Error: command not recognized");
+}

@@ -1,0 +1,233 @@
+/*
+ * DATA: the message is written to queue/tmp as it arrives (envelope, our
+ * Received header, then the message as the DATA reader unstuffs it).  At
+ * the final dot the file is synced and renamed into the queue, and the
+ * session waits for the group commit: one sync of the queue folder for
+ * every message that completed in the same turn of the event loop.  Only
+ * then does the client hear 250.  A message with a bare LF, a bare CR or a
+ * NUL, or over the size limit, is read to its end and refused whole.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "smtpd/smtpd.h"
+#include "util/durable.h"
+#include "util/log.h"
+
+static void
+session_data_flush(struct session *s)
+{
+	if (s->data_write_error || s->data_out.len == 0)
+		return;
+	if (durable_write_all(s->data_fd, s->data_out.data, s->data_out.len) < 0) {
+		log_error("%s: cannot write %s: %s", s->id, s->data_tmp,
+		    strerror(errno));
+		s->data_write_error = 1;
+	}
+	buf_reset(&s->data_out);
+}
+
+static void
+session_data_append(struct session *s, const char *p, size_t len)
+{
+	if (s->data_write_error || s->data_too_big)
+		return;
+	if (buf_append(&s->data_out, p, len) < 0) {
+		session_data_flush(s);
+		if (buf_append(&s->data_out, p, len) < 0)
+			bug("data chunk larger than the write buffer");
+	}
+	if (s->data_out.len >= s->data_out.max / 2)
+		session_data_flush(s);
+}
+
+static void
+format_date(char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(out, len, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		snprintf(out, len, "Thu, 01 Jan 1970 00:00:00 +0000");
+}
+
+static void
+session_data_headers(struct session *s)
+{
+	const struct conf *conf = s->sd->conf;
+	char date[64];
+	struct buf hdr;
+
+	buf_init(&hdr, 512 * 1024 * 1024);
+	queue_env_format(&s->env, &hdr);
+	format_date(date, sizeof(date));
+	buf_appendf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Tern) with %s id %s",
+	    s->helo, s->client_ip, conf->hostname,
+	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", s->env.id);
+	if (s->env.nrcpt == 1)
+		buf_appendf(&hdr, "\r\n\tfor <%s>", s->env.rcpts[0].orig);
+	buf_appendf(&hdr, "; %s\r\n", date);
+	session_data_append(s, hdr.data, hdr.len);
+	buf_free(&hdr);
+}
+
+void
+session_data_begin(struct session *s)
+{
+	struct smtpd *sd = s->sd;
+	int n;
+
+	queue_id_new(s->env.id);
+	s->env.created = time(NULL);
+	snprintf(s->env.client, sizeof(s->env.client), "%s", s->client_ip);
+	n = snprintf(s->data_tmp, sizeof(s->data_tmp), "%s/%s", sd->queue_tmp,
+	    s->env.id);
+	if (n < 0 || (size_t)n >= sizeof(s->data_tmp) ||
+	    (s->data_fd = open(s->data_tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) < 0) {
+		log_error("%s: cannot create %s: %s", s->id, s->data_tmp,
+		    strerror(errno));
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	data_reader_init(&s->dr);
+	s->data_too_big = s->data_write_error = 0;
+	buf_reset(&s->data_out);
+	session_data_headers(s);
+	session_enter_state(s, SESSION_DATA);
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+/* Closes and removes the temporary file of an unfinished message. */
+void
+session_data_abort(struct session *s)
+{
+	if (s->data_fd < 0)
+		return;
+	close(s->data_fd);
+	s->data_fd = -1;
+	if (unlink(s->data_tmp) < 0 && errno != ENOENT)
+		log_warn("%s: cannot remove %s: %s", s->id, s->data_tmp,
+		    strerror(errno));
+}
+
+static void
+session_data_refuse(struct session *s, const char *reply, const char *why)
+{
+	log_info("%s: reject DATA from [%s] from=<%s> size=%llu reason=%s",
+	    s->id, s->client_ip, s->env.sender,
+	    (unsigned long long)s->dr.size, why);
+	session_data_abort(s);
+	session_reset_transaction(s);
+	session_client_error(s, "%s", reply);
+}
+
+/* The final dot was read: refuse, or sync and wait for the group commit. */
+static void
+session_data_end(struct session *s)
+{
+	char dst[600];
+
+	if (s->dr.flags & DATA_BARE_LF) {
+		session_data_refuse(s, "550 5.6.11 Error: bare <LF> in message data (SMTP smuggling)",
+		    "bare-lf");
+		return;
+	}
+	if (s->dr.flags & DATA_BARE_CR) {
+		session_data_refuse(s, "550 5.6.11 Error: bare <CR> in message data (SMTP smuggling)",
+		    "bare-cr");
+		return;
+	}
+	if (s->dr.flags & DATA_NUL) {
+		session_data_refuse(s, "550 5.6.0 Error: NUL byte in message data", "nul");
+		return;
+	}
+	if (s->data_too_big) {
+		session_data_refuse(s, "552 5.3.4 Error: message too big", "size");
+		return;
+	}
+	session_data_flush(s);
+	snprintf(dst, sizeof(dst), "%s/%s", s->sd->queue_dir, s->env.id);
+	if (s->data_write_error || fdatasync(s->data_fd) < 0 ||
+	    close(s->data_fd) < 0 || (s->data_fd = -1, rename(s->data_tmp, dst)) < 0) {
+		log_error("%s: cannot queue %s: %s", s->id, s->env.id, strerror(errno));
+		session_data_abort(s);
+		session_reset_transaction(s);
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	s->data_fd = -1;
+	s->wait = WAIT_COMMIT;
+	bufferevent_disable(s->bev, EV_READ);
+	s->commit_next = s->sd->commit_head;
+	s->sd->commit_head = s;
+	event_active(s->sd->commit_ev, 0, 0);
+}
+
+void
+session_data_feed(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	char out[4096 + DATA_READER_SLACK];
+	int done = 0;
+
+	while (!done && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, 4096, NULL, &v, 1) < 1)
+			break;
+		size_t len = v.iov_len < 4096 ? v.iov_len : 4096, outlen;
+		size_t used = data_reader_feed(&s->dr, v.iov_base, len, out,
+		    &outlen, &done);
+		evbuffer_drain(in, used);
+		if (s->dr.size > s->sd->conf->max_message_size)
+			s->data_too_big = 1;
+		session_data_append(s, out, outlen);
+	}
+	if (done)
+		session_data_end(s);
+}
+
+/* The group commit: one sync of the queue folder covers every message
+ * renamed into it since the last one; then each client hears its 250 and
+ * the queue is told. */
+void
+smtpd_commit(struct smtpd *sd)
+{
+	struct session *list = sd->commit_head;
+	int ok = durable_fsync_dir(sd->queue_dir) == 0;
+
+	sd->commit_head = NULL;
+	if (!ok)
+		log_error("fsync %s: %s", sd->queue_dir, strerror(errno));
+	while (list != NULL) {
+		struct session *s = list;
+		list = s->commit_next;
+		s->commit_next = NULL;
+		s->wait = WAIT_NONE;
+		if (!ok) {
+			/* Not known to be on disk: the client must retry. */
+			session_reply(s, "451 4.3.0 Error: queue file write error");
+		} else {
+			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
+			    s->id, s->env.id, s->env.sender,
+			    (unsigned long long)s->dr.size, s->env.nrcpt);
+			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
+			if (sd->queue != NULL)
+				ipc_chan_send(sd->queue, IPC_QUEUE_NEW, s->env.id,
+				    strlen(s->env.id), -1);
+		}
+		session_reset_transaction(s);
+		session_resume(s);
+	}
+}

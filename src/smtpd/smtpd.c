@@ -1,0 +1,276 @@
+/*
+ * The smtpd process: accepts connections on the listening sockets master
+ * bound, runs every session in one event loop, and talks to lookup (to
+ * resolve recipients) and queue (to announce new messages).  On SIGTERM it
+ * stops accepting at once, gives sessions SMTPD_SHUTDOWN_GRACE seconds to
+ * finish, then says 421 to the rest.  Messages already answered 250 are on
+ * disk, so stopping loses nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "master/child.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "smtpd/smtpd.h"
+#include "util/log.h"
+
+static void smtpd_peer_closed(struct ipc_chan *chan, void *arg);
+
+static void
+smtpd_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct smtpd *sd = arg;
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	int one = 1;
+
+	(void)l;
+	(void)salen;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+	}
+	/* Replies are small and each group is written at once: do not let
+	 * Nagle hold the last one back. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_debug("TCP_NODELAY: %s", strerror(errno));
+	session_new(sd, fd, ip, port);
+}
+
+static void
+smtpd_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct smtpd *sd = arg;
+	struct ipc_reader r;
+
+	(void)chan;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	if (msg->type != IPC_LOOKUP_RESOLVED) {
+		log_warn("unexpected message %u from lookup", msg->type);
+		return;
+	}
+	ipc_reader_init(&r, msg);
+	uint32_t ref = ipc_get_u32(&r);
+	struct session *s = session_by_ref(sd, ref);
+	/* The session may have gone while lookup worked. */
+	if (s == NULL || s->wait != WAIT_LOOKUP)
+		return;
+	session_lookup_reply(s, &r);
+}
+
+static void
+smtpd_queue_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	(void)chan;
+	(void)arg;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected message %u from queue", msg->type);
+}
+
+/* Lookup went away (master restarts it): every session waiting for it
+ * hears a temporary failure and may retry. */
+static void
+smtpd_fail_lookups(struct smtpd *sd)
+{
+	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++) {
+		struct session *s = sd->slots[i];
+		if (s == NULL || s->wait != WAIT_LOOKUP)
+			continue;
+		s->wait = WAIT_NONE;
+		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    s->rcpt_pending);
+		session_resume(s);
+	}
+}
+
+static void
+smtpd_set_peer(struct smtpd *sd, uint32_t kind, int fd)
+{
+	if (kind == IPC_PEER_LOOKUP) {
+		ipc_chan_free(&sd->lookup);
+		sd->lookup = ipc_chan_new(sd->base, fd, smtpd_lookup_msg,
+		    smtpd_peer_closed, sd);
+	} else if (kind == IPC_PEER_QUEUE) {
+		ipc_chan_free(&sd->queue);
+		sd->queue = ipc_chan_new(sd->base, fd, smtpd_queue_msg,
+		    smtpd_peer_closed, sd);
+	} else {
+		log_warn("unexpected peer kind %u", kind);
+		close(fd);
+	}
+}
+
+static void
+smtpd_peer_closed(struct ipc_chan *chan, void *arg)
+{
+	struct smtpd *sd = arg;
+
+	if (chan == sd->lookup) {
+		log_warn("lookup channel closed; waiting for a new one");
+		ipc_chan_free(&sd->lookup);
+		smtpd_fail_lookups(sd);
+	} else if (chan == sd->queue) {
+		/* Messages stay in the queue folder; queue finds them at its
+		 * start. */
+		log_warn("queue channel closed; waiting for a new one");
+		ipc_chan_free(&sd->queue);
+	}
+}
+
+static void
+smtpd_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct ipc_reader r;
+
+	(void)chan;
+	ipc_reader_init(&r, msg);
+	uint32_t kind = ipc_get_u32(&r);
+	if (msg->type == IPC_CTL_PEER && msg->fd >= 0 && ipc_reader_end(&r) == 0) {
+		smtpd_set_peer(arg, kind, msg->fd);
+		return;
+	}
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected control message %u", msg->type);
+}
+
+static void
+smtpd_ctl_closed(struct ipc_chan *chan, void *arg)
+{
+	struct smtpd *sd = arg;
+
+	(void)chan;
+	event_base_loopbreak(sd->base);
+}
+
+static void
+smtpd_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	smtpd_commit(arg);
+}
+
+/* The grace period is over: the sessions still open hear 421. */
+static void
+smtpd_stop_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtpd *sd = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++) {
+		struct session *s = sd->slots[i];
+		if (s == NULL || s->state == SESSION_CLOSING || s->wait == WAIT_COMMIT)
+			continue;
+		session_reply(s, "421 4.3.2 %s Service shutting down",
+		    sd->conf->hostname);
+		session_close_after_reply(s);
+	}
+	struct timeval tv = { 2, 0 };
+	event_base_loopexit(sd->base, &tv);
+}
+
+static void
+smtpd_stop(struct smtpd *sd)
+{
+	struct timeval tv = { SMTPD_SHUTDOWN_GRACE, 0 };
+
+	if (sd->stopping)
+		return;
+	sd->stopping = 1;
+	for (size_t i = 0; i < sd->nlisteners; i++)
+		evconnlistener_free(sd->listeners[i]);
+	sd->nlisteners = 0;
+	log_info("stopping: %zu sessions open", sd->nsessions);
+	if (sd->nsessions == 0) {
+		event_base_loopbreak(sd->base);
+		return;
+	}
+	sd->stop_ev = evtimer_new(sd->base, smtpd_stop_now, sd);
+	if (sd->stop_ev == NULL || evtimer_add(sd->stop_ev, &tv) < 0)
+		event_base_loopbreak(sd->base);
+}
+
+static void
+smtpd_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct smtpd *sd = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		child_reload_conf((struct conf *)sd->conf);
+		return;
+	}
+	smtpd_stop(sd);
+}
+
+int
+smtpd_main(struct conf *conf, const struct child_fds *fds)
+{
+	static struct smtpd sd;
+	const int signums[3] = { SIGHUP, SIGTERM, SIGINT };
+	struct event *sigs[3];
+
+	child_setup("smtpd", conf);
+	sd.conf = conf;
+	snprintf(sd.queue_dir, sizeof(sd.queue_dir), "%s/queue", conf->state_dir);
+	snprintf(sd.queue_tmp, sizeof(sd.queue_tmp), "%s/queue/tmp", conf->state_dir);
+	if ((sd.base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	for (size_t i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(sd.base, signums[i], smtpd_signal, &sd);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatal("cannot watch signals");
+	}
+	sd.commit_ev = event_new(sd.base, -1, 0, smtpd_commit_cb, &sd);
+	if (sd.commit_ev == NULL)
+		fatal("cannot create the commit event");
+	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
+	smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
+	smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
+	for (size_t i = 0; i < fds->nlisteners; i++) {
+		sd.listeners[i] = evconnlistener_new(sd.base, smtpd_accept, &sd,
+		    LEV_OPT_CLOSE_ON_FREE, -1, fds->listeners[i]);
+		if (sd.listeners[i] == NULL)
+			fatal("cannot listen: %s", strerror(errno));
+		sd.nlisteners++;
+	}
+	log_debug("ready");
+	event_base_dispatch(sd.base);
+	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++)
+		if (sd.slots[i] != NULL)
+			session_free(sd.slots[i]);
+	for (size_t i = 0; i < sd.nlisteners; i++)
+		evconnlistener_free(sd.listeners[i]);
+	ipc_chan_free(&sd.lookup);
+	ipc_chan_free(&sd.queue);
+	ipc_chan_free(&sd.ctl);
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	if (sd.stop_ev)
+		event_free(sd.stop_ev);
+	event_free(sd.commit_ev);
+	event_base_free(sd.base);
+	return 0;
+}
