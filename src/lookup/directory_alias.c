@@ -29,9 +29,11 @@ alias_source(const char *source, char out[ADDR_BUF], char *err)
 	return 0;
 }
 
-/* An alias source lives in a local domain and is nobody's address. */
+/* An alias source lives in a local domain and is nobody's address.  An
+ * existing alias keeps the spelling it was first given, so that its
+ * targets list under one source. */
 static int
-alias_source_free(struct directory *dir, const char *source, char *err)
+alias_source_free(struct directory *dir, char source[ADDR_BUF], char *err)
 {
 	const char *domain = addr_domain(source);
 	char have[ADDR_BUF];
@@ -49,10 +51,21 @@ alias_source_free(struct directory *dir, const char *source, char *err)
 	switch (dir_fetch_text(dir, "SELECT address FROM addresses "
 	    "WHERE address = ?1", DIR_P(source), have, sizeof(have), err)) {
 	case 0:
-		return 0;
+		break;
 	case 1:
 		return dir_fail(err, "%s is an account's address (%s): it "
 		    "cannot be an alias source", source, have);
+	default:
+		return -1;
+	}
+	switch (dir_fetch_text(dir, "SELECT source FROM aliases WHERE "
+	    "source = ?1 ORDER BY id LIMIT 1", DIR_P(source), have,
+	    sizeof(have), err)) {
+	case 0:
+		return 0;
+	case 1:
+		memcpy(source, have, strlen(have) + 1);
+		return 0;
 	default:
 		return -1;
 	}

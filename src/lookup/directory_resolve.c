@@ -15,7 +15,8 @@
 #include "lookup/directory_int.h"
 #include "util/log.h"
 
-/* Most addresses on one chain of expansion, the recipient included. */
+/* Most steps on one chain of expansion: the recipient, the aliases and
+ * catch-alls it goes through. */
 #define DIR_DEPTH_MAX 10
 
 struct resolve {
@@ -68,7 +69,8 @@ resolve_add(struct resolve *r, const char *addr, int remote)
 			return DIR_RESOLVE_OK;
 	if (r->n == r->max)
 		return resolve_fail(r, DIR_RESOLVE_LOOP, "expands to more than "
-		    "%zu mailboxes (at %s)", r->max, addr);
+		    "%zu mailbox%s (at %s)", r->max, r->max == 1 ? "" : "es",
+		    addr);
 	if (strlen(addr) >= sizeof(t->addr))
 		return resolve_fail(r, DIR_RESOLVE_TEMPFAIL, "database error: "
 		    "address too long");
@@ -117,6 +119,17 @@ resolve_alias(struct resolve *r, const char *source, int *found_r)
 	return status;
 }
 
+/* Puts addr on the chain being expanded, unless that is full. */
+static enum dir_resolve_status
+resolve_push(struct resolve *r, const char *addr)
+{
+	if (r->depth == DIR_DEPTH_MAX)
+		return resolve_fail(r, DIR_RESOLVE_LOOP, "aliases nest more "
+		    "than %d deep (at %s)", DIR_DEPTH_MAX, addr);
+	snprintf(r->path[r->depth++], ADDR_BUF, "%s", addr);
+	return DIR_RESOLVE_OK;
+}
+
 /* The account mailbox of an exact address: 1 found, 0 none, -1 error. */
 static int
 resolve_exact(struct resolve *r, const char *addr, char mailbox[ADDR_BUF])
@@ -146,8 +159,13 @@ resolve_local(struct resolve *r, const char *addr)
 	status = resolve_alias(r, addr, &found);
 	if (status != DIR_RESOLVE_OK || found)
 		return status;
+	/* The catch-all goes on the chain too, so that a loop through it
+	 * reads as one: "x@d -> @d -> x@d". */
 	snprintf(catchall, sizeof(catchall), "@%s", addr_domain(addr));
+	if ((status = resolve_push(r, catchall)) != DIR_RESOLVE_OK)
+		return status;
 	status = resolve_alias(r, catchall, &found);
+	r->depth--;
 	if (status != DIR_RESOLVE_OK || found)
 		return status;
 	return resolve_fail(r, DIR_RESOLVE_UNKNOWN, r->depth > 1 ?
@@ -185,9 +203,6 @@ resolve_addr(struct resolve *r, const char *addr, int top)
 	for (size_t i = 0; i < r->depth; i++)
 		if (strcasecmp(r->path[i], addr) == 0)
 			return resolve_loop(r, addr);
-	if (r->depth == DIR_DEPTH_MAX)
-		return resolve_fail(r, DIR_RESOLVE_LOOP, "aliases nest more "
-		    "than %d deep (at %s)", DIR_DEPTH_MAX, addr);
 	local = dir_fetch_int(r->dir, "SELECT 1 FROM domains WHERE name = ?1",
 	    DIR_P(addr_domain(addr)), NULL, r->err);
 	if (local < 0)
@@ -196,7 +211,8 @@ resolve_addr(struct resolve *r, const char *addr, int top)
 		return top ? resolve_fail(r, DIR_RESOLVE_NOT_LOCAL,
 		    "%s is not a local domain", addr_domain(addr)) :
 		    resolve_add(r, addr, 1);
-	snprintf(r->path[r->depth++], ADDR_BUF, "%s", addr);
+	if ((status = resolve_push(r, addr)) != DIR_RESOLVE_OK)
+		return status;
 	status = resolve_local(r, addr);
 	r->depth--;
 	return status;

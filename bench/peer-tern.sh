@@ -1,0 +1,49 @@
+#!/bin/sh
+# tern as a peer of ../shared/bench (same contract as its peers/postfix.sh):
+# a fresh state under $BENCH_DIR/tern, SMTP on 127.0.0.1:10028, domain
+# bench.test with mailboxes bench@, u1@, u2@, u3@.
+# Usage: peer-tern.sh start|stop|pid|port|maildir
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+TERN=${TERN_BIN:-$HERE/../build/tern}
+R=${BENCH_DIR:-/var/tmp/bench}/tern
+PORT=${TERN_PORT:-10028}
+CONF=$R/tern.conf
+
+start() {
+  rm -rf "$R" && mkdir -p "$R" && chmod 755 "$R"
+  cat > "$CONF" <<CONF
+hostname = tern.bench.localdomain
+state_dir = $R/state
+listen_smtp = 127.0.0.1:$PORT
+max_recipients = 1000
+CONF
+  "$TERN" -c "$CONF" domain add bench.test >/dev/null
+  for u in bench u1 u2 u3; do
+    "$TERN" -c "$CONF" user add "$u@bench.test" >/dev/null
+  done
+  setsid "$TERN" -c "$CONF" serve > "$R/serve.log" 2>&1 &
+  for _ in $(seq 100); do
+    if [ -s "$R/state/tern.pid" ] && ss -ltn "sport = :$PORT" | grep -q LISTEN; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "tern did not start; see $R/serve.log" >&2
+  return 1
+}
+
+pid() { tr -d ' \n' < "$R/state/tern.pid"; }
+
+stop() {
+  [ -f "$R/state/tern.pid" ] || return 0
+  p=$(pid); kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  echo "tern master $p still running" >&2; return 1
+}
+
+case ${1:-} in
+  start) start ;; stop) stop ;; pid) pid ;; port) echo "$PORT" ;;
+  maildir) echo "$R/state/mail" ;;
+  *) echo "usage: $0 start|stop|pid|port|maildir" >&2; exit 2 ;;
+esac

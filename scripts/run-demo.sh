@@ -1,0 +1,53 @@
+#!/bin/sh
+# make run: a demo server under run/ (state in run/state, SMTP on
+# 127.0.0.1:2525) with domain example.test and account demo@example.test,
+# then `tern serve` in the foreground.  Ctrl-C stops it.
+set -eu
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+RUN=$TOP/run
+TERN=$TOP/build/tern
+CONF=$RUN/tern.conf
+
+mkdir -p "$RUN"
+cat > "$CONF" <<CONF
+# Written by make run (scripts/run-demo.sh); see docs/config.md.
+hostname = mx.example.test
+state_dir = $RUN/state
+listen_smtp = 127.0.0.1:2525
+CONF
+
+# As root, the server runs as user tern, which must reach run/state.
+if [ "$(id -u)" = 0 ] && ! runuser -u tern -- test -x "$RUN"; then
+	echo "make run: user tern cannot reach $RUN; clone the tree somewhere it can (e.g. /srv or /tmp)" >&2
+	exit 1
+fi
+
+"$TERN" -c "$CONF" domain list | grep -qx example.test ||
+	"$TERN" -c "$CONF" domain add example.test
+PASSWORD=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+if "$TERN" -c "$CONF" user list | cut -f1 | grep -qx demo@example.test; then
+	printf '%s\n' "$PASSWORD" | "$TERN" -c "$CONF" user passwd demo@example.test --password-stdin
+else
+	printf '%s\n' "$PASSWORD" | "$TERN" -c "$CONF" user add demo@example.test --password-stdin
+fi
+
+cat <<MSG
+
+Tern demo
+  config:    $CONF
+  account:   demo@example.test
+  password:  $PASSWORD
+  mailbox:   $RUN/state/mail/example.test/demo/new/
+
+Try it from another terminal:
+  swaks --server 127.0.0.1:2525 --from someone@elsewhere.test --to demo@example.test
+  ls $RUN/state/mail/example.test/demo/new/
+
+Admin commands take the same config:
+  $TERN -c $CONF alias add @example.test demo@example.test
+  $TERN -c $CONF queue list
+
+Serving in the foreground; Ctrl-C stops.
+MSG
+exec "$TERN" -c "$CONF" serve
