@@ -1,0 +1,245 @@
+/*
+ * Unit tests of queue files and Maildir delivery: envelope round trip,
+ * recipient states surviving a reload, damaged files refused, queue ids,
+ * Maildir paths that cannot escape state_dir, and a delivered copy with its
+ * headers in front and LF line ends.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deliver/maildir.h"
+#include "queue/queue_file.h"
+#include "util/buf.h"
+#include "util/durable.h"
+
+static char *
+make_tmpdir(void)
+{
+	char *d = strdup("/tmp/tern-test-queue.XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void
+remove_tree(const char *d)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Writes an envelope and content as smtpd does, under dir/ID. */
+static void
+write_message(const char *dir, struct queue_env *env, const char *content)
+{
+	struct buf b;
+	char path[PATH_MAX];
+	int fd;
+
+	buf_init(&b, 1 << 20);
+	queue_env_format(env, &b);
+	assert_int_equal(buf_append(&b, content, strlen(content)), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, env->id);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(durable_write_all(fd, b.data, b.len), 0);
+	close(fd);
+	buf_free(&b);
+}
+
+static void
+test_queue_id(void **state)
+{
+	char a[QUEUE_ID_BUF], b[QUEUE_ID_BUF];
+
+	(void)state;
+	queue_id_new(a);
+	queue_id_new(b);
+	assert_true(queue_id_valid(a));
+	assert_string_not_equal(a, b);
+	assert_false(queue_id_valid("../etc/passw"));
+	assert_false(queue_id_valid("ABC"));
+	assert_false(queue_id_valid(""));
+}
+
+static void
+test_envelope_round_trip(void **state)
+{
+	char *dir = make_tmpdir(), err[512];
+	struct queue_env env, got;
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	queue_id_new(env.id);
+	env.created = 1700000000;
+	snprintf(env.sender, sizeof(env.sender), "\"a b\"@x.test");
+	snprintf(env.client, sizeof(env.client), "::1");
+	queue_env_add_rcpt(&env, "Alias@Example.TEST", "alice@example.test", 0);
+	queue_env_add_rcpt(&env, "Alias@Example.TEST", "bob@remote.test", 1);
+	write_message(dir, &env, "Subject: x\r\n\r\nbody\r\n");
+
+	assert_int_equal(queue_env_load(dir, env.id, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.id, env.id);
+	assert_int_equal(got.created, 1700000000);
+	assert_string_equal(got.sender, "\"a b\"@x.test");
+	assert_string_equal(got.client, "::1");
+	assert_int_equal(got.nrcpt, 2);
+	assert_string_equal(got.rcpts[0].orig, "Alias@Example.TEST");
+	assert_string_equal(got.rcpts[0].addr, "alice@example.test");
+	assert_int_equal(got.rcpts[0].remote, 0);
+	assert_int_equal(got.rcpts[1].remote, 1);
+	assert_int_equal(got.rcpts[1].state, QUEUE_RCPT_PENDING);
+	assert_int_equal(got.file_size - got.content_offset,
+	    (off_t)strlen("Subject: x\r\n\r\nbody\r\n"));
+
+	/* States survive a reload. */
+	got.rcpts[0].state = QUEUE_RCPT_DONE;
+	got.rcpts[1].state = QUEUE_RCPT_DEFERRED;
+	got.rcpts[1].attempts = 3;
+	got.rcpts[1].next_attempt = 1700000300;
+	snprintf(got.rcpts[1].last_error, sizeof(got.rcpts[1].last_error), "try later");
+	assert_int_equal(queue_state_save(dir, &got), 0);
+	queue_env_free(&got);
+	assert_int_equal(queue_env_load(dir, env.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.rcpts[0].state, QUEUE_RCPT_DONE);
+	assert_int_equal(got.rcpts[1].state, QUEUE_RCPT_DEFERRED);
+	assert_int_equal(got.rcpts[1].attempts, 3);
+	assert_int_equal(got.rcpts[1].next_attempt, 1700000300);
+	assert_string_equal(got.rcpts[1].last_error, "try later");
+	queue_env_free(&got);
+
+	assert_int_equal(queue_remove(dir, env.id), 0);
+	assert_int_equal(queue_env_load(dir, env.id, &got, err, sizeof(err)), -1);
+	queue_env_free(&env);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_damaged_files_refused(void **state)
+{
+	static const char *const bad[] = {
+		"tern-queue 2\nid\t%s\n\n",                     /* unknown version */
+		"tern-queue 1\nid\t%s\nfrom\tx@y\n\n",          /* no recipient */
+		"tern-queue 1\nid\t%s\nrcpt\ta@b\tc@d\tmoon\n\n", /* bad kind */
+		"tern-queue 1\nid\t%s\nrcpt\ta@b\tc@d\tlocal\n",  /* no blank line */
+		"tern-queue 1\nid\t%s\nbogus\t1\nrcpt\ta@b\tc@d\tlocal\n\n",
+	};
+	char *dir = make_tmpdir(), id[QUEUE_ID_BUF], path[PATH_MAX], err[512];
+	struct queue_env env;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		queue_id_new(id);
+		snprintf(path, sizeof(path), "%s/%s", dir, id);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fprintf(f, bad[i], id);
+		fclose(f);
+		if (queue_env_load(dir, id, &env, err, sizeof(err)) == 0)
+			fail_msg("case %zu: damaged file loaded; want an error", i);
+		if (strstr(err, "damaged") == NULL)
+			fail_msg("case %zu: got error '%s', want 'damaged'", i, err);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_maildir_path(void **state)
+{
+	static const struct {
+		const char *mailbox, *want;
+	} cases[] = {
+		{ "alice@example.test", "/s/mail/example.test/alice" },
+		{ "Alice@Example.TEST", "/s/mail/example.test/alice" },
+		{ "a/b@example.test", "/s/mail/example.test/a%2Fb" },
+		{ "..@example.test", "/s/mail/example.test/%2E." },
+		{ ".hidden@example.test", "/s/mail/example.test/%2Ehidden" },
+		{ "\"a b\"@example.test", "/s/mail/example.test/%22a%20b%22" },
+	};
+	char out[PATH_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(maildir_path("/s", cases[i].mailbox, out, sizeof(out)), 0);
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("%s: got %s, want %s", cases[i].mailbox, out, cases[i].want);
+	}
+	assert_int_equal(maildir_path("/s", "nodomain", out, sizeof(out)), -1);
+	assert_int_equal(maildir_path("/s", "a@b.test", out, 12), -1);
+}
+
+static void
+test_maildir_deliver(void **state)
+{
+	char *dir = make_tmpdir(), src[PATH_MAX], md[PATH_MAX], err[256], buf[256];
+	struct maildir_batch *batch = maildir_batch_new();
+	const char content[] = "Subject: x\r\n\r\nline 1\r\nline 2\r\n";
+	struct dirent *de;
+	int fd;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/src", dir);
+	fd = open(src, O_RDWR | O_CREAT, 0600);
+	assert_int_equal(durable_write_all(fd, "ENVELOPE\n", 9), 0);
+	assert_int_equal(durable_write_all(fd, content, sizeof(content) - 1), 0);
+	snprintf(md, sizeof(md), "%s/mail/example.test/alice", dir);
+	assert_int_equal(maildir_deliver(md, "Delivered-To: alice@example.test\n", 33,
+	    fd, 9, batch, err, sizeof(err)), 0);
+	assert_int_equal(maildir_batch_commit(batch), 0);
+	close(fd);
+
+	char newdir[PATH_MAX + 8];
+	snprintf(newdir, sizeof(newdir), "%s/new", md);
+	DIR *d = opendir(newdir);
+	assert_non_null(d);
+	int n = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[PATH_MAX * 2];
+		snprintf(p, sizeof(p), "%s/%s", newdir, de->d_name);
+		FILE *f = fopen(p, "r");
+		assert_non_null(f);
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[len] = '\0';
+		fclose(f);
+		assert_string_equal(buf, "Delivered-To: alice@example.test\n"
+		    "Subject: x\n\nline 1\nline 2\n");
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1);
+	maildir_batch_free(&batch);
+	remove_tree(dir);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_id),
+		cmocka_unit_test(test_envelope_round_trip),
+		cmocka_unit_test(test_damaged_files_refused),
+		cmocka_unit_test(test_maildir_path),
+		cmocka_unit_test(test_maildir_deliver),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
