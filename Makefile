@@ -22,7 +22,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all tern unit-tests test test-unit test-integration run bench clean deps
+.PHONY: all tern unit-tests test test-unit test-integration test-fuzz fuzz run bench clean deps
 
 all: $(B)/tern
 
@@ -45,10 +45,20 @@ unit-tests: $(TESTS)
 deps:
 	scripts/deps.sh
 
-# Unit and integration tests, plain and under ASan + UBSan.
+# Unit and integration tests, plain and under ASan + UBSan, and a short run
+# of each network parser's fuzzer so that the harnesses keep building.
 test: deps
 	$(MAKE) test-unit test-integration
 	$(MAKE) SANITIZE=1 test-unit test-integration
+	$(MAKE) test-fuzz
+
+test-fuzz:
+	tests/fuzz/run.sh 5
+
+# A longer fuzzing session: make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 120
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 test-unit: $(B)/tern $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done

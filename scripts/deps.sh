@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev \
 libc-ares-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-dnslib \
-swaks openssl sqlite3"
+swaks openssl sqlite3 clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

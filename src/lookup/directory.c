@@ -91,11 +91,8 @@ dir_stmt(struct directory *dir, const char *sql, const char *const *p,
 		else
 			rc = sqlite3_bind_text(st, (int)i + 1, p[i], -1,
 			    SQLITE_STATIC);
-		if (rc != SQLITE_OK) {
-			dir_db_fail(dir, err);
-			sqlite3_finalize(st);
-			return -1;
-		}
+		if (rc != SQLITE_OK)
+			return dir_finalize(dir, st, dir_db_fail(dir, err), err);
 	}
 	*st_r = st;
 	return 0;
@@ -112,6 +109,14 @@ dir_step(struct directory *dir, sqlite3_stmt *st, char *err)
 	default:
 		return dir_db_fail(dir, err);
 	}
+}
+
+int
+dir_finalize(struct directory *dir, sqlite3_stmt *st, int rc, char *err)
+{
+	if (sqlite3_finalize(st) != SQLITE_OK && rc >= 0)
+		return dir_db_fail(dir, err);
+	return rc;
 }
 
 const char *
@@ -132,8 +137,7 @@ dir_exec(struct directory *dir, const char *sql, const char *const *p,
 	if (dir_stmt(dir, sql, p, np, &st, err) < 0)
 		return -1;
 	rc = dir_step(dir, st, err);
-	sqlite3_finalize(st);
-	return rc < 0 ? -1 : 0;
+	return dir_finalize(dir, st, rc < 0 ? -1 : 0, err);
 }
 
 int
@@ -156,8 +160,7 @@ dir_fetch_text(struct directory *dir, const char *sql, const char *const *p,
 		else
 			memcpy(out, v, (size_t)sqlite3_column_bytes(st, 0) + 1);
 	}
-	sqlite3_finalize(st);
-	return rc;
+	return dir_finalize(dir, st, rc, err);
 }
 
 int
@@ -172,8 +175,7 @@ dir_fetch_int(struct directory *dir, const char *sql, const char *const *p,
 	rc = dir_step(dir, st, err);
 	if (rc == 1 && out != NULL)
 		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc;
+	return dir_finalize(dir, st, rc, err);
 }
 
 int

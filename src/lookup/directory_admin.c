@@ -132,8 +132,7 @@ dir_domain_list(struct directory *dir,
 		return dir_end(dir, -1, err);
 	while ((rc = dir_step(dir, st, err)) == 1)
 		fn(arg, dir_text(st, 0));
-	sqlite3_finalize(st);
-	return dir_end(dir, rc, err);
+	return dir_end(dir, dir_finalize(dir, st, rc, err), err);
 }
 
 /* ---- checks shared by accounts and addresses ---- */
@@ -358,8 +357,7 @@ user_addresses(struct directory *dir, const char *login, struct buf *b,
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc;
+	return dir_finalize(dir, st, rc, err);
 }
 
 int
@@ -385,8 +383,7 @@ dir_user_list(struct directory *dir,
 		fn(arg, login, dir_text(st, 1), b.data);
 	}
 	buf_free(&b);
-	sqlite3_finalize(st);
-	return dir_end(dir, rc, err);
+	return dir_end(dir, dir_finalize(dir, st, rc, err), err);
 }
 
 /* ---- addresses of an account ---- */

@@ -175,6 +175,5 @@ dir_alias_list(struct directory *dir,
 		return dir_end(dir, -1, err);
 	while ((rc = dir_step(dir, st, err)) == 1)
 		fn(arg, dir_text(st, 0), dir_text(st, 1));
-	sqlite3_finalize(st);
-	return dir_end(dir, rc, err);
+	return dir_end(dir, dir_finalize(dir, st, rc, err), err);
 }

@@ -41,6 +41,10 @@ int dir_fetch_text(struct directory *dir, const char *sql,
 /* The same for an integer column. */
 int dir_fetch_int(struct directory *dir, const char *sql,
     const char *const *p, size_t np, long long *out, char *err);
+/* Finalizes st and returns rc, or -1 with err set if rc was good but
+ * finalizing failed (its result repeats the last step's error, which a
+ * failed rc has reported already). */
+int dir_finalize(struct directory *dir, sqlite3_stmt *st, int rc, char *err);
 /* Column col of the current row as a string; "" for SQL NULL. */
 const char *dir_text(sqlite3_stmt *st, int col);
 /* Steps st once: 1 for a row, 0 when done, -1 on error. */

@@ -113,9 +113,9 @@ resolve_alias(struct resolve *r, const char *source, int *found_r)
 		    (size_t)sqlite3_column_bytes(st, 0) + 1);
 		status = resolve_addr(r, target, 0);
 	}
-	if (status == DIR_RESOLVE_OK && rc < 0)
+	if (dir_finalize(r->dir, st, status == DIR_RESOLVE_OK ? rc : -1,
+	    r->err) < 0 && status == DIR_RESOLVE_OK)
 		status = DIR_RESOLVE_TEMPFAIL;
-	sqlite3_finalize(st);
 	return status;
 }
 

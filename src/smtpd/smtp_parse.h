@@ -47,8 +47,8 @@ struct smtp_parse_error {
 /* arg is smtp_cmd.arg of a MAIL command: "FROM:<a@b> SIZE=10 ...".  Also
  * accepts "FROM: <a@b>" (a space after the colon, as many clients send).
  * Source routes (<@x,@y:a@b>) are accepted and the route dropped.  Unknown
- * parameters are an error (555 5.5.4).  smtputf8_ok says whether the
- * address may hold UTF-8 (the client sent SMTPUTF8). */
+ * parameters are an error (555 5.5.4).  The address may hold UTF-8 only
+ * when the same command carries the SMTPUTF8 parameter. */
 int smtp_parse_mail(const char *arg, struct smtp_path *path_r,
     struct smtp_parse_error *err_r);
 
