@@ -12,7 +12,8 @@
 static void
 domain_usage(void)
 {
-	fprintf(stderr, "usage: tern domain add|del DOMAIN | tern domain list\n");
+	fprintf(stderr, "usage: tern domain add|del DOMAIN | "
+	    "tern domain list\n");
 }
 
 static void

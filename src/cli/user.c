@@ -56,7 +56,8 @@ user_parse(int argc, char **argv, struct user_args *a)
 		else if (strcmp(w, "--password-hash") == 0 && i + 1 < argc &&
 		    !a->hash)
 			a->hash = argv[++i];
-		else if (strcmp(w, "--password-stdin") == 0 && !a->password_stdin)
+		else if (strcmp(w, "--password-stdin") == 0 &&
+		    !a->password_stdin)
 			a->password_stdin = 1;
 		else if (strcmp(w, "--purge") == 0 && !a->purge)
 			a->purge = 1;

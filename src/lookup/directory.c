@@ -92,7 +92,8 @@ dir_stmt(struct directory *dir, const char *sql, const char *const *p,
 			rc = sqlite3_bind_text(st, (int)i + 1, p[i], -1,
 			    SQLITE_STATIC);
 		if (rc != SQLITE_OK)
-			return dir_finalize(dir, st, dir_db_fail(dir, err), err);
+			return dir_finalize(dir, st, dir_db_fail(dir, err),
+			    err);
 	}
 	*st_r = st;
 	return 0;
@@ -322,8 +323,8 @@ dir_open(const char *state_dir, struct directory **dir_r, char *err,
 	dir = xcalloc(1, sizeof(*dir));
 	if (sqlite3_open_v2(path, &dir->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    dir->db != NULL ? sqlite3_errmsg(dir->db) : "out of memory");
+		snprintf(err, errlen, "cannot open %s: %s", path, dir->db !=
+		    NULL ? sqlite3_errmsg(dir->db) : "out of memory");
 		dir_close(&dir);
 		return -1;
 	}

@@ -104,8 +104,8 @@ domain_del(struct directory *dir, const char *domain, char *err)
 		    domain_users[i].what);
 	}
 	if (in_use[0] != '\0')
-		return dir_fail(err, "domain %s still has %s: delete them first",
-		    domain, in_use);
+		return dir_fail(err, "domain %s still has %s: delete them "
+		    "first", domain, in_use);
 	return dir_exec(dir, "DELETE FROM domains WHERE name = ?1",
 	    DIR_P(domain), err);
 }
@@ -148,10 +148,12 @@ login_check(const char *login, char *err)
 	if (len == 0)
 		return dir_fail(err, "empty login");
 	if (len > DIR_LOGIN_MAX)
-		return dir_fail(err, "login longer than %d bytes", DIR_LOGIN_MAX);
+		return dir_fail(err, "login longer than %d bytes",
+		    DIR_LOGIN_MAX);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)login[i] < 0x20 || login[i] == 0x7f)
-			return dir_fail(err, "login contains a control character");
+			return dir_fail(err, "login contains a control "
+			    "character");
 	return 0;
 }
 
@@ -169,7 +171,8 @@ hash_check(const char *hash, char *err)
 		return dir_fail(err, "bad password hash: empty or too long");
 	for (size_t i = 0; i < len; i++)
 		if (hash[i] <= ' ' || hash[i] > '~')
-			return dir_fail(err, "bad password hash: not printable");
+			return dir_fail(err, "bad password hash: not "
+			    "printable");
 	return 0;
 }
 
@@ -192,8 +195,8 @@ address_free(struct directory *dir, const char *addr, char *err)
 	default:
 		return -1;
 	}
-	switch (dir_fetch_text(dir, "SELECT source FROM aliases "
-	    "WHERE source = ?1 LIMIT 1", DIR_P(addr), have, sizeof(have), err)) {
+	switch (dir_fetch_text(dir, "SELECT source FROM aliases WHERE "
+	    "source = ?1 LIMIT 1", DIR_P(addr), have, sizeof(have), err)) {
 	case 0:
 		return 0;
 	case 1:
@@ -319,7 +322,8 @@ static int
 user_passwd(struct directory *dir, const char *login, const char *hash,
     char *err)
 {
-	if (hash_check(hash, err) < 0 || account_need(dir, login, NULL, err) < 0)
+	if (hash_check(hash, err) < 0 ||
+	    account_need(dir, login, NULL, err) < 0)
 		return -1;
 	return dir_exec(dir, "UPDATE accounts SET password = ?2 "
 	    "WHERE login = ?1", DIR_P(login, hash), err);
@@ -352,8 +356,8 @@ user_addresses(struct directory *dir, const char *login, struct buf *b,
 		if ((b->len > 0 && buf_append(b, ",", 1) < 0) ||
 		    buf_append(b, sqlite3_column_text(st, 0),
 		    (size_t)sqlite3_column_bytes(st, 0)) < 0) {
-			rc = dir_fail(err, "account '%s' has too many addresses "
-			    "to list", login);
+			rc = dir_fail(err, "account '%s' has too many "
+			    "addresses to list", login);
 			break;
 		}
 	}
@@ -432,8 +436,8 @@ address_del(struct directory *dir, const char *address, char *err)
 	case 0:
 		break;
 	case 1:
-		return dir_fail(err, "%s is the account's own address: use tern "
-		    "user del", addr);
+		return dir_fail(err, "%s is the account's own address: use "
+		    "tern user del", addr);
 	default:
 		return -1;
 	}

@@ -23,7 +23,8 @@ alias_source(const char *source, char out[ADDR_BUF], char *err)
 	if (source[0] != '@')
 		return dir_parse_addr("alias source", source, out, err);
 	if (addr_domain_valid(source + 1, &reason) < 0)
-		return dir_fail(err, "bad alias source '%s': %s", source, reason);
+		return dir_fail(err, "bad alias source '%s': %s", source,
+		    reason);
 	snprintf(out, ADDR_BUF, "%s", source);
 	addr_fold(out);
 	return 0;
@@ -129,7 +130,8 @@ dir_alias_add(struct directory *dir, const char *source,
 {
 	if (dir_begin(dir, err) < 0)
 		return -1;
-	return dir_end(dir, alias_add(dir, source, targets, ntargets, err), err);
+	return dir_end(dir, alias_add(dir, source, targets, ntargets, err),
+	    err);
 }
 
 static int

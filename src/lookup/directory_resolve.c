@@ -106,7 +106,8 @@ resolve_alias(struct resolve *r, const char *source, int *found_r)
 		*found_r = 1;
 		if ((size_t)sqlite3_column_bytes(st, 0) >= sizeof(target)) {
 			status = resolve_fail(r, DIR_RESOLVE_TEMPFAIL,
-			    "database error: a target of %s is too long", source);
+			    "database error: a target of %s is too long",
+			    source);
 			break;
 		}
 		memcpy(target, sqlite3_column_text(st, 0),

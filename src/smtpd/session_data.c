@@ -193,6 +193,17 @@ session_data_feed(struct session *s)
 		if (s->dr.size > s->sd->conf->max_message_size)
 			s->data_too_big = 1;
 		session_data_append(s, out, outlen);
+		/* An oversized message is read to its end so the client hears
+		 * why, but not without bound: past twice the limit the
+		 * session ends. */
+		if (s->data_too_big &&
+		    s->dr.size / 2 > s->sd->conf->max_message_size) {
+			log_info("%s: message from [%s] far over the size limit; closing",
+			    s->id, s->client_ip);
+			session_reply(s, "552 5.3.4 Error: message too big");
+			session_close_after_reply(s);
+			return;
+		}
 	}
 	if (done)
 		session_data_end(s);

@@ -406,7 +406,8 @@ test_password_read(void **state)
 	char out[64];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(read_cases) / sizeof(read_cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(read_cases) / sizeof(read_cases[0]);
+	    i++) {
 		int rc = read_from(read_cases[i].in, read_cases[i].len, out,
 		    read_cases[i].outlen);
 
@@ -427,7 +428,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_del_addresses, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addresses, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
 		cmocka_unit_test(test_password_hash),

@@ -175,7 +175,8 @@ static const struct {
 	{ "team@example.test", "OK alice@example.test bob@example.test" },
 	{ "TEAM@example.test", "OK alice@example.test bob@example.test" },
 	/* Remote targets are forwarded as given, domain folded. */
-	{ "fwd@example.test", "OK remote:Someone@remote.test bob@example.test" },
+	{ "fwd@example.test",
+	    "OK remote:Someone@remote.test bob@example.test" },
 	/* Aliases of aliases, each mailbox once. */
 	{ "list@example.test", "OK alice@example.test bob@example.test "
 	    "remote:Someone@remote.test" },
@@ -202,7 +203,8 @@ test_resolve_table(void **state)
 	populate(f->dir);
 	for (size_t i = 0; i < sizeof(resolve_cases) / sizeof(resolve_cases[0]);
 	    i++)
-		want_resolve(f->dir, resolve_cases[i].addr, resolve_cases[i].want);
+		want_resolve(f->dir, resolve_cases[i].addr,
+		    resolve_cases[i].want);
 }
 
 /* An alias on an account's own address cannot be added, but an older
