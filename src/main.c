@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "master/master.h"
@@ -64,6 +65,9 @@ main(int argc, char **argv)
 	int status;
 
 	log_init("tern");
+	/* tern.db holds password hashes and the queue holds mail: nothing
+	 * tern creates is for other users. */
+	umask(027);
 	argc = take_config_option(argc - 1, argv + 1, &path);
 	argv++;
 	if (argc < 1) {

@@ -85,12 +85,14 @@ dir_stmt(struct directory *dir, const char *sql, const char *const *p,
 
 	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return dir_db_fail(dir, err);
+	/* TRANSIENT: SQLite keeps its own copy, so the statement never
+	 * depends on how long the caller's buffers live. */
 	for (size_t i = 0; i < np; i++) {
 		if (p[i] == NULL)
 			rc = sqlite3_bind_null(st, (int)i + 1);
 		else
 			rc = sqlite3_bind_text(st, (int)i + 1, p[i], -1,
-			    SQLITE_STATIC);
+			    SQLITE_TRANSIENT);
 		if (rc != SQLITE_OK)
 			return dir_finalize(dir, st, dir_db_fail(dir, err),
 			    err);

@@ -48,32 +48,24 @@ dir_domain_add(struct directory *dir, const char *domain, char *err)
 	return dir_end(dir, domain_add(dir, domain, err), err);
 }
 
-/* Appends ", 2 accounts" (or "1 account") to s when n is not zero. */
-static void
-domain_count_part(char *s, size_t len, long long n, const char *what)
-{
-	size_t used = strlen(s);
-
-	if (n == 0)
-		return;
-	snprintf(s + used, len - used, "%s%lld %s%s", used ? ", " : "", n,
-	    what, n == 1 ? "" : (what[strlen(what) - 1] == 's' ? "es" : "s"));
-}
-
 /* What still lives in the domain: its accounts (by mailbox), the other
  * addresses in it, its aliases (by source, the catch-all included). */
 static const struct {
-	const char *what;
+	const char *one;
+	const char *many;
 	const char *sql;
 } domain_users[] = {
-	{ "account", "SELECT count(*) FROM accounts a JOIN addresses ad "
-	    "ON ad.account_id = a.id AND ad.address = a.mailbox "
-	    "JOIN domains d ON d.id = ad.domain_id WHERE d.name = ?1" },
-	{ "address", "SELECT count(*) FROM addresses ad JOIN accounts a "
-	    "ON a.id = ad.account_id AND ad.address <> a.mailbox "
-	    "JOIN domains d ON d.id = ad.domain_id WHERE d.name = ?1" },
-	{ "alias", "SELECT count(DISTINCT al.source) FROM aliases al "
-	    "JOIN domains d ON d.id = al.domain_id WHERE d.name = ?1" },
+	{ "account", "accounts", "SELECT count(*) FROM accounts a "
+	    "JOIN addresses ad ON ad.account_id = a.id AND "
+	    "ad.address = a.mailbox JOIN domains d ON d.id = ad.domain_id "
+	    "WHERE d.name = ?1" },
+	{ "address", "addresses", "SELECT count(*) FROM addresses ad "
+	    "JOIN accounts a ON a.id = ad.account_id AND "
+	    "ad.address <> a.mailbox JOIN domains d ON d.id = ad.domain_id "
+	    "WHERE d.name = ?1" },
+	{ "alias", "aliases", "SELECT count(DISTINCT al.source) "
+	    "FROM aliases al JOIN domains d ON d.id = al.domain_id "
+	    "WHERE d.name = ?1" },
 };
 
 static int
@@ -82,6 +74,7 @@ domain_del(struct directory *dir, const char *domain, char *err)
 	char in_use[DIR_ERR_MAX] = "";
 	char name[ADDR_DOMAIN_MAX + 1];
 	long long n;
+	size_t used;
 
 	snprintf(name, sizeof(name), "%s", domain);
 	addr_fold(name);
@@ -100,8 +93,12 @@ domain_del(struct directory *dir, const char *domain, char *err)
 		if (dir_fetch_int(dir, domain_users[i].sql, DIR_P(domain), &n,
 		    err) < 0)
 			return -1;
-		domain_count_part(in_use, sizeof(in_use), n,
-		    domain_users[i].what);
+		if (n == 0)
+			continue;
+		used = strlen(in_use);
+		snprintf(in_use + used, sizeof(in_use) - used, "%s%lld %s",
+		    used ? ", " : "", n, n == 1 ? domain_users[i].one :
+		    domain_users[i].many);
 	}
 	if (in_use[0] != '\0')
 		return dir_fail(err, "domain %s still has %s: delete them "
@@ -347,6 +344,7 @@ user_addresses(struct directory *dir, const char *login, struct buf *b,
 	int rc;
 
 	buf_reset(b);
+	/* The empty append makes b->data a string even with no rows. */
 	if (buf_append(b, "", 0) < 0 || dir_stmt(dir, "SELECT ad.address "
 	    "FROM addresses ad JOIN accounts a ON a.id = ad.account_id "
 	    "WHERE a.login = ?1 ORDER BY ad.address = a.mailbox DESC, "

@@ -32,7 +32,8 @@ struct resolve {
 static enum dir_resolve_status resolve_addr(struct resolve *, const char *,
     int);
 
-/* Says why in r->err (already set for a database error). */
+/* Says why in r->err.  (A database error is written there by the
+ * dir_*() helper that met it.) */
 static enum dir_resolve_status
 resolve_fail(struct resolve *r, enum dir_resolve_status status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -43,11 +44,9 @@ resolve_fail(struct resolve *r, enum dir_resolve_status status,
 {
 	va_list ap;
 
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(r->err, DIR_ERR_MAX, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vsnprintf(r->err, DIR_ERR_MAX, fmt, ap);
+	va_end(ap);
 	return status;
 }
 
