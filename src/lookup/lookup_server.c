@@ -169,6 +169,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 		lookup_add_client(&lk, fds->smtpd);
 	log_debug("ready");
 	event_base_dispatch(lk.base);
+	child_ignore_stop_signals();
 	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++)
 		ipc_chan_free(&lk.clients[i]);
 	ipc_chan_free(&lk.ctl);

@@ -28,6 +28,13 @@ child_setup(const char *name, const struct conf *conf)
 		exit(1);
 }
 
+void
+child_ignore_stop_signals(void)
+{
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+}
+
 static int
 same(const char *a, const char *b)
 {

@@ -23,6 +23,10 @@ struct child_fds {
  * dies, and drops to conf->user (before any network input is read). */
 void child_setup(const char *name, const struct conf *conf);
 
+/* Called when a child's loop has ended: a second SIGTERM or SIGINT (the
+ * group's and master's, say) must not kill it while it cleans up. */
+void child_ignore_stop_signals(void);
+
 /* SIGHUP in a child: reads the config file again and takes the settings
  * that can change while running; the ones that cannot (listen addresses,
  * state_dir, user) are kept, with a warning that they need a restart. */

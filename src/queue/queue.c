@@ -281,6 +281,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	queue_scan(&q);
 	event_active(q.run_ev, 0, 0);
 	event_base_dispatch(q.base);
+	child_ignore_stop_signals();
 	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++)
 		ipc_chan_free(&q.clients[i]);
 	ipc_chan_free(&q.ctl);

@@ -258,6 +258,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	}
 	log_debug("ready");
 	event_base_dispatch(sd.base);
+	child_ignore_stop_signals();
 	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++)
 		if (sd.slots[i] != NULL)
 			session_free(sd.slots[i]);
