@@ -110,16 +110,23 @@ session_enter_state(struct session *s, enum session_state state)
 	s->state = state;
 }
 
+static void
+session_vreply(struct session *s, const char *fmt, va_list ap)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	evbuffer_add_vprintf(out, fmt, ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
 void
 session_reply(struct session *s, const char *fmt, ...)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
 	va_list ap;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	session_vreply(s, fmt, ap);
 	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
 }
 
 /* A reply to a client mistake: counts toward the error limit, past which
@@ -127,13 +134,11 @@ session_reply(struct session *s, const char *fmt, ...)
 void
 session_client_error(struct session *s, const char *fmt, ...)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
 	va_list ap;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	session_vreply(s, fmt, ap);
 	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
 	if (++s->errors >= SMTPD_ERROR_LIMIT && s->state != SESSION_CLOSING) {
 		log_info("%s: too many errors from [%s] errors=%u", s->id,
 		    s->client_ip, s->errors);
