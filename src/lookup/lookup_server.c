@@ -15,17 +15,16 @@
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "net/ipc_chan_set.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-
-#define LOOKUP_MAX_CLIENTS 64
 
 struct lookup {
 	struct conf *conf;
 	struct event_base *base;
 	struct directory *dir;
 	struct ipc_chan *ctl;
-	struct ipc_chan *clients[LOOKUP_MAX_CLIENTS];
+	struct ipc_chan_set clients;
 };
 
 static void
@@ -84,38 +83,11 @@ lookup_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 }
 
 static void
-lookup_client_closed(struct ipc_chan *chan, void *arg)
-{
-	struct lookup *lk = arg;
-
-	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++) {
-		if (lk->clients[i] == chan) {
-			ipc_chan_free(&lk->clients[i]);
-			return;
-		}
-	}
-}
-
-static void
-lookup_add_client(struct lookup *lk, int fd)
-{
-	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++) {
-		if (lk->clients[i] == NULL) {
-			lk->clients[i] = ipc_chan_new(lk->base, fd,
-			    lookup_client_msg, lookup_client_closed, lk);
-			return;
-		}
-	}
-	log_warn("too many lookup clients; refusing one");
-	close(fd);
-}
-
-static void
 lookup_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	(void)chan;
 	if (msg->type == IPC_CTL_PEER && msg->fd >= 0) {
-		lookup_add_client(arg, msg->fd);
+		ipc_chan_set_add(&((struct lookup *)arg)->clients, msg->fd);
 		return;
 	}
 	if (msg->fd >= 0)
@@ -165,13 +137,14 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	}
 	lk.ctl = ipc_chan_new(lk.base, fds->ctl, lookup_ctl_msg,
 	    lookup_ctl_closed, &lk);
+	ipc_chan_set_init(&lk.clients, "lookup client", lk.base,
+	    lookup_client_msg, &lk);
 	if (fds->smtpd >= 0)
-		lookup_add_client(&lk, fds->smtpd);
+		ipc_chan_set_add(&lk.clients, fds->smtpd);
 	log_debug("ready");
 	event_base_dispatch(lk.base);
 	child_ignore_stop_signals();
-	for (size_t i = 0; i < LOOKUP_MAX_CLIENTS; i++)
-		ipc_chan_free(&lk.clients[i]);
+	ipc_chan_set_free(&lk.clients);
 	ipc_chan_free(&lk.ctl);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);

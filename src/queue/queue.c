@@ -21,11 +21,10 @@
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "net/ipc_chan_set.h"
 #include "queue/queue.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-
-#define QUEUE_MAX_CLIENTS 64
 
 struct queue_item {
 	char id[QUEUE_ID_BUF];
@@ -37,7 +36,7 @@ struct queue {
 	struct conf *conf;
 	struct event_base *base;
 	struct ipc_chan *ctl;
-	struct ipc_chan *clients[QUEUE_MAX_CLIENTS];
+	struct ipc_chan_set clients;
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
 	struct queue_item *items;
@@ -186,35 +185,11 @@ queue_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 }
 
 static void
-queue_client_closed(struct ipc_chan *chan, void *arg)
-{
-	struct queue *q = arg;
-
-	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++)
-		if (q->clients[i] == chan)
-			ipc_chan_free(&q->clients[i]);
-}
-
-static void
-queue_add_client(struct queue *q, int fd)
-{
-	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++) {
-		if (q->clients[i] == NULL) {
-			q->clients[i] = ipc_chan_new(q->base, fd, queue_client_msg,
-			    queue_client_closed, q);
-			return;
-		}
-	}
-	log_warn("too many queue clients; refusing one");
-	close(fd);
-}
-
-static void
 queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	(void)chan;
 	if (msg->type == IPC_CTL_PEER && msg->fd >= 0) {
-		queue_add_client(arg, msg->fd);
+		ipc_chan_set_add(&((struct queue *)arg)->clients, msg->fd);
 		return;
 	}
 	if (msg->fd >= 0)
@@ -276,14 +251,14 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	if (q.run_ev == NULL || q.tick_ev == NULL || evtimer_add(q.tick_ev, &second) < 0)
 		fatal("cannot set up queue events");
 	q.ctl = ipc_chan_new(q.base, fds->ctl, queue_ctl_msg, queue_ctl_closed, &q);
+	ipc_chan_set_init(&q.clients, "queue client", q.base, queue_client_msg, &q);
 	if (fds->smtpd >= 0)
-		queue_add_client(&q, fds->smtpd);
+		ipc_chan_set_add(&q.clients, fds->smtpd);
 	queue_scan(&q);
 	event_active(q.run_ev, 0, 0);
 	event_base_dispatch(q.base);
 	child_ignore_stop_signals();
-	for (size_t i = 0; i < QUEUE_MAX_CLIENTS; i++)
-		ipc_chan_free(&q.clients[i]);
+	ipc_chan_set_free(&q.clients);
 	ipc_chan_free(&q.ctl);
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigs[i]);
