@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lookup/directory.h"
@@ -37,6 +38,33 @@ lookup_open_directory(struct lookup *lk)
 		fatal("cannot open the directory: %s", err);
 }
 
+/*
+ * RFC 5321 4.5.1: <postmaster> without a domain must be accepted.  It is
+ * the postmaster of this host's own domain: the hostname, or the nearest
+ * parent of it that is a local domain (mx.example.org -> example.org).
+ */
+static enum dir_resolve_status
+lookup_resolve_postmaster(struct lookup *lk, const char *local,
+    struct dir_target *targets, size_t *n_r)
+{
+	const char *domain = lk->conf->hostname;
+	char addr[ADDR_BUF];
+
+	if (strcasecmp(local, "postmaster") != 0)
+		return DIR_RESOLVE_UNKNOWN;
+	while (domain != NULL && strchr(domain, '.') != NULL) {
+		int len = snprintf(addr, sizeof(addr), "postmaster@%s", domain);
+		if (len > 0 && (size_t)len < sizeof(addr)) {
+			enum dir_resolve_status st = dir_resolve(lk->dir, addr,
+			    targets, DIR_RESOLVE_MAX, n_r);
+			if (st != DIR_RESOLVE_NOT_LOCAL)
+				return st;
+		}
+		domain = strchr(domain, '.') + 1;
+	}
+	return DIR_RESOLVE_UNKNOWN;
+}
+
 static void
 lookup_resolve(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 {
@@ -54,8 +82,9 @@ lookup_resolve(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 		log_warn("malformed resolve request ignored");
 		return;
 	}
-	enum dir_resolve_status st = dir_resolve(lk->dir, addr, targets,
-	    DIR_RESOLVE_MAX, &n);
+	enum dir_resolve_status st = strchr(addr, '@') != NULL ?
+	    dir_resolve(lk->dir, addr, targets, DIR_RESOLVE_MAX, &n) :
+	    lookup_resolve_postmaster(lk, addr, targets, &n);
 	if (st != DIR_RESOLVE_OK)
 		n = 0;
 	buf_init(&out, IPC_MAX_PAYLOAD);
@@ -110,27 +139,25 @@ lookup_signal(evutil_socket_t sig, short what, void *arg)
 	struct lookup *lk = arg;
 
 	(void)what;
-	if (sig == SIGHUP) {
-		child_reload_conf(lk->conf);
-		log_info("reloading the directory");
-		lookup_open_directory(lk);
-		return;
-	}
-	event_base_loopbreak(lk->base);
+	(void)sig;
+	child_reload_conf(lk->conf);
+	log_info("reloading the directory");
+	lookup_open_directory(lk);
 }
 
 int
 lookup_main(struct conf *conf, const struct child_fds *fds)
 {
 	struct lookup lk = { .conf = conf };
-	struct event *sigs[3];
-	const int signums[3] = { SIGHUP, SIGTERM, SIGINT };
+	struct event *sigs[1];
+	const int signums[1] = { SIGHUP };
 
 	child_setup("lookup", conf);
+	child_ignore_group_stop();
 	if ((lk.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	lookup_open_directory(&lk);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 1; i++) {
 		sigs[i] = evsignal_new(lk.base, signums[i], lookup_signal, &lk);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
@@ -146,7 +173,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	child_ignore_stop_signals();
 	ipc_chan_set_free(&lk.clients);
 	ipc_chan_free(&lk.ctl);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 1; i++)
 		event_free(sigs[i]);
 	dir_close(&lk.dir);
 	event_base_free(lk.base);

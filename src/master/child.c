@@ -29,6 +29,13 @@ child_setup(const char *name, const struct conf *conf)
 }
 
 void
+child_ignore_group_stop(void)
+{
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+}
+
+void
 child_ignore_stop_signals(void)
 {
 	signal(SIGTERM, SIG_IGN);

@@ -23,6 +23,10 @@ struct child_fds {
  * dies, and drops to conf->user (before any network input is read). */
 void child_setup(const char *name, const struct conf *conf);
 
+/* lookup and queue leave stopping to master, which closes their control
+ * channel once smtpd is gone: they ignore SIGTERM and SIGINT. */
+void child_ignore_group_stop(void);
+
 /* Called when a child's loop has ended: a second SIGTERM or SIGINT (the
  * group's and master's, say) must not kill it while it cleans up. */
 void child_ignore_stop_signals(void);

@@ -44,6 +44,7 @@ struct master {
 	int listeners[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
 	int stopping;
+	int stopping_rest;      /* smtpd is gone: lookup and queue told */
 	time_t stop_deadline;
 };
 
@@ -174,7 +175,8 @@ master_reap(struct master *m)
 				log_warn("%s pid=%d exited with status %d", p->name,
 				    (int)pid, WEXITSTATUS(status));
 			p->pid = 0;
-			close(p->ctl);
+			if (p->ctl >= 0)
+				close(p->ctl);
 			p->ctl = -1;
 			if (m->stopping)
 				break;
@@ -224,6 +226,37 @@ master_reload(struct master *m)
 	master_signal_children(m, SIGHUP);
 }
 
+/* lookup and queue stop when their control channel closes: that way a
+ * signal to the whole process group stops them only after smtpd, and a
+ * master that dies takes them along. */
+static void
+master_close_controls(struct master *m)
+{
+	for (int k = 0; k < PROC_COUNT; k++) {
+		if (m->procs[k].ctl >= 0) {
+			close(m->procs[k].ctl);
+			m->procs[k].ctl = -1;
+		}
+	}
+}
+
+/* Stops in order: smtpd first, so that sessions finishing in their grace
+ * period still have lookup and queue; then the rest.  The listening
+ * sockets close at once, so new clients are refused rather than left
+ * waiting for a greeting. */
+static void
+master_stop(struct master *m)
+{
+	log_info("stopping");
+	m->stopping = 1;
+	m->stop_deadline = time(NULL) + MASTER_STOP_WAIT;
+	for (size_t i = 0; i < m->nlisteners; i++)
+		close(m->listeners[i]);
+	m->nlisteners = 0;
+	if (m->procs[PROC_SMTPD].pid > 0)
+		kill(m->procs[PROC_SMTPD].pid, SIGTERM);
+}
+
 static void
 master_handle(struct master *m, int sig)
 {
@@ -241,12 +274,8 @@ master_handle(struct master *m, int sig)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		if (!m->stopping) {
-			log_info("stopping");
-			m->stopping = 1;
-			m->stop_deadline = time(NULL) + MASTER_STOP_WAIT;
-			master_signal_children(m, SIGTERM);
-		}
+		if (!m->stopping)
+			master_stop(m);
 		break;
 	}
 }
@@ -259,6 +288,10 @@ master_loop(struct master *m, const sigset_t *set)
 		if (m->stopping) {
 			if (master_children_left(m) == 0)
 				return;
+			if (m->procs[PROC_SMTPD].pid == 0 && !m->stopping_rest) {
+				m->stopping_rest = 1;
+				master_close_controls(m);
+			}
 			if (now >= m->stop_deadline) {
 				log_warn("children still running: killing them");
 				master_signal_children(m, SIGKILL);

@@ -47,6 +47,18 @@ master_lock(const struct conf *conf)
 		log_error("cannot open %s: %s", p, strerror(errno));
 		return -1;
 	}
+	/* The lock is the server's, like everything in state_dir: a later
+	 * server started as that user must be able to open it. */
+	if (geteuid() == 0) {
+		uid_t uid;
+		gid_t gid;
+		if (privsep_ids(conf->user, &uid, &gid) < 0 ||
+		    fchown(fd, uid, gid) < 0) {
+			log_error("cannot give %s to %s", p, conf->user);
+			close(fd);
+			return -1;
+		}
+	}
 	for (int i = 0; i < 100; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;

@@ -216,31 +216,28 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 		child_reload_conf(q->conf);
 		return;
 	}
-	if (sig == SIGUSR1) {
-		log_info("flush: every message is due now");
-		for (size_t i = 0; i < q->nitems; i++)
-			q->items[i].force = 1;
-		event_active(q->run_ev, 0, 0);
-		return;
-	}
-	event_base_loopbreak(q->base);
+	log_info("flush: every message is due now");
+	for (size_t i = 0; i < q->nitems; i++)
+		q->items[i].force = 1;
+	event_active(q->run_ev, 0, 0);
 }
 
 int
 queue_main(struct conf *conf, const struct child_fds *fds)
 {
 	static struct queue q;
-	const int signums[4] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	struct event *sigs[4];
+	const int signums[2] = { SIGHUP, SIGUSR1 };
+	struct event *sigs[2];
 	struct timeval second = { 1, 0 };
 
 	child_setup("queue", conf);
+	child_ignore_group_stop();
 	q.conf = conf;
 	snprintf(q.dir, sizeof(q.dir), "%s/queue", conf->state_dir);
 	snprintf(q.tmp, sizeof(q.tmp), "%s/queue/tmp", conf->state_dir);
 	if ((q.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		sigs[i] = evsignal_new(q.base, signums[i], queue_signal, &q);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
@@ -260,7 +257,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	child_ignore_stop_signals();
 	ipc_chan_set_free(&q.clients);
 	ipc_chan_free(&q.ctl);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 2; i++)
 		event_free(sigs[i]);
 	event_free(q.run_ev);
 	event_free(q.tick_ev);

@@ -106,16 +106,11 @@ cmd_rcpt(struct session *s, const char *arg)
 		session_client_error(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	/* <postmaster> without a domain is this host's postmaster. */
-	int n = strchr(path.addr, '@') == NULL ?
-	    snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s@%s",
-	    path.addr, s->sd->conf->hostname) :
-	    snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s", path.addr);
-	if (n < 0 || (size_t)n >= sizeof(s->rcpt_pending)) {
-		session_client_error(s, "501 5.1.3 Bad recipient address syntax");
-		return;
-	}
+	/* A bare <postmaster> goes to lookup as it is: lookup knows which
+	 * local domain is this host's. */
+	snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s", path.addr);
 	if (s->sd->lookup == NULL) {
+		log_warn("%s: lookup unavailable: 451 to=<%s>", s->id, s->rcpt_pending);
 		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    s->rcpt_pending);
 		return;
@@ -127,6 +122,7 @@ cmd_rcpt(struct session *s, const char *arg)
 	    req.len, -1);
 	buf_free(&req);
 	if (r < 0) {
+		log_warn("%s: lookup unavailable: 451 to=<%s>", s->id, s->rcpt_pending);
 		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    s->rcpt_pending);
 		return;
@@ -190,6 +186,7 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 		    s->rcpt_pending);
 		break;
 	default:
+		log_warn("%s: lookup failed: 451 to=<%s>", s->id, s->rcpt_pending);
 		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    s->rcpt_pending);
 		break;

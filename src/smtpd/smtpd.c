@@ -97,6 +97,7 @@ smtpd_fail_lookups(struct smtpd *sd)
 		if (s == NULL || s->wait != WAIT_LOOKUP)
 			continue;
 		s->wait = WAIT_NONE;
+		log_warn("%s: lookup went away: 451 to=<%s>", s->id, s->rcpt_pending);
 		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    s->rcpt_pending);
 		session_resume(s);

@@ -1,0 +1,559 @@
+"""
+Helpers for the integration tests: a real `tern serve` in a temporary
+directory on a loopback high port, the admin commands, a raw SMTP client for
+what smtplib will not send (bare LF/CR, NUL, long lines, pipelining), and
+bounded waits on the log and the Maildirs.
+
+Every wait here is bounded; every process started here is stopped by
+Tern.stop() (SIGTERM to master, then SIGKILL of its whole process group).
+"""
+import contextlib
+import itertools
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+TERN_BIN = os.environ.get("TERN_BIN") or os.path.join(REPO, "build", "tern")
+
+IS_ROOT = os.geteuid() == 0
+# The account the server drops to when started by root; as an ordinary user
+# no switch happens and the setting is not used.
+RUN_USER = "tern" if IS_ROOT else pwd.getpwuid(os.getuid()).pw_name
+
+# Under ASan everything is slower: waits are generous but always bounded.
+WAIT = float(os.environ.get("TERN_TEST_WAIT", "10"))
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer",
+                   "SUMMARY: AddressSanitizer")
+
+root_only = pytest.mark.skipif(not IS_ROOT,
+                               reason="checks the privilege drop: needs root")
+
+_counter = itertools.count(1)
+
+
+def uniq(prefix="m"):
+    """A short name unique in this test run (lower case, Maildir-safe)."""
+    return "%s%d%s" % (prefix, next(_counter), uuid.uuid4().hex[:6])
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tempdir(prefix="tern-it-"):
+    """A directory the server's user can traverse: /tmp, mode 0755
+    (pytest's tmp_path is 0700 under a root-only parent)."""
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, 0o755)
+    return d
+
+
+def make_msg(subject=None, msgid=None, body="Hello.\r\n", sender="sender@client.test",
+             to="rcpt@example.test", extra=""):
+    """A small RFC 5322 message with CRLF line ends, as bytes."""
+    subject = subject or uniq("subj")
+    msgid = msgid or "<%s@client.test>" % uuid.uuid4().hex
+    text = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: %s\r\n%s\r\n%s"
+            % (sender, to, subject, msgid, extra, body))
+    return text.encode("utf-8")
+
+
+def header_lines(raw):
+    """The header section of a delivered message, unfolded, as a list of
+    (name, value) in order."""
+    text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    head = text.split("\n\n", 1)[0]
+    out = []
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t") and out:
+            out[-1] = (out[-1][0], out[-1][1] + " " + line.strip())
+        elif ":" in line:
+            name, value = line.split(":", 1)
+            out.append((name, value.strip()))
+    return out
+
+
+def header(raw, name):
+    for n, v in header_lines(raw):
+        if n.lower() == name.lower():
+            return v
+    return None
+
+
+def body_of(raw):
+    text = raw.replace(b"\r\n", b"\n")
+    parts = text.split(b"\n\n", 1)
+    return parts[1] if len(parts) == 2 else b""
+
+
+def wait_until(pred, timeout=WAIT, interval=0.05):
+    """Polls pred until it returns something true or timeout passes;
+    returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def pids_with_parent(ppid):
+    """Processes whose parent is ppid, from /proc."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        # fields[0] is the state, fields[1] the parent pid.
+        if len(fields) > 1 and int(fields[1]) == ppid and fields[0] != "Z":
+            out.append(int(name))
+    return out
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of strings."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+class CliResult:
+    def __init__(self, args, proc):
+        self.args = args
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return ("tern %s -> rc=%d\nstdout: %r\nstderr: %r"
+                % (" ".join(self.args), self.rc, self.out, self.err))
+
+
+class Tern:
+    """One tern instance: its config, state_dir, log and server process."""
+
+    def __init__(self, base=None, **settings):
+        self.base = base or make_tempdir()
+        self.conf_path = os.path.join(self.base, "tern.conf")
+        self.state_dir = os.path.join(self.base, "state")
+        self.log_path = os.path.join(self.base, "serve.log")
+        self.port = free_port()
+        self.settings = {
+            "hostname": "mx.example.test",
+            "state_dir": self.state_dir,
+            "listen_smtp": "127.0.0.1:%d" % self.port,
+            "user": RUN_USER,
+        }
+        self.settings.update(settings)
+        self.proc = None
+        self.started_once = False
+        self.pgids = []         # every process group we started
+        self.write_config()
+
+    # ---- config and admin commands ----
+
+    def write_config(self, **changes):
+        self.settings.update(changes)
+        lines = ["# written by tests/integration/ternlib.py"]
+        lines += ["%s = %s" % (k, v) for k, v in self.settings.items()]
+        tmp = self.conf_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, self.conf_path)
+
+    def cli(self, *args, expect=0, input=None, timeout=30):
+        """Runs `tern -c CONF ARGS`; checks the exit status (expect=None
+        to take any) and that no sanitizer spoke."""
+        args = [str(a) for a in args]
+        p = subprocess.run([TERN_BIN, "-c", self.conf_path] + args,
+                           input=input, capture_output=True, text=True,
+                           timeout=timeout)
+        r = CliResult(args, p)
+        assert not any(m in r.err for m in SANITIZER_MARKS), \
+            "sanitizer report from the admin command: %r" % r
+        if expect is not None:
+            assert r.rc == expect, "got exit %d, want %d: %r" % (r.rc, expect, r)
+        return r
+
+    def setup(self, domains=(), users=(), aliases=()):
+        for d in domains:
+            self.cli("domain", "add", d)
+        for u in users:
+            self.cli("user", "add", u)
+        for src, *targets in aliases:
+            self.cli("alias", "add", src, *targets)
+
+    # ---- the server ----
+
+    def start(self, timeout=None):
+        """Starts `tern serve` and waits until the port greets.  At the
+        first start only, a port taken meanwhile by someone else is
+        replaced by another free one."""
+        for attempt in range(3):
+            mark = self.log_mark()
+            try:
+                return self._start(timeout)
+            except AssertionError:
+                taken = "Address already in use" in self.log()[mark:]
+                if not taken or self.started_once or attempt == 2:
+                    raise
+                self.port = free_port()
+                self.write_config(listen_smtp="127.0.0.1:%d" % self.port)
+
+    def _start(self, timeout=None):
+        timeout = timeout or 2 * WAIT
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                [TERN_BIN, "-c", self.conf_path, "serve"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True)
+        finally:
+            log.close()
+        self.pgids.append(self.proc.pid)
+        self.wait_greeting(timeout)
+        self.started_once = True
+        return self
+
+    def wait_greeting(self, timeout=None):
+        deadline = time.monotonic() + (timeout or 2 * WAIT)
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("tern serve exited with %s before greeting\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                    s.settimeout(2)
+                    line = s.recv(512)
+                    if line.startswith(b"220 "):
+                        s.sendall(b"QUIT\r\n")
+                        return
+                    last = line
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise AssertionError("no 220 greeting on port %d within %ss (last: %r)\n%s"
+                             % (self.port, timeout, last, self.log_tail()))
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=25):
+        """SIGTERM to master, bounded wait, then SIGKILL of every process
+        group this instance started.  Returns master's exit status (None
+        if it had to be killed)."""
+        rc = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        elif self.proc is not None:
+            rc = self.proc.returncode
+        self.kill_groups()
+        return rc
+
+    def kill_groups(self, wait=5):
+        for pgid in self.pgids:
+            if group_alive(pgid):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                pass
+        wait_until(lambda: not any(group_alive(g) for g in self.pgids), wait)
+        self.pgids = [g for g in self.pgids if group_alive(g)]
+
+    def children(self):
+        return pids_with_parent(self.proc.pid) if self.running() else []
+
+    def child_kinds(self):
+        """pid -> process name (lookup, queue, smtpd) from master's log."""
+        kinds = {}
+        for m in re.finditer(r"started (\w+) pid=(\d+)", self.log()):
+            kinds[int(m.group(2))] = m.group(1)
+        return kinds
+
+    def pidfile_pid(self):
+        try:
+            with open(os.path.join(self.state_dir, "tern.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    # ---- the log ----
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=40):
+        lines = self.log().splitlines()
+        return "---- last %d lines of %s ----\n%s" % (
+            min(n, len(lines)), self.log_path, "\n".join(lines[-n:]))
+
+    def log_mark(self):
+        """A position in the log, to wait only for what comes after it."""
+        return len(self.log())
+
+    def wait_log(self, pattern, timeout=WAIT, since=0):
+        rx = re.compile(pattern)
+        m = wait_until(lambda: rx.search(self.log()[since:]), timeout)
+        assert m, "log line /%s/ did not appear within %ss\n%s" % (
+            pattern, timeout, self.log_tail())
+        return m
+
+    def sanitizer_reports(self):
+        text = self.log()
+        return [l for l in text.splitlines() if any(m in l for m in SANITIZER_MARKS)]
+
+    # ---- mail ----
+
+    def maildir(self, addr):
+        local, domain = addr.rsplit("@", 1)
+        return os.path.join(self.state_dir, "mail", domain.lower(), local.lower())
+
+    def delivered(self, addr):
+        """Files in the Maildir new/ of addr, oldest first."""
+        new = os.path.join(self.maildir(addr), "new")
+        try:
+            names = sorted(os.listdir(new))
+        except FileNotFoundError:
+            return []
+        return [os.path.join(new, n) for n in names]
+
+    def messages(self, addr):
+        out = []
+        for p in self.delivered(addr):
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read())
+            except FileNotFoundError:
+                pass
+        return out
+
+    def wait_count(self, addr, n, timeout=WAIT):
+        """Waits until addr's Maildir holds at least n messages; returns
+        them (asserting exactly n)."""
+        wait_until(lambda: len(self.delivered(addr)) >= n, timeout)
+        msgs = self.messages(addr)
+        assert len(msgs) == n, "Maildir of %s: got %d messages, want %d\n%s" % (
+            addr, len(msgs), n, self.log_tail())
+        return msgs
+
+    def queue_files(self):
+        q = os.path.join(self.state_dir, "queue")
+        try:
+            return sorted(n for n in os.listdir(q)
+                          if re.fullmatch(r"[0-9A-Z]{12}", n))
+        except FileNotFoundError:
+            return []
+
+    # ---- clients ----
+
+    def smtp(self, timeout=WAIT):
+        return smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test",
+                            timeout=timeout)
+
+    def raw(self, timeout=WAIT):
+        return RawSMTP(self.port, timeout)
+
+    def send(self, rcpts, msg=None, sender="sender@client.test", **kw):
+        """One message over smtplib; asserts every step is 2xx/3xx and
+        returns the queue id from the 250 after DATA."""
+        if isinstance(rcpts, str):
+            rcpts = [rcpts]
+        if msg is None:
+            msg = make_msg(**kw)
+        with contextlib.closing(self.smtp()) as s:
+            s.ehlo()
+            code, text = s.mail(sender)
+            assert code == 250, "MAIL FROM: got %d %r, want 250" % (code, text)
+            for r in rcpts:
+                code, text = s.rcpt(r)
+                assert code == 250, "RCPT TO:<%s>: got %d %r, want 250" % (r, code, text)
+            code, text = s.data(msg)
+            assert code == 250, "DATA: got %d %r, want 250" % (code, text)
+            s.quit()
+        return queue_id(text)
+
+    def cleanup(self, keep=False):
+        self.stop()
+        if not keep:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+def queue_id(reply_text):
+    if isinstance(reply_text, bytes):
+        reply_text = reply_text.decode("utf-8", "replace")
+    m = re.search(r"queued as ([0-9A-Z]+)", reply_text)
+    assert m, "no queue id in %r" % reply_text
+    return m.group(1)
+
+
+class RawSMTP:
+    """A byte-exact SMTP client on a plain socket."""
+
+    def __init__(self, port, timeout=WAIT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed (pending %r)" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def reply(self):
+        """One reply: (code, text of all lines joined by newlines)."""
+        lines = []
+        while True:
+            line = self._line()
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                break
+        return int(lines[0][:3]), "\n".join(l[4:] for l in lines)
+
+    def cmd(self, line):
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def expect(self, line, code):
+        got = self.cmd(line)
+        assert got[0] == code, "%r: got %r, want %d" % (line, got, code)
+        return got
+
+    def replies_until_eof(self, timeout=WAIT):
+        """Every reply until the server closes (bounded)."""
+        out = []
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(1)
+        while time.monotonic() < deadline:
+            try:
+                out.append(self.reply())
+            except EOFError:
+                return out, True
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                return out, True
+        return out, False
+
+    def closed_by_server(self, timeout=WAIT):
+        """True when the server closes the connection within timeout
+        (any data still to come is read and dropped)."""
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(0.5)
+        while time.monotonic() < deadline:
+            try:
+                if not self.sock.recv(65536):
+                    return True
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                return True
+        return False
+
+
+def new_user(t, domain="example.test", prefix="u"):
+    """Adds an account with a fresh address and returns the address."""
+    addr = "%s@%s" % (uniq(prefix), domain)
+    t.cli("user", "add", addr)
+    return addr
+
+
+def subjects(msgs):
+    return [header(m, "Subject") for m in msgs]
+
+
+def deliver_marker(t, addr, timeout=WAIT):
+    """Sends a marker message to addr and waits until it is delivered;
+    returns every message in addr's Maildir then.  Whatever an earlier
+    refused transaction would have queued is in the queue before the
+    marker and so delivered by then."""
+    subject = uniq("marker")
+    t.send(addr, subject=subject)
+    found = wait_until(lambda: subject in subjects(t.messages(addr)), timeout)
+    assert found, "marker %s not delivered to %s within %ss\n%s" % (
+        subject, addr, timeout, t.log_tail())
+    return t.messages(addr), subject
+
+
+def assert_nothing_but_marker(t, addr):
+    msgs, subject = deliver_marker(t, addr)
+    got = subjects(msgs)
+    assert got == [subject], "Maildir of %s: got subjects %r, want only the marker %r" % (
+        addr, got, subject)

@@ -1,0 +1,101 @@
+"""
+Issue 3, points 2, 8 and 9: `tern queue list|show|delete|flush`, with a
+message for a remote alias target waiting, deferred, in the queue; queued
+mail survives a restart.
+"""
+import re
+
+from ternlib import make_msg, new_user, uniq
+
+TERN_SETUP = {"domains": ["example.test"]}
+
+
+def remote_alias(srv):
+    """A local alias whose one target is remote: its mail stays queued."""
+    src = "%s@example.test" % uniq("fwd")
+    srv.cli("alias", "add", src, "far@remote.test")
+    return src
+
+
+def queue_deferred(srv, subject, body="queued body text\r\n"):
+    src = remote_alias(srv)
+    qid = srv.send(src, msg=make_msg(subject=subject, body=body))
+    srv.wait_log(r"%s: to=<far@remote.test> orig_to=<%s> status=deferred attempts=1" % (qid, src))
+    return qid, src
+
+
+def test_queue_list_show_delete(srv):
+    subject = uniq("qshow")
+    qid, src = queue_deferred(srv, subject)
+    assert qid in srv.queue_files(), "queue file %s missing: %r" % (qid, srv.queue_files())
+
+    out = srv.cli("queue", "list").out
+    head = [l for l in out.split("\n") if l.startswith(qid)]
+    assert head and "from=<sender@client.test>" in head[0], "queue list: want %s from=<...>:\n%s" % (qid, out)
+    assert re.search(r"to=<far@remote.test> orig_to=<%s> remote deferred attempts=1" % re.escape(src), out), \
+        "queue list: want the deferred remote recipient:\n%s" % out
+    assert re.search(r"^\d+ messages? in the queue$", out, re.M), out
+
+    r = srv.cli("queue", "show", qid)
+    assert r.out.startswith(qid), "queue show: want the envelope first:\n%s" % r.out
+    assert "to=<far@remote.test>" in r.out and "from=<sender@client.test>" in r.out, r.out
+    for h in ("Received: ", "Subject: " + subject, "Message-ID: "):
+        assert h in r.out, "queue show: want header %r in\n%s" % (h, r.out)
+    assert "queued body text" not in r.out, "queue show prints headers, not the body:\n%s" % r.out
+
+    r = srv.cli("queue", "delete", qid)
+    assert qid in r.out, r
+    assert qid not in srv.queue_files(), "queue delete left the file"
+    assert qid not in srv.cli("queue", "list").out
+    srv.cli("queue", "show", qid, expect=1)
+    srv.cli("queue", "delete", qid, expect=1)
+
+
+def test_queue_flush_retries_now(srv):
+    qid, src = queue_deferred(srv, uniq("qflush"))
+    mark = srv.log_mark()
+    r = srv.cli("queue", "flush")
+    assert r.out.strip(), "queue flush says nothing: %r" % r
+    srv.wait_log(r"flush: every message is due now", since=mark)
+    srv.wait_log(r"%s: to=<far@remote.test> orig_to=<%s> status=deferred attempts=2" % (qid, src),
+                 since=mark)
+    out = srv.cli("queue", "list").out
+    assert re.search(r"to=<far@remote.test> orig_to=<%s> remote deferred attempts=2" % re.escape(src), out), out
+    srv.cli("queue", "delete", qid)
+
+
+def test_local_part_done_remote_part_waits(srv):
+    local = new_user(srv)
+    src = "%s@example.test" % uniq("mix")
+    srv.cli("alias", "add", src, local, "far@remote.test")
+    qid = srv.send(src, subject=uniq("mix"))
+    srv.wait_count(local, 1)
+    srv.wait_log(r"%s: to=<far@remote.test> .*status=deferred" % qid)
+    out = srv.cli("queue", "show", qid).out
+    assert re.search(r"to=<%s> orig_to=<%s> local done" % (re.escape(local), re.escape(src)), out), out
+    assert "remote deferred" in out, out
+    srv.cli("queue", "delete", qid)
+    # Deleted while the server runs: nothing comes of it later.
+    srv.cli("queue", "flush")
+    srv.wait_log(r"flush: every message is due now")
+    assert len(srv.delivered(local)) == 1
+
+
+def test_queue_kept_across_restart(tern_factory):
+    t = tern_factory()
+    t.setup(domains=["example.test"], aliases=[("fwd@example.test", "far@remote.test")])
+    t.start()
+    qid = t.send("fwd@example.test", subject="kept")
+    t.wait_log(r"%s: .*status=deferred" % qid)
+    assert t.stop() == 0, "tern serve did not exit 0 on SIGTERM\n" + t.log_tail()
+    out = t.cli("queue", "list").out
+    assert qid in out, "queue list with the server stopped:\n%s" % out
+    t.cli("queue", "flush", expect=1)
+    mark = t.log_mark()
+    t.start()
+    t.wait_log(r"recovered 1 messages? from the queue", since=mark)
+    assert qid in t.cli("queue", "list").out
+    assert t.queue_files() == [qid]
+    t.cli("queue", "delete", qid)
+    out = t.cli("queue", "list").out
+    assert out.strip() == "0 messages in the queue", "empty queue list: got %r" % out
