@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf_table.h"
 #include "net/hostport.h"
@@ -228,14 +230,54 @@ conf_set_number(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 }
 
+/* One of the table's words, without regard to case. */
+static int
+conf_set_enum(const struct conf_key *k, int *field, const char *value,
+    char *why, size_t whylen)
+{
+	char q[CONF_QUOTE_MAX], list[256] = "";
+	size_t n = 0;
+
+	for (; k->words[n] != NULL; n++) {
+		if (strcasecmp(value, k->words[n]) == 0) {
+			*field = (int)n;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", k->words[i]);
+	}
+	snprintf(why, whylen, "%s: bad value '%s' (use %s)", k->name,
+	    conf_quote(q, value), list);
+	return -1;
+}
+
+static int
+conf_check_regex(const struct conf_key *k, const char *value, char *why,
+    size_t whylen)
+{
+	char q[CONF_QUOTE_MAX], msg[128];
+	regex_t re;
+	int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+
+	if (rc == 0) {
+		regfree(&re);
+		return 0;
+	}
+	regerror(rc, &re, msg, sizeof(msg));
+	snprintf(why, whylen, "%s: bad regular expression '%s': %s", k->name,
+	    conf_quote(q, value), msg);
+	return -1;
+}
+
 /* Sets key k of c from value, or says why not (without file:line). */
 static int
 conf_set(struct conf *c, const struct conf_key *k, const char *value,
     char *why, size_t whylen)
 {
-	char q[CONF_QUOTE_MAX];
 	void *field = (char *)c + k->offset;
-	int level;
 
 	switch (k->type) {
 	case CONF_STRING:
@@ -250,19 +292,20 @@ conf_set(struct conf *c, const struct conf_key *k, const char *value,
 			return -1;
 		conf_set_string(field, value);
 		return 0;
+	case CONF_TEXT:
+		conf_set_string(field, value);
+		return 0;
+	case CONF_REGEX:
+		if (conf_check_regex(k, value, why, whylen) < 0)
+			return -1;
+		conf_set_string(field, value);
+		return 0;
 	case CONF_DURATION:
 	case CONF_SIZE:
 	case CONF_UINT:
 		return conf_set_number(c, k, value, why, whylen);
-	case CONF_LOG_LEVEL:
-		if ((level = log_level_parse(value)) < 0) {
-			snprintf(why, whylen, "%s: bad level '%s' "
-			    "(use debug, info, warn or error)", k->name,
-			    conf_quote(q, value));
-			return -1;
-		}
-		*(int *)field = level;
-		return 0;
+	case CONF_ENUM:
+		return conf_set_enum(k, field, value, why, whylen);
 	}
 	bug("conf_set: %s has unknown type %d", k->name, (int)k->type);
 }
@@ -443,6 +486,8 @@ conf_print(const struct conf *c, FILE *f)
 		switch (k->type) {
 		case CONF_STRING:
 		case CONF_LISTEN:
+		case CONF_TEXT:
+		case CONF_REGEX:
 			value = *(char *const *)field;
 			break;
 		case CONF_SIZE:
@@ -454,8 +499,8 @@ conf_print(const struct conf *c, FILE *f)
 			conf_format_number(k, *(const unsigned *)field, num,
 			    sizeof(num));
 			break;
-		case CONF_LOG_LEVEL:
-			value = log_level_name(*(const int *)field);
+		case CONF_ENUM:
+			value = k->words[*(const int *)field];
 			break;
 		}
 		fprintf(f, "%s =%s%s\n", k->name, *value ? " " : "", value);
@@ -469,7 +514,8 @@ conf_free(struct conf *c)
 		const struct conf_key *k = &conf_keys[i];
 		char **field = (char **)((char *)c + k->offset);
 
-		if (k->type == CONF_STRING || k->type == CONF_LISTEN) {
+		if (k->type == CONF_STRING || k->type == CONF_LISTEN ||
+		    k->type == CONF_TEXT || k->type == CONF_REGEX) {
 			free(*field);
 			*field = NULL;
 		}

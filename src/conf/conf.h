@@ -23,7 +23,25 @@ struct conf {
 	unsigned max_recipients;
 	unsigned smtpd_timeout;     /* seconds */
 	int log_level;              /* enum log_level */
+
+	/* submission, TLS and authentication */
+	char *listen_submission;    /* STARTTLS; "" disables */
+	char *listen_submissions;   /* implicit TLS; "" disables */
+	char *tls_cert;             /* "" for the self-signed one */
+	char *tls_key;
+	int smtpd_auth_on_smtp;     /* 0 no, 1 yes */
+	int reject_unauthenticated_local_sender;
+	char *login_pattern;
+	unsigned password_min_length;
+	unsigned auth_fail_limit;
+	unsigned auth_fail_window;  /* seconds */
+	int login_case;             /* CONF_ENFORCE or CONF_WARN */
+	int sender_binding;
+	unsigned audit_max_rows;
 };
+
+/* The values of login_case and sender_binding. */
+enum { CONF_ENFORCE = 0, CONF_WARN = 1 };
 
 /* Fills c with the defaults, then reads path over them.  Returns 0, or -1
  * with a one-line "file:line: message" (or "file: message") in err. */

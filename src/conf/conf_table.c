@@ -18,10 +18,11 @@
  * the field, so the match is checked when this file compiles.
  */
 #define CONF_FIELD_FITS(field, type) _Generic(((struct conf *)0)->field, \
-	char *:   (type) == CONF_STRING || (type) == CONF_LISTEN,        \
+	char *:   (type) == CONF_STRING || (type) == CONF_LISTEN ||      \
+	          (type) == CONF_TEXT || (type) == CONF_REGEX,           \
 	unsigned: (type) == CONF_DURATION || (type) == CONF_UINT,        \
 	uint64_t: (type) == CONF_SIZE,                                   \
-	int:      (type) == CONF_LOG_LEVEL)
+	int:      (type) == CONF_ENUM)
 
 #define CONF_OFFSET(field, type) (offsetof(struct conf, field) +         \
 	0 * sizeof(struct { int unused; _Static_assert(                   \
@@ -29,9 +30,17 @@
 	    #field ": type does not match its field in struct conf"); }))
 
 #define KEY(field, type, def, min, max, help)                             \
-	{ #field, type, CONF_OFFSET(field, type), def, NULL, min, max, help }
+	{ #field, type, CONF_OFFSET(field, type), def, NULL, min, max, NULL, help }
 #define KEY_COMPUTED(field, type, compute, help)                          \
-	{ #field, type, CONF_OFFSET(field, type), "", compute, 0, 0, help }
+	{ #field, type, CONF_OFFSET(field, type), "", compute, 0, 0, NULL, help }
+#define KEY_ENUM(field, words, def, help)                                 \
+	{ #field, CONF_ENUM, CONF_OFFSET(field, CONF_ENUM), def, NULL, 0, 0,  \
+	  words, help }
+
+/* The words of each enumerated setting, in the order of their values. */
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const enforce_warn[] = { "enforce", "warn", NULL };
 
 static char *conf_default_hostname(void);
 
@@ -52,8 +61,36 @@ const struct conf_key conf_keys[] = {
 	    "most recipients accepted for one message"),
 	KEY(smtpd_timeout, CONF_DURATION, "300s", 1, 3600,
 	    "how long an SMTP client may stay silent"),
-	KEY(log_level, CONF_LOG_LEVEL, "info", 0, 0,
+	KEY_ENUM(log_level, log_levels, "info",
 	    "least severe messages logged: debug, info, warn or error"),
+
+	/* Submission, TLS and authentication. */
+	KEY(listen_submission, CONF_LISTEN, "0.0.0.0:587", 0, 0,
+	    "addresses for submission with STARTTLS; empty disables"),
+	KEY(listen_submissions, CONF_LISTEN, "0.0.0.0:465", 0, 0,
+	    "addresses for submission over implicit TLS; empty disables"),
+	KEY(tls_cert, CONF_TEXT, "", 0, 0,
+	    "certificate chain (PEM); empty: a self-signed one in state_dir/tls"),
+	KEY(tls_key, CONF_TEXT, "", 0, 0,
+	    "private key of tls_cert (PEM), read by master before it drops root"),
+	KEY_ENUM(smtpd_auth_on_smtp, yes_no, "no",
+	    "offer AUTH on port 25 too (inside TLS): yes or no"),
+	KEY_ENUM(reject_unauthenticated_local_sender, yes_no, "yes",
+	    "refuse, on port 25, MAIL FROM in a local domain without AUTH"),
+	KEY(login_pattern, CONF_REGEX, "^[a-z0-9._+-]+(@[a-z0-9.-]+)?$", 0, 0,
+	    "extended regular expression every new login must match"),
+	KEY(password_min_length, CONF_UINT, "10", 1, 1024,
+	    "shortest password accepted for a new account or a new password"),
+	KEY(auth_fail_limit, CONF_UINT, "5", 1, 100000,
+	    "failed logins from one client or against one login before 454"),
+	KEY(auth_fail_window, CONF_DURATION, "10m", 1, 86400,
+	    "how long failed logins count toward auth_fail_limit"),
+	KEY_ENUM(login_case, enforce_warn, "enforce",
+	    "enforce: a login in the wrong case fails; warn: it succeeds, logged"),
+	KEY_ENUM(sender_binding, enforce_warn, "enforce",
+	    "enforce: senders outside the account are refused; warn: logged"),
+	KEY(audit_max_rows, CONF_UINT, "10000", 100, 10000000,
+	    "most rows tern audit keeps; the oldest go first"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

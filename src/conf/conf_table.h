@@ -15,11 +15,13 @@
 
 enum conf_type {
 	CONF_STRING,            /* char *, never empty */
+	CONF_TEXT,              /* char *, may be empty */
+	CONF_REGEX,             /* char *, an extended regular expression */
 	CONF_LISTEN,            /* char *, host:port list, "" disables */
 	CONF_DURATION,          /* unsigned, seconds */
 	CONF_SIZE,              /* uint64_t, bytes */
 	CONF_UINT,              /* unsigned */
-	CONF_LOG_LEVEL,         /* int, enum log_level */
+	CONF_ENUM,              /* int, the index of one of words */
 };
 
 struct conf_key {
@@ -29,6 +31,7 @@ struct conf_key {
 	const char *def;        /* the default, written as in the file */
 	char *(*compute)(void); /* when set, gives the default (def is "") */
 	uint64_t min, max;      /* for durations, sizes and numbers */
+	const char *const *words; /* CONF_ENUM: the values, NULL-terminated */
 	const char *help;
 };
 
