@@ -49,6 +49,45 @@ enum dir_resolve_status dir_resolve(struct directory *dir, const char *addr,
 /* 1 if domain is one of ours, 0 if not, -1 on error. */
 int dir_is_local_domain(struct directory *dir, const char *domain);
 
+/* ---- authentication and sender binding, used by the lookup process ---- */
+
+#define DIR_LOGIN_MAX 256       /* bytes of a login, with its NUL */
+
+enum dir_auth_status {
+	DIR_AUTH_OK = 0,
+	DIR_AUTH_UNKNOWN,       /* no such login, in any case */
+	DIR_AUTH_PASSWORD,      /* the login exists; the password is wrong */
+	DIR_AUTH_CASE_MISMATCH, /* only a login differing in case exists */
+	DIR_AUTH_TEMPFAIL,      /* database error */
+};
+
+/*
+ * Verifies login and password.  The login is compared byte for byte.
+ * When only a login that differs in ASCII case exists, returns
+ * DIR_AUTH_CASE_MISMATCH, writes that login to existing_r and sets
+ * *password_ok_r to whether the password is right for it (warn mode lets
+ * such a login in, and never with a wrong password).  Runs crypt(3), which
+ * is slow on purpose: only the lookup process calls it.
+ */
+enum dir_auth_status dir_auth_verify(struct directory *dir, const char *login,
+    const char *password, char existing_r[DIR_LOGIN_MAX], int *password_ok_r);
+
+/* May the account of login use address as a sender (envelope or header)?
+ * Its own addresses and its grants (an address, or "*@domain"); address ""
+ * is the null sender, allowed only by the grant "<>".  Addresses compare
+ * without regard to case.  1 yes, 0 no, -1 error. */
+int dir_sender_allowed(struct directory *dir, const char *login,
+    const char *address);
+
+/* Counts one event for tern audit: kind is "case-mismatch",
+ * "sender-outside-binding" or "auth-failure"; existing_login and address
+ * may be "".  One row per distinct (kind, login, existing_login, address,
+ * client_ip) with count, first and last seen; past max_rows rows the
+ * oldest by last seen are dropped.  0 or -1. */
+int dir_audit_record(struct directory *dir, const char *kind,
+    const char *login, const char *existing_login, const char *address,
+    const char *client_ip, unsigned max_rows);
+
 /* ---- administration, used by the tern command ---- */
 /* Each returns 0, or -1 with a one-line reason in err (DIR_ERR_MAX). */
 
@@ -82,6 +121,27 @@ int dir_address_del(struct directory *dir, const char *address, char *err);
 int dir_alias_add(struct directory *dir, const char *source,
     const char *const *targets, size_t ntargets, char *err);
 int dir_alias_del(struct directory *dir, const char *source, char *err);
+/* Grants: pattern is an address, "*@domain" or "<>" (the null sender). */
+int dir_sender_allow(struct directory *dir, const char *login,
+    const char *pattern, char *err);
+int dir_sender_revoke(struct directory *dir, const char *login,
+    const char *pattern, char *err);
+/* login NULL: every account's grants. */
+int dir_sender_list(struct directory *dir, const char *login,
+    void (*fn)(void *arg, const char *login, const char *pattern), void *arg,
+    char *err);
+
+struct dir_audit_row {
+	const char *kind, *login, *existing_login, *address, *client_ip;
+	unsigned long long count;
+	long long first_seen, last_seen;        /* Unix time */
+};
+/* Rows last seen at or after since, grouped as tern audit shows them
+ * (by login and client, the most frequent first). */
+int dir_audit_list(struct directory *dir, long long since,
+    void (*fn)(void *arg, const struct dir_audit_row *row), void *arg,
+    char *err);
+
 int dir_alias_list(struct directory *dir,
     void (*fn)(void *arg, const char *source, const char *target), void *arg,
     char *err);
