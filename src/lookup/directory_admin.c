@@ -11,7 +11,7 @@
 #include "lookup/directory_int.h"
 #include "util/buf.h"
 
-#define DIR_LOGIN_MAX   255
+#define DIR_LOGIN_LEN   (DIR_LOGIN_MAX - 1)     /* bytes, without the NUL */
 #define DIR_HASH_MAX    383     /* crypt(3)'s CRYPT_OUTPUT_SIZE - 1 */
 #define DIR_LIST_MAX    (1024 * 1024)   /* one account's address list */
 
@@ -140,13 +140,13 @@ dir_domain_list(struct directory *dir,
 static int
 login_check(const char *login, char *err)
 {
-	size_t len = strnlen(login, DIR_LOGIN_MAX + 1);
+	size_t len = strnlen(login, DIR_LOGIN_LEN + 1);
 
 	if (len == 0)
 		return dir_fail(err, "empty login");
-	if (len > DIR_LOGIN_MAX)
+	if (len > DIR_LOGIN_LEN)
 		return dir_fail(err, "login longer than %d bytes",
-		    DIR_LOGIN_MAX);
+		    DIR_LOGIN_LEN);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)login[i] < 0x20 || login[i] == 0x7f)
 			return dir_fail(err, "login contains a control "
@@ -211,7 +211,7 @@ account_need(struct directory *dir, const char *login, char *mailbox_r,
     char *err)
 {
 	char mailbox[ADDR_BUF];
-	char other[DIR_LOGIN_MAX + 1];
+	char other[DIR_LOGIN_MAX];
 
 	switch (dir_fetch_text(dir, "SELECT mailbox FROM accounts "
 	    "WHERE login = ?1", DIR_P(login), mailbox, sizeof(mailbox), err)) {
