@@ -176,6 +176,10 @@ class Tern:
             "hostname": "mx.example.test",
             "state_dir": self.state_dir,
             "listen_smtp": "127.0.0.1:%d" % self.port,
+            # The submission ports default to 587 and 465 on every
+            # address: a test that wants them names its own.
+            "listen_submission": "",
+            "listen_submissions": "",
             "user": RUN_USER,
         }
         self.settings.update(settings)

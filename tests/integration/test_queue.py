@@ -5,7 +5,7 @@ mail survives a restart.
 """
 import re
 
-from ternlib import make_msg, new_user, uniq
+from ternlib import make_msg, new_user, uniq, wait_until
 
 TERN_SETUP = {"domains": ["example.test"]}
 
@@ -21,6 +21,9 @@ def queue_deferred(srv, subject, body="queued body text\r\n"):
     src = remote_alias(srv)
     qid = srv.send(src, msg=make_msg(subject=subject, body=body))
     srv.wait_log(r"%s: to=<far@remote.test> orig_to=<%s> status=deferred attempts=1" % (qid, src))
+    # The log line comes as the queue decides; the state file just after.
+    assert wait_until(lambda: "remote deferred" in srv.cli("queue", "show", qid).out), \
+        "queue show %s never said deferred" % qid
     return qid, src
 
 
