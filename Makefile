@@ -2,11 +2,11 @@
 # Sources are found by folder, so a new file needs no Makefile change.
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl sqlite3 libcares libcrypt
+PKGS    := libevent libevent_openssl sqlite3 libcares libcrypt openssl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wno-format-nonliteral -Isrc -MMD -MP
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent -lsqlite3 -lcares -lcrypt)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent -lsqlite3 -lcares -lcrypt -lssl -lcrypto)
 
 # One build tree per flavour: plain, and AddressSanitizer + UBSan.
 B       ?= build
@@ -75,4 +75,4 @@ bench: deps all
 clean:
 	rm -rf build build-asan run
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name "*.d" 2>/dev/null)

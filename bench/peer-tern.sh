@@ -8,6 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TERN=${TERN_BIN:-$HERE/../build/tern}
 R=${BENCH_DIR:-/var/tmp/bench}/tern
 PORT=${TERN_PORT:-10028}
+SUBMISSIONS_PORT=${TERN_SUBMISSIONS_PORT:-10465}
 CONF=$R/tern.conf
 
 start() {
@@ -16,12 +17,17 @@ start() {
 hostname = tern.bench.localdomain
 state_dir = $R/state
 listen_smtp = 127.0.0.1:$PORT
+listen_submission =
+listen_submissions = 127.0.0.1:$SUBMISSIONS_PORT
 max_recipients = 1000
 CONF
   "$TERN" -c "$CONF" domain add bench.test >/dev/null
   for u in bench u1 u2 u3; do
     "$TERN" -c "$CONF" user add "$u@bench.test" >/dev/null
   done
+  # The account bench/submission.py logs in with.
+  echo "bench-password" | "$TERN" -c "$CONF" user add sender@bench.test \
+    --password-stdin >/dev/null
   setsid "$TERN" -c "$CONF" serve > "$R/serve.log" 2>&1 &
   for _ in $(seq 100); do
     if [ -s "$R/state/tern.pid" ] && ss -ltn "sport = :$PORT" | grep -q LISTEN; then

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make run: a demo server under run/ (state in run/state, SMTP on
-# 127.0.0.1:2525) with domain example.test and account demo@example.test,
+# 127.0.0.1:2525, submission on 2587 (STARTTLS) and 2465 (TLS)) with domain example.test and account demo@example.test,
 # then `tern serve` in the foreground.  Ctrl-C stops it.
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,6 +15,8 @@ cat > "$CONF" <<CONF
 hostname = mx.example.test
 state_dir = $RUN/state
 listen_smtp = 127.0.0.1:2525
+listen_submission = 127.0.0.1:2587
+listen_submissions = 127.0.0.1:2465
 CONF
 
 # As root, the server runs as user tern, which must reach run/state.
@@ -40,9 +42,15 @@ Tern demo
   password:  $PASSWORD
   mailbox:   $RUN/state/mail/example.test/demo/new/
 
-Try it from another terminal:
+Try it from another terminal: mail from another server (port 25's role)
   swaks --server 127.0.0.1:2525 --from someone@elsewhere.test --to demo@example.test
   ls $RUN/state/mail/example.test/demo/new/
+and as the user, over submission with STARTTLS, then with implicit TLS
+(the certificate is self-signed: swaks does not check it)
+  swaks --server 127.0.0.1:2587 --tls --auth PLAIN --auth-user demo@example.test \\
+        --auth-password '$PASSWORD' --from demo@example.test --to demo@example.test
+  swaks --server 127.0.0.1:2465 --tlsc --auth PLAIN --auth-user demo@example.test \\
+        --auth-password '$PASSWORD' --from demo@example.test --to demo@example.test
 
 Admin commands take the same config:
   $TERN -c $CONF alias add @example.test demo@example.test

@@ -19,10 +19,13 @@ usage(FILE *f)
 	    "  serve                         run the server in the foreground\n"
 	    "  domain add|del|list [DOMAIN]\n"
 	    "  user add ADDRESS [--login NAME] [--password-stdin | --password-hash HASH]\n"
-	    "  user del LOGIN [--purge] | user list | user passwd LOGIN --password-stdin\n"
+	    "  user del LOGIN [--purge] | user list\n"
+	    "  user passwd LOGIN --password-stdin | --password-hash HASH\n"
 	    "  address add ADDRESS LOGIN | address del ADDRESS\n"
+	    "  sender allow|revoke LOGIN PATTERN | sender list [LOGIN]\n"
 	    "  alias add SOURCE TARGET... | alias del SOURCE | alias list\n"
 	    "  queue list | show ID | delete ID | flush\n"
+	    "  audit [--since DURATION] [--json]\n"
 	    "  config check\n");
 }
 
@@ -58,6 +61,7 @@ main(int argc, char **argv)
 		{ "domain", cli_domain }, { "user", cli_user },
 		{ "address", cli_address }, { "alias", cli_alias },
 		{ "queue", cli_queue }, { "config", cli_config },
+		{ "sender", cli_sender }, { "audit", cli_audit },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];

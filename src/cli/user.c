@@ -1,8 +1,11 @@
 /*
  * tern user add|del|list|passwd: accounts.  Reads passwords only from
- * stdin (never from the command line, where ps would show them) and
- * hashes them here; the directory checks and stores.  `user del --purge`
- * also removes the account's Maildir.
+ * stdin (never from the command line, where ps would show them), holds
+ * new logins and passwords to the config's rules (login_pattern,
+ * password_min_length) and hashes them here; a hash imported with
+ * --password-hash is taken apart before it is stored bare.  The directory
+ * checks and stores.  `user del --purge` also removes the account's
+ * Maildir.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -14,7 +17,10 @@
 
 #include "cli/cli.h"
 #include "deliver/maildir.h"
+#include "lookup/login_rules.h"
 #include "lookup/password.h"
+
+#define USER_ERR_MAX 512
 
 struct user_args {
 	const char *name;       /* ADDRESS for add, LOGIN otherwise */
@@ -29,8 +35,9 @@ user_usage(void)
 {
 	fprintf(stderr, "usage: tern user add ADDRESS [--login NAME] "
 	    "[--password-stdin | --password-hash HASH]\n"
-	    "       tern user del LOGIN [--purge] | tern user list | "
-	    "tern user passwd LOGIN --password-stdin\n");
+	    "       tern user del LOGIN [--purge] | tern user list\n"
+	    "       tern user passwd LOGIN --password-stdin | "
+	    "--password-hash HASH\n");
 }
 
 /* Sorts out the words after the subcommand, in any order.  0, or -1 for
@@ -67,11 +74,14 @@ user_parse(int argc, char **argv, struct user_args *a)
 	return a->name != NULL ? 0 : -1;
 }
 
-/* Reads the password from stdin and hashes it into hash. */
+/* Reads the password from stdin, holds it to the rules and hashes it
+ * into hash. */
 static int
-user_read_password(char hash[PASSWORD_HASH_BUF])
+user_read_password(const struct conf *conf, const char *login,
+    char hash[PASSWORD_HASH_BUF])
 {
 	char password[PASSWORD_MAX + 1];
+	char err[USER_ERR_MAX];
 	int rc;
 
 	if (password_read_stdin(password, sizeof(password)) < 0) {
@@ -79,11 +89,34 @@ user_read_password(char hash[PASSWORD_HASH_BUF])
 		    "%d bytes", PASSWORD_MAX);
 		return -1;
 	}
-	rc = password_hash(password, hash, PASSWORD_HASH_BUF);
-	explicit_bzero(password, sizeof(password));
-	if (rc < 0)
+	if ((rc = password_check(conf, login, password, err,
+	    sizeof(err))) < 0)
+		cli_error("%s", err);
+	else if ((rc = password_hash(password, hash, PASSWORD_HASH_BUF)) < 0)
 		cli_error("cannot hash the password (yescrypt)");
+	explicit_bzero(password, sizeof(password));
 	return rc;
+}
+
+/* The new hash of login, read from stdin or imported; "" when neither
+ * option was given. */
+static int
+user_new_hash(const struct conf *conf, const struct user_args *a,
+    const char *login, char hash[PASSWORD_HASH_BUF])
+{
+	char err[USER_ERR_MAX];
+
+	hash[0] = '\0';
+	if (a->password_stdin)
+		return user_read_password(conf, login, hash);
+	if (a->hash == NULL)
+		return 0;
+	if (password_import(a->hash, hash, PASSWORD_HASH_BUF, err,
+	    sizeof(err)) < 0) {
+		cli_error("%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -92,22 +125,29 @@ user_add(const struct conf *conf, const struct user_args *a)
 	struct directory *dir;
 	char hash[PASSWORD_HASH_BUF];
 	char addr[ADDR_BUF];
-	char err[DIR_ERR_MAX];
+	char err[USER_ERR_MAX];
 	const char *login = a->login, *reason;
-	int rc;
+	int addr_ok, rc;
 
-	if (a->password_stdin && user_read_password(hash) < 0)
-		return 1;
 	/* The default login is the address as the directory stores it, the
 	 * domain folded: the form a mail client is set up with.  A bad
-	 * address is left for the directory to refuse. */
+	 * address is left for the directory to refuse: it is the first
+	 * thing wrong. */
+	addr_ok = addr_parse(a->name, strnlen(a->name, ADDR_MAX + 1), 1, addr,
+	    &reason) == 0;
 	if (login == NULL)
-		login = addr_parse(a->name, strnlen(a->name, ADDR_MAX + 1), 1,
-		    addr, &reason) == 0 ? addr : a->name;
+		login = addr_ok ? addr : a->name;
+	/* The login is judged before the password is asked for. */
+	if (addr_ok && login_check(conf, login, err, sizeof(err)) < 0) {
+		cli_error("%s%s", err, a->login == NULL ? " (the login is "
+		    "the address unless --login gives another)" : "");
+		return 1;
+	}
+	if (user_new_hash(conf, a, login, hash) < 0)
+		return 1;
 	if ((dir = cli_open_directory(conf)) == NULL)
 		return 1;
-	rc = dir_user_add(dir, a->name, login,
-	    a->password_stdin ? hash : a->hash, err);
+	rc = dir_user_add(dir, a->name, login, hash[0] ? hash : NULL, err);
 	dir_close(&dir);
 	explicit_bzero(hash, sizeof(hash));
 	if (rc < 0) {
@@ -233,7 +273,7 @@ user_passwd(const struct conf *conf, const struct user_args *a)
 	char err[DIR_ERR_MAX];
 	int rc;
 
-	if (user_read_password(hash) < 0)
+	if (user_new_hash(conf, a, a->name, hash) < 0)
 		return 1;
 	if ((dir = cli_open_directory(conf)) == NULL)
 		return 1;
@@ -257,7 +297,7 @@ user_args_fit(const char *cmd, const struct user_args *a)
 	if (strcmp(cmd, "del") == 0)
 		return !a->login && !a->hash && !a->password_stdin;
 	if (strcmp(cmd, "passwd") == 0)
-		return !a->login && !a->hash && !a->purge && a->password_stdin;
+		return !a->login && !a->purge && (a->password_stdin || a->hash);
 	return 0;
 }
 

@@ -54,6 +54,39 @@ static const char *const migrations[] = {
 	"  domain_id INTEGER NOT NULL REFERENCES domains(id),"
 	"  UNIQUE (source, target));"
 	"CREATE INDEX aliases_domain ON aliases(domain_id);",
+
+	/* 2: grants (what an account may send as beyond its own
+	 * addresses: an address, "*@domain" or "<>"), and the audit of
+	 * what enforcing would refuse, one row per distinct event with
+	 * its count.  audit_rows keeps the audit's row count, so that the
+	 * cap costs no count(*).  Logins in the audit are kept as they
+	 * were tried (BINARY), addresses as mailboxes (NOCASE). */
+	"CREATE TABLE grants ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL"
+	"    REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  pattern TEXT NOT NULL COLLATE NOCASE,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (account_id, pattern));"
+	"CREATE INDEX accounts_login_nocase ON accounts(login COLLATE NOCASE);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  login TEXT NOT NULL COLLATE BINARY,"
+	"  existing_login TEXT NOT NULL COLLATE BINARY,"
+	"  address TEXT NOT NULL COLLATE NOCASE,"
+	"  client_ip TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  UNIQUE (kind, login, existing_login, address, client_ip));"
+	"CREATE INDEX audit_last_seen ON audit(last_seen);"
+	"CREATE TABLE audit_rows (n INTEGER NOT NULL);"
+	"INSERT INTO audit_rows (n) VALUES (0);"
+	"CREATE TRIGGER audit_row_added AFTER INSERT ON audit"
+	"  BEGIN UPDATE audit_rows SET n = n + 1; END;"
+	"CREATE TRIGGER audit_row_dropped AFTER DELETE ON audit"
+	"  BEGIN UPDATE audit_rows SET n = n - 1; END;",
 };
 
 #define DIR_SCHEMA_VERSION \

@@ -138,7 +138,7 @@ dir_domain_list(struct directory *dir,
  * characters are refused because a login is printed, one per line.  The
  * configurable format rules come on top of this. */
 static int
-login_check(const char *login, char *err)
+login_valid(const char *login, char *err)
 {
 	size_t len = strnlen(login, DIR_LOGIN_LEN + 1);
 
@@ -257,7 +257,7 @@ user_add(struct directory *dir, const char *address, const char *login,
 	char addr[ADDR_BUF];
 
 	if (dir_parse_addr("address", address, addr, err) < 0 ||
-	    login_check(login, err) < 0 || hash_check(hash, err) < 0 ||
+	    login_valid(login, err) < 0 || hash_check(hash, err) < 0 ||
 	    dir_need_local(dir, addr_domain(addr), err) < 0 ||
 	    address_free(dir, addr, err) < 0)
 		return -1;
@@ -288,8 +288,8 @@ dir_user_add(struct directory *dir, const char *address, const char *login,
 	    err);
 }
 
-/* The addresses go with the account (ON DELETE CASCADE), in the same
- * statement. */
+/* The addresses and the grants go with the account (ON DELETE CASCADE),
+ * in the same statement: no session can send as them from then on. */
 static int
 user_del(struct directory *dir, const char *login, char *mailbox_r,
     char *err)

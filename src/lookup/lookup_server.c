@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "lookup/directory.h"
+#include "lookup/lookup.h"
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
@@ -20,13 +20,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-struct lookup {
-	struct conf *conf;
-	struct event_base *base;
-	struct directory *dir;
-	struct ipc_chan *ctl;
-	struct ipc_chan_set clients;
-};
 
 static void
 lookup_open_directory(struct lookup *lk)
@@ -104,8 +97,15 @@ lookup_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	if (msg->fd >= 0)
 		close(msg->fd);
-	if (msg->type == IPC_LOOKUP_RESOLVE) {
+	switch (msg->type) {
+	case IPC_LOOKUP_RESOLVE:
 		lookup_resolve(arg, chan, msg);
+		return;
+	case IPC_LOOKUP_AUTH:
+		lookup_auth(arg, chan, msg);
+		return;
+	case IPC_LOOKUP_SENDER:
+		lookup_sender(arg, chan, msg);
 		return;
 	}
 	log_warn("unexpected message type %u from a client", msg->type);
@@ -148,10 +148,11 @@ lookup_signal(evutil_socket_t sig, short what, void *arg)
 int
 lookup_main(struct conf *conf, const struct child_fds *fds)
 {
-	struct lookup lk = { .conf = conf };
+	static struct lookup lk;
 	struct event *sigs[1];
 	const int signums[1] = { SIGHUP };
 
+	lk.conf = conf;
 	child_setup("lookup", conf);
 	child_ignore_group_stop();
 	if ((lk.base = event_base_new()) == NULL)

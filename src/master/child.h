@@ -10,13 +10,24 @@
 
 #define CHILD_MAX_LISTENERS 16
 
+typedef struct ssl_ctx_st SSL_CTX;
+
+/* What a listening socket is for. */
+enum listen_kind {
+	LISTEN_SMTP,            /* port 25: other servers; STARTTLS offered */
+	LISTEN_SUBMISSION,      /* port 587: users, STARTTLS then AUTH */
+	LISTEN_SUBMISSIONS,     /* port 465: users, TLS from the first byte */
+};
+
 struct child_fds {
 	int ctl;                /* to master */
 	int lookup;             /* smtpd: to lookup */
 	int queue;              /* smtpd: to queue */
 	int smtpd;              /* lookup, queue: to the smtpd */
 	int listeners[CHILD_MAX_LISTENERS];
+	enum listen_kind listener_kinds[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
+	SSL_CTX *tls;           /* smtpd: the server context master made */
 };
 
 /* Common start of every child: names the log, asks for SIGTERM when master

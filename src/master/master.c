@@ -6,6 +6,7 @@
  * It trusts its children no more than it must: it never reads from them.
  */
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "master/master.h"
 #include "master/master_int.h"
 #include "net/ipc.h"
+#include "net/tls.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/privsep.h"
@@ -42,7 +44,9 @@ struct master {
 	struct conf *conf;
 	struct proc procs[PROC_COUNT];
 	int listeners[CHILD_MAX_LISTENERS];
+	enum listen_kind listener_kinds[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
+	SSL_CTX *tls;
 	int stopping;
 	int stopping_rest;      /* smtpd is gone: lookup and queue told */
 	time_t stop_deadline;
@@ -103,9 +107,14 @@ master_wire(struct master *m, enum proc_kind self, struct child_fds *fds)
 			*child_fd_for(fds, links[i][0]) = master_link(m, self, links[i][0]);
 	}
 	fds->nlisteners = 0;
+	fds->tls = NULL;
 	if (self == PROC_SMTPD) {
-		for (size_t i = 0; i < m->nlisteners; i++)
-			fds->listeners[fds->nlisteners++] = m->listeners[i];
+		for (size_t i = 0; i < m->nlisteners; i++) {
+			fds->listeners[i] = m->listeners[i];
+			fds->listener_kinds[i] = m->listener_kinds[i];
+		}
+		fds->nlisteners = m->nlisteners;
+		fds->tls = m->tls;
 	}
 }
 
@@ -116,9 +125,13 @@ child_close_others(struct master *m, enum proc_kind self)
 	for (int k = 0; k < PROC_COUNT; k++)
 		if (k != (int)self && m->procs[k].ctl >= 0)
 			close(m->procs[k].ctl);
-	if (self != PROC_SMTPD)
+	if (self != PROC_SMTPD) {
 		for (size_t i = 0; i < m->nlisteners; i++)
 			close(m->listeners[i]);
+		/* Only smtpd needs the private key. */
+		SSL_CTX_free(m->tls);
+		m->tls = NULL;
+	}
 }
 
 static void
@@ -309,13 +322,38 @@ master_loop(struct master *m, const sigset_t *set)
 	}
 }
 
+/* Binds every listen setting, remembering what each socket is for. */
+static int
+master_listen_all(struct master *m)
+{
+	const struct {
+		const char *list;
+		enum listen_kind kind;
+	} settings[] = {
+		{ m->conf->listen_smtp, LISTEN_SMTP },
+		{ m->conf->listen_submission, LISTEN_SUBMISSION },
+		{ m->conf->listen_submissions, LISTEN_SUBMISSIONS },
+	};
+
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		size_t n;
+		if (master_listen(settings[i].list, m->listeners + m->nlisteners,
+		    CHILD_MAX_LISTENERS - m->nlisteners, &n) < 0)
+			return -1;
+		for (size_t j = 0; j < n; j++)
+			m->listener_kinds[m->nlisteners + j] = settings[i].kind;
+		m->nlisteners += n;
+	}
+	return 0;
+}
+
 int
 master_main(struct conf *conf)
 {
 	static struct master m;
 	sigset_t set;
 	int lock;
-	char p[512];
+	char p[512], err[512];
 
 	log_init("master");
 	m.conf = conf;
@@ -332,9 +370,13 @@ master_main(struct conf *conf)
 	signal(SIGPIPE, SIG_IGN);
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
 		return 1;
-	if (master_listen(conf->listen_smtp, m.listeners, CHILD_MAX_LISTENERS,
-	    &m.nlisteners) < 0)
+	if (master_listen_all(&m) < 0)
 		return 1;
+	/* The key may be root's alone: read it before dropping. */
+	if ((m.tls = tls_server_ctx(conf, err, sizeof(err))) == NULL) {
+		log_error("TLS: %s", err);
+		return 1;
+	}
 	/* Bound and locked: nothing more needs root. */
 	if (privsep_drop(conf->user) < 0 || master_write_pid(conf) < 0)
 		return 1;

@@ -23,6 +23,10 @@ enum ipc_type {
 	IPC_LOOKUP_RESOLVE = 10,    /* u32 id, str address */
 	/* lookup -> smtpd */
 	IPC_LOOKUP_RESOLVED = 11,   /* u32 id, u32 status, u32 n, n x (u32 remote, str addr) */
+	IPC_LOOKUP_AUTH = 12,       /* u32 id, str login, str password, str client ip */
+	IPC_LOOKUP_AUTHED = 13,     /* u32 id, u32 lookup_auth_result, u32 dir_auth_status, str existing login */
+	IPC_LOOKUP_SENDER = 14,     /* u32 id, str login ("" unauthenticated), str client ip, u32 n, n x str address */
+	IPC_LOOKUP_SENDER_OK = 15,  /* u32 id, u32 lookup_sender_verdict, u32 index of the address refused */
 	/* smtpd -> queue */
 	IPC_QUEUE_NEW = 20,     /* str queue id */
 };

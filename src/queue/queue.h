@@ -16,13 +16,16 @@
 #define QUEUE_RETRY_MAX  3600   /* longest wait between retries */
 #define QUEUE_BATCH_MAX  256    /* messages per pass of the loop */
 
+/* What a pass did to a recipient, until the pass is finished. */
+enum { QUEUE_JOB_UNTOUCHED, QUEUE_JOB_COPIED, QUEUE_JOB_DEFERRED };
+
 /* One message being delivered in the current pass. */
 struct queue_job {
 	struct queue_env env;
 	int force;              /* flush: ignore next_attempt */
 	int loaded;
 	size_t delivered;       /* local copies awaiting the batch commit */
-	unsigned char *pending; /* per recipient: 1 = copy awaits commit */
+	unsigned char *pending; /* per recipient: what this pass did */
 };
 
 /* Delivers what is due of job's recipients into batch; the copies count

@@ -39,29 +39,44 @@ queue_set_error(struct queue_rcpt *rc, const char *err)
 			*p = ' ';
 }
 
+/* Marks recipient i deferred; its log line waits until the state file
+ * says so too (queue_deliver_finish), so that the log never runs ahead of
+ * what `tern queue list` shows. */
 static void
-queue_defer(const char *id, struct queue_rcpt *rc, const char *why)
+queue_defer(struct queue_job *job, size_t i, const char *why)
 {
-	time_t now = time(NULL);
+	struct queue_rcpt *rc = &job->env.rcpts[i];
 
 	rc->state = QUEUE_RCPT_DEFERRED;
 	rc->attempts++;
-	rc->next_attempt = now + queue_backoff(rc->attempts);
+	rc->next_attempt = time(NULL) + queue_backoff(rc->attempts);
 	queue_set_error(rc, why);
-	log_info("%s: to=<%s> orig_to=<%s> status=deferred attempts=%u (%s)",
-	    id, rc->addr, rc->orig, rc->attempts, why);
+	job->pending[i] = QUEUE_JOB_DEFERRED;
+}
+
+static void
+queue_log_deferred(const struct queue_job *job)
+{
+	for (size_t i = 0; i < job->env.nrcpt; i++) {
+		const struct queue_rcpt *rc = &job->env.rcpts[i];
+		if (job->pending[i] == QUEUE_JOB_DEFERRED)
+			log_info("%s: to=<%s> orig_to=<%s> status=deferred attempts=%u (%s)",
+			    job->env.id, rc->addr, rc->orig, rc->attempts,
+			    rc->last_error);
+	}
 }
 
 static int
-queue_deliver_local(const struct conf *conf, struct queue_job *job,
-    struct queue_rcpt *rc, int fd, struct maildir_batch *batch)
+queue_deliver_local(const struct conf *conf, struct queue_job *job, size_t i,
+    int fd, struct maildir_batch *batch)
 {
+	struct queue_rcpt *rc = &job->env.rcpts[i];
 	char maildir[PATH_MAX], err[512];
 	struct buf hdr;
 	int r;
 
 	if (maildir_path(conf->state_dir, rc->addr, maildir, sizeof(maildir)) < 0) {
-		queue_defer(job->env.id, rc, "mailbox path too long");
+		queue_defer(job, i, "mailbox path too long");
 		return -1;
 	}
 	buf_init(&hdr, 4 * ADDR_BUF);
@@ -73,7 +88,7 @@ queue_deliver_local(const struct conf *conf, struct queue_job *job,
 	buf_free(&hdr);
 	if (r < 0) {
 		log_error("%s: %s", job->env.id, err);
-		queue_defer(job->env.id, rc, err);
+		queue_defer(job, i, err);
 	}
 	return r;
 }
@@ -100,12 +115,12 @@ queue_deliver_start(const struct conf *conf, const char *queue_dir,
 		    rc->next_attempt > now)
 			continue;
 		if (rc->remote) {
-			queue_defer(job->env.id, rc,
+			queue_defer(job, i,
 			    "outbound delivery is not available in this version");
 			continue;
 		}
-		if (queue_deliver_local(conf, job, rc, fd, batch) == 0) {
-			job->pending[i] = 1;
+		if (queue_deliver_local(conf, job, i, fd, batch) == 0) {
+			job->pending[i] = QUEUE_JOB_COPIED;
 			job->delivered++;
 		}
 	}
@@ -120,14 +135,14 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
 
 	for (size_t i = 0; i < job->env.nrcpt; i++) {
 		struct queue_rcpt *rc = &job->env.rcpts[i];
-		if (job->pending != NULL && job->pending[i]) {
+		if (job->pending != NULL && job->pending[i] == QUEUE_JOB_COPIED) {
 			if (ok) {
 				rc->state = QUEUE_RCPT_DONE;
 				log_info("%s: to=<%s> orig_to=<%s> relay=local delay=%llds status=sent (delivered to maildir)",
 				    job->env.id, rc->addr, rc->orig,
 				    (long long)(now - job->env.created));
 			} else {
-				queue_defer(job->env.id, rc, "cannot sync the Maildir");
+				queue_defer(job, i, "cannot sync the Maildir");
 			}
 		}
 		if (rc->state == QUEUE_RCPT_DONE)
@@ -147,5 +162,6 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
 	if (queue_state_save(queue_dir, &job->env) < 0)
 		log_error("%s: cannot save its state: %s", job->env.id,
 		    strerror(errno));
+	queue_log_deferred(job);
 	return next > now ? next : now + 1;
 }

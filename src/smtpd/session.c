@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "smtpd/smtpd.h"
@@ -39,7 +40,8 @@ session_by_ref(struct smtpd *sd, uint32_t ref)
 }
 
 void
-session_new(struct smtpd *sd, int fd, const char *ip, unsigned port)
+session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
+    enum listen_kind kind)
 {
 	struct session *s;
 	uint32_t slot;
@@ -50,6 +52,8 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port)
 	if (slot == SMTPD_MAX_SESSIONS || sd->stopping) {
 		static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
 		log_warn("too many sessions: refusing [%s]:%u", ip, port);
+		/* On the implicit TLS port this is not TLS, but says no just
+		 * as well as a reset would. */
 		if (write(fd, busy, sizeof(busy) - 1) < 0)
 			log_debug("refusal not sent: %s", strerror(errno));
 		close(fd);
@@ -59,23 +63,53 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port)
 	s->sd = sd;
 	s->slot = slot;
 	s->gen = (sd->next_gen++) & 0xfffff;
+	s->kind = kind;
 	s->data_fd = -1;
 	queue_id_new(s->id);
 	snprintf(s->client_ip, sizeof(s->client_ip), "%s", ip);
 	s->client_port = port;
 	buf_init(&s->data_out, 64 * 1024);
-	s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL)
-		fatal("cannot create a bufferevent");
+	log_info("%s: connect from [%s]:%u port=%s", s->id, ip, port,
+	    kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
+	    "submission" : "submissions");
+	if (kind == LISTEN_SUBMISSIONS) {
+		/* TLS from the first byte: the greeting waits for the
+		 * handshake (session_tls_ready). */
+		if (session_tls_accept(s, fd) < 0) {
+			close(fd);
+			buf_free(&s->data_out);
+			free(s);
+			return;
+		}
+	} else {
+		s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (s->bev == NULL)
+			fatal("cannot create a bufferevent");
+	}
 	sd->slots[slot] = s;
 	sd->nsessions++;
+	session_watch(s);
+	session_enter_state(s, SESSION_INIT);
+	if (kind != LISTEN_SUBMISSIONS)
+		session_greet(s);
+}
+
+/* Callbacks and timeouts on the session's current bufferevent (a new one
+ * after STARTTLS). */
+void
+session_watch(struct session *s)
+{
+	struct timeval tv = { s->sd->conf->smtpd_timeout, 0 };
+
 	bufferevent_setcb(s->bev, session_read, session_write, session_event, s);
-	struct timeval tv = { sd->conf->smtpd_timeout, 0 };
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	log_info("%s: connect from [%s]:%u", s->id, ip, port);
-	session_enter_state(s, SESSION_INIT);
-	session_reply(s, "220 %s ESMTP Tern", sd->conf->hostname);
+}
+
+void
+session_greet(struct session *s)
+{
+	session_reply(s, "220 %s ESMTP Tern", s->sd->conf->hostname);
 }
 
 void
@@ -96,6 +130,11 @@ session_free(struct session *s)
 	}
 	queue_env_free(&s->env);
 	buf_free(&s->data_out);
+	if (s->delay_ev != NULL)
+		event_free(s->delay_ev);
+	if (s->close_ev != NULL)
+		event_free(s->close_ev);
+	explicit_bzero(s->auth_user, sizeof(s->auth_user));
 	bufferevent_free(s->bev);
 	sd->slots[s->slot] = NULL;
 	sd->nsessions--;
@@ -186,14 +225,14 @@ session_take_line(struct session *s, char *line)
 
 	if (p.pos < 0) {
 		/* No line end yet: a line this long is refused whole. */
-		if (evbuffer_get_length(in) >= SMTPD_LINE_MAX) {
+		if (evbuffer_get_length(in) >= SMTPD_AUTH_LINE_MAX) {
 			evbuffer_drain(in, evbuffer_get_length(in));
 			s->discarding = 1;
 		}
 		return 0;
 	}
 	len = (size_t)p.pos + 1;
-	if (s->discarding || len > SMTPD_LINE_MAX) {
+	if (s->discarding || len > SMTPD_AUTH_LINE_MAX) {
 		evbuffer_drain(in, len);
 		s->discarding = 0;
 		session_client_error(s, "500 5.5.2 Error: line too long");
@@ -201,6 +240,12 @@ session_take_line(struct session *s, char *line)
 	}
 	if (evbuffer_remove(in, line, len) != (int)len)
 		fatal("evbuffer_remove failed");
+	/* Only AUTH and its responses may pass 512 bytes (RFC 4954). */
+	if (len > SMTPD_LINE_MAX && s->auth_step == AUTH_NONE &&
+	    strncasecmp(line, "AUTH ", 5) != 0) {
+		session_client_error(s, "500 5.5.2 Error: line too long");
+		return -1;
+	}
 	if (len < 2 || line[len - 2] != '\r') {
 		log_info("%s: bare LF in a command from [%s]", s->id, s->client_ip);
 		session_client_error(s, "500 5.5.2 Error: bare <LF> received");
@@ -221,11 +266,12 @@ session_take_line(struct session *s, char *line)
 static void
 session_process(struct session *s)
 {
-	char line[SMTPD_LINE_MAX + 1];
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	char line[SMTPD_AUTH_LINE_MAX + 1];
 
 	while (s->state != SESSION_CLOSING && s->wait == WAIT_NONE) {
-		if (evbuffer_get_length(out) > SMTPD_OUTPUT_MAX) {
+		/* Looked up each time: STARTTLS replaces the bufferevent. */
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+		    SMTPD_OUTPUT_MAX) {
 			/* Stop reading until the client reads its replies. */
 			bufferevent_disable(s->bev, EV_READ);
 			return;
@@ -239,10 +285,14 @@ session_process(struct session *s)
 		int r = session_take_line(s, line);
 		if (r == 0)
 			return;
-		if (r > 0) {
-			s->ncommands++;
+		if (r < 0)
+			continue;
+		s->ncommands++;
+		if (s->auth_step != AUTH_NONE)
+			session_auth_line(s, line);
+		else
 			session_command(s, line);
-		}
+		explicit_bzero(line, sizeof(line));
 	}
 }
 
@@ -263,13 +313,55 @@ session_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+session_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_free(arg);
+}
+
+static void
+session_underlying_drained(struct evbuffer *buf,
+    const struct evbuffer_cb_info *info, void *arg)
+{
+	struct session *s = arg;
+
+	(void)info;
+	if (evbuffer_get_length(buf) == 0)
+		event_active(s->close_ev, 0, 0);
+}
+
+/* Frees a closing session once its last reply is out.  After STARTTLS the
+ * session's bufferevent is a filter whose output has only reached the
+ * socket's bufferevent beneath it: the free waits for that one to drain
+ * too, or the 221 would be lost. */
+static void
+session_close_when_flushed(struct session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	struct evbuffer *out;
+
+	if (under == NULL ||
+	    evbuffer_get_length(out = bufferevent_get_output(under)) == 0) {
+		session_free(s);
+		return;
+	}
+	if (s->close_ev != NULL)
+		return;
+	s->close_ev = event_new(s->sd->base, -1, 0, session_close_cb, s);
+	if (s->close_ev == NULL || evbuffer_add_cb(out,
+	    session_underlying_drained, s) == NULL)
+		session_free(s);
+}
+
+static void
 session_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
 	(void)bev;
 	if (s->state == SESSION_CLOSING) {
-		session_free(s);
+		session_close_when_flushed(s);
 		return;
 	}
 	if (s->wait == WAIT_NONE &&
@@ -285,6 +377,16 @@ session_event(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		session_tls_ready(s);
+		return;
+	}
+	if ((what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) &&
+	    s->wait == WAIT_TLS) {
+		session_tls_failed(s);
+		session_free(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_info("%s: timeout from [%s] state=%d reason=timeout", s->id,
 		    s->client_ip, (int)s->state);

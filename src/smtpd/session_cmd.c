@@ -45,6 +45,11 @@ cmd_helo(struct session *s, const char *arg, int esmtp)
 	session_reply(s, "250-SIZE %llu", (unsigned long long)conf->max_message_size);
 	session_reply(s, "250-8BITMIME");
 	session_reply(s, "250-ENHANCEDSTATUSCODES");
+	if (!s->tls && s->sd->tls != NULL)
+		session_reply(s, "250-STARTTLS");
+	/* AUTH only inside TLS: a password never crosses in the clear. */
+	if (s->tls && session_auth_offered(s) && !s->authenticated)
+		session_reply(s, "250-AUTH PLAIN LOGIN");
 	session_reply(s, "250 SMTPUTF8");
 }
 
@@ -82,9 +87,7 @@ cmd_mail(struct session *s, const char *arg)
 		session_client_error(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return;
 	}
-	snprintf(s->env.sender, sizeof(s->env.sender), "%s", s->mail.addr);
-	session_enter_state(s, SESSION_MAIL);
-	session_reply(s, "250 2.1.0 Ok");
+	session_mail_check(s);
 }
 
 static void
@@ -160,6 +163,12 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 		log_warn("%s: malformed lookup reply", s->id);
 		status = DIR_RESOLVE_TEMPFAIL;
 		s->env.nrcpt = before;
+	}
+	/* An authenticated session may send anywhere: the address goes to
+	 * the queue as it is, for outbound delivery. */
+	if (status == DIR_RESOLVE_NOT_LOCAL && s->authenticated) {
+		session_add_target(s, s->rcpt_pending, 1);
+		status = DIR_RESOLVE_OK;
 	}
 	switch (status) {
 	case DIR_RESOLVE_OK:
@@ -272,8 +281,8 @@ static const struct {
 	{ SMTP_HELP, cmd_help },
 	{ SMTP_VRFY, cmd_vrfy },
 	{ SMTP_EXPN, cmd_not_offered },
-	{ SMTP_STARTTLS, cmd_not_offered },
-	{ SMTP_AUTH, cmd_not_offered },
+	{ SMTP_STARTTLS, session_cmd_starttls },
+	{ SMTP_AUTH, session_cmd_auth },
 	{ SMTP_BDAT, cmd_not_offered },
 };
 

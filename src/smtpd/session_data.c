@@ -20,9 +20,11 @@
 
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "smtpd/header_from.h"
 #include "smtpd/smtpd.h"
 #include "util/durable.h"
 #include "util/log.h"
+#include "util/xmalloc.h"
 
 static void
 session_data_flush(struct session *s)
@@ -62,19 +64,32 @@ format_date(char *out, size_t len)
 		snprintf(out, len, "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
+/* The protocol keyword of RFC 3848: ESMTP, ESMTPS, ESMTPSA, UTF8SMTPSA... */
+static void
+session_protocol(const struct session *s, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s%s", s->mail.smtputf8 ? "UTF8SMTP" :
+	    s->esmtp ? "ESMTP" : "SMTP", s->tls ? "S" : "",
+	    s->authenticated ? "A" : "");
+}
+
+/* Our Received header: never the login or the password. */
 static void
 session_data_headers(struct session *s)
 {
 	const struct conf *conf = s->sd->conf;
-	char date[64];
+	char date[64], proto[16];
 	struct buf hdr;
 
 	buf_init(&hdr, 512 * 1024 * 1024);
 	queue_env_format(&s->env, &hdr);
 	format_date(date, sizeof(date));
-	buf_appendf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Tern) with %s id %s",
-	    s->helo, s->client_ip, conf->hostname,
-	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", s->env.id);
+	session_protocol(s, proto, sizeof(proto));
+	buf_appendf(&hdr, "Received: from %s ([%s])\r\n", s->helo, s->client_ip);
+	if (s->tls)
+		buf_appendf(&hdr, "\t(using %s)\r\n", s->tls_desc);
+	buf_appendf(&hdr, "\tby %s (Tern) with %s id %s", conf->hostname,
+	    proto, s->env.id);
 	if (s->env.nrcpt == 1)
 		buf_appendf(&hdr, "\r\n\tfor <%s>", s->env.rcpts[0].orig);
 	buf_appendf(&hdr, "; %s\r\n", date);
@@ -102,6 +117,10 @@ session_data_begin(struct session *s)
 		return;
 	}
 	data_reader_init(&s->dr);
+	if (s->authenticated) {
+		s->hf = xcalloc(1, sizeof(*s->hf));
+		header_from_init(s->hf);
+	}
 	s->data_too_big = s->data_write_error = 0;
 	buf_reset(&s->data_out);
 	session_data_headers(s);
@@ -113,6 +132,11 @@ session_data_begin(struct session *s)
 void
 session_data_abort(struct session *s)
 {
+	if (s->hf != NULL) {
+		header_from_free(s->hf);
+		free(s->hf);
+		s->hf = NULL;
+	}
 	if (s->data_fd < 0)
 		return;
 	close(s->data_fd);
@@ -137,8 +161,6 @@ session_data_refuse(struct session *s, const char *reply, const char *why)
 static void
 session_data_end(struct session *s)
 {
-	char dst[600];
-
 	if (s->dr.flags & DATA_BARE_LF) {
 		session_data_refuse(s, "550 5.6.11 Error: bare <LF> in message data (SMTP smuggling)",
 		    "bare-lf");
@@ -157,6 +179,27 @@ session_data_end(struct session *s)
 		session_data_refuse(s, "552 5.3.4 Error: message too big", "size");
 		return;
 	}
+	switch (session_header_check(s)) {
+	case 0:
+		session_data_commit(s);
+		return;
+	case 1:
+		return;         /* lookup answers; session_data_commit then */
+	default:
+		session_data_abort(s);
+		session_reset_transaction(s);
+		s->errors++;
+		return;
+	}
+}
+
+/* Syncs the message and renames it into the queue; the client hears 250
+ * after the group commit. */
+void
+session_data_commit(struct session *s)
+{
+	char dst[600];
+
 	session_data_flush(s);
 	snprintf(dst, sizeof(dst), "%s/%s", s->sd->queue_dir, s->env.id);
 	if (s->data_write_error || fdatasync(s->data_fd) < 0 ||
@@ -193,6 +236,8 @@ session_data_feed(struct session *s)
 		if (s->dr.size > s->sd->conf->max_message_size)
 			s->data_too_big = 1;
 		session_data_append(s, out, outlen);
+		if (s->hf != NULL)
+			header_from_feed(s->hf, out, outlen);
 		/* An oversized message is read to its end so the client hears
 		 * why, but not without bound: past twice the limit the
 		 * session ends. */

@@ -32,7 +32,8 @@ static void
 smtpd_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct smtpd *sd = arg;
+	struct smtpd_listener *lst = arg;
+	struct smtpd *sd = lst->sd;
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
 	int one = 1;
@@ -52,9 +53,11 @@ smtpd_accept(struct evconnlistener *l, evutil_socket_t fd,
 	 * Nagle hold the last one back. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		log_debug("TCP_NODELAY: %s", strerror(errno));
-	session_new(sd, fd, ip, port);
+	session_new(sd, fd, ip, port, lst->kind);
 }
 
+/* lookup's answers, each for the session that asked, if it still waits
+ * for that kind of answer (it may have gone meanwhile). */
 static void
 smtpd_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
@@ -64,17 +67,26 @@ smtpd_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	(void)chan;
 	if (msg->fd >= 0)
 		close(msg->fd);
-	if (msg->type != IPC_LOOKUP_RESOLVED) {
-		log_warn("unexpected message %u from lookup", msg->type);
-		return;
-	}
 	ipc_reader_init(&r, msg);
 	uint32_t ref = ipc_get_u32(&r);
 	struct session *s = session_by_ref(sd, ref);
-	/* The session may have gone while lookup worked. */
-	if (s == NULL || s->wait != WAIT_LOOKUP)
+	if (s == NULL)
 		return;
-	session_lookup_reply(s, &r);
+	switch (msg->type) {
+	case IPC_LOOKUP_RESOLVED:
+		if (s->wait == WAIT_LOOKUP)
+			session_lookup_reply(s, &r);
+		return;
+	case IPC_LOOKUP_AUTHED:
+		if (s->wait == WAIT_AUTH)
+			session_auth_reply(s, &r);
+		return;
+	case IPC_LOOKUP_SENDER_OK:
+		if (s->wait == WAIT_SENDER || s->wait == WAIT_HEADER)
+			session_sender_reply(s, &r);
+		return;
+	}
+	log_warn("unexpected message %u from lookup", msg->type);
 }
 
 static void
@@ -94,12 +106,33 @@ smtpd_fail_lookups(struct smtpd *sd)
 {
 	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++) {
 		struct session *s = sd->slots[i];
-		if (s == NULL || s->wait != WAIT_LOOKUP)
+		if (s == NULL)
 			continue;
+		switch (s->wait) {
+		case WAIT_LOOKUP:
+			log_warn("%s: lookup went away: 451 to=<%s>", s->id,
+			    s->rcpt_pending);
+			session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+			    s->rcpt_pending);
+			break;
+		case WAIT_AUTH:
+			log_warn("%s: lookup went away during AUTH", s->id);
+			session_reply(s, "454 4.7.0 Temporary authentication failure");
+			break;
+		case WAIT_SENDER:
+			log_warn("%s: lookup went away during MAIL", s->id);
+			session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+			break;
+		case WAIT_HEADER:
+			log_warn("%s: lookup went away during the header check", s->id);
+			session_data_abort(s);
+			session_reset_transaction(s);
+			session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+			break;
+		default:
+			continue;
+		}
 		s->wait = WAIT_NONE;
-		log_warn("%s: lookup went away: 451 to=<%s>", s->id, s->rcpt_pending);
-		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
-		    s->rcpt_pending);
 		session_resume(s);
 	}
 }
@@ -201,7 +234,7 @@ smtpd_stop(struct smtpd *sd)
 		return;
 	sd->stopping = 1;
 	for (size_t i = 0; i < sd->nlisteners; i++)
-		evconnlistener_free(sd->listeners[i]);
+		evconnlistener_free(sd->listeners[i].l);
 	sd->nlisteners = 0;
 	log_info("stopping: %zu sessions open", sd->nsessions);
 	if (sd->nsessions == 0) {
@@ -250,10 +283,14 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
 	smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
 	smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
+	sd.tls = fds->tls;
 	for (size_t i = 0; i < fds->nlisteners; i++) {
-		sd.listeners[i] = evconnlistener_new(sd.base, smtpd_accept, &sd,
+		struct smtpd_listener *l = &sd.listeners[i];
+		l->sd = &sd;
+		l->kind = fds->listener_kinds[i];
+		l->l = evconnlistener_new(sd.base, smtpd_accept, l,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fds->listeners[i]);
-		if (sd.listeners[i] == NULL)
+		if (l->l == NULL)
 			fatal("cannot listen: %s", strerror(errno));
 		sd.nlisteners++;
 	}
@@ -264,7 +301,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		if (sd.slots[i] != NULL)
 			session_free(sd.slots[i]);
 	for (size_t i = 0; i < sd.nlisteners; i++)
-		evconnlistener_free(sd.listeners[i]);
+		evconnlistener_free(sd.listeners[i].l);
 	ipc_chan_free(&sd.lookup);
 	ipc_chan_free(&sd.queue);
 	ipc_chan_free(&sd.ctl);

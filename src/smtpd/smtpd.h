@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "lookup/directory.h"
+#include "master/child.h"
 #include "queue/queue_file.h"
 #include "smtpd/data_reader.h"
 #include "smtpd/smtp_parse.h"
@@ -22,9 +24,14 @@ struct event;
 struct bufferevent;
 struct ipc_chan;
 struct evconnlistener;
+struct header_from;
+typedef struct ssl_ctx_st SSL_CTX;
 
 #define SMTPD_MAX_SESSIONS   4096
 #define SMTPD_LINE_MAX       512     /* a command line, CRLF included */
+#define SMTPD_AUTH_LINE_MAX  12288   /* an AUTH line (RFC 4954 section 4) */
+#define SMTPD_AUTH_DELAY     2       /* seconds before a throttled login hears 454 */
+#define SMTPD_TLS_DESC_MAX   160
 #define SMTPD_ERROR_LIMIT    10      /* client errors before 421 */
 #define SMTPD_OUTPUT_MAX     (64 * 1024) /* pending replies before we stop reading */
 #define SMTPD_SHUTDOWN_GRACE 5       /* seconds sessions get to finish */
@@ -44,6 +51,19 @@ enum session_wait {
 	WAIT_NONE,
 	WAIT_LOOKUP,            /* a resolve request is out */
 	WAIT_COMMIT,            /* message written; waiting for the group sync */
+	WAIT_TLS,               /* the TLS handshake is under way */
+	WAIT_AUTH,              /* lookup checks a login */
+	WAIT_SENDER,            /* lookup checks MAIL FROM */
+	WAIT_HEADER,            /* lookup checks the header From and Sender */
+	WAIT_DELAY,             /* a throttled login waits before 454 */
+};
+
+/* Where an AUTH exchange stands. */
+enum auth_step {
+	AUTH_NONE,
+	AUTH_PLAIN,             /* 334 sent; the PLAIN response comes next */
+	AUTH_LOGIN_USER,        /* 334 Username: sent */
+	AUTH_LOGIN_PASS,        /* 334 Password: sent */
 };
 
 struct smtpd;
@@ -56,6 +76,16 @@ struct session {
 	struct bufferevent *bev;
 	char client_ip[64];
 	unsigned client_port;
+	enum listen_kind kind;
+	int tls;                        /* the session runs inside TLS */
+	char tls_desc[SMTPD_TLS_DESC_MAX];
+	int authenticated;
+	char auth_login[DIR_LOGIN_MAX]; /* the account's login, once in */
+	enum auth_step auth_step;
+	char auth_mech[8];
+	char auth_user[DIR_LOGIN_MAX];  /* AUTH LOGIN: the name, before the password */
+	struct event *delay_ev;
+	struct event *close_ev;         /* TLS: frees once the last bytes are out */
 	enum session_state state;
 	enum session_wait wait;
 	int esmtp;
@@ -72,6 +102,7 @@ struct session {
 
 	/* DATA */
 	struct data_reader dr;
+	struct header_from *hf;         /* authenticated: header From, Sender */
 	int data_fd;
 	char data_tmp[512];
 	struct buf data_out;
@@ -86,8 +117,13 @@ struct smtpd {
 	struct ipc_chan *ctl;
 	struct ipc_chan *lookup;
 	struct ipc_chan *queue;
-	struct evconnlistener *listeners[16];
+	struct smtpd_listener {
+		struct smtpd *sd;
+		enum listen_kind kind;
+		struct evconnlistener *l;
+	} listeners[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
+	SSL_CTX *tls;
 	struct session *slots[SMTPD_MAX_SESSIONS];
 	uint32_t next_gen;
 	size_t nsessions;
@@ -100,7 +136,10 @@ struct smtpd {
 };
 
 /* session.c */
-void session_new(struct smtpd *sd, int fd, const char *ip, unsigned port);
+void session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
+    enum listen_kind kind);
+void session_greet(struct session *s);
+void session_watch(struct session *s);
 void session_free(struct session *s);
 void session_reply(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -118,7 +157,25 @@ void session_command(struct session *s, char *line);
 struct ipc_reader;
 void session_lookup_reply(struct session *s, struct ipc_reader *r);
 
+/* session_tls.c */
+int session_tls_accept(struct session *s, int fd);
+void session_cmd_starttls(struct session *s, const char *arg);
+void session_tls_ready(struct session *s);
+void session_tls_failed(struct session *s);
+
+/* session_auth.c */
+int session_auth_offered(const struct session *s);
+void session_cmd_auth(struct session *s, const char *arg);
+void session_auth_line(struct session *s, const char *line);
+void session_auth_reply(struct session *s, struct ipc_reader *r);
+
+/* session_sender.c */
+void session_mail_check(struct session *s);
+void session_sender_reply(struct session *s, struct ipc_reader *r);
+int session_header_check(struct session *s);
+
 /* session_data.c */
+void session_data_commit(struct session *s);
 void session_data_begin(struct session *s);
 void session_data_feed(struct session *s);
 void session_data_abort(struct session *s);

@@ -21,6 +21,8 @@ srcs() {
 	fuzz_addr)        echo src/util/addr.c ;;
 	fuzz_smtp_parse)  echo src/smtpd/smtp_parse.c src/util/addr.c ;;
 	fuzz_data_reader) echo src/smtpd/data_reader.c ;;
+	fuzz_header_from) echo src/smtpd/header_from.c src/util/addr.c \
+	    src/util/buf.c src/util/xmalloc.c src/util/log.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -45,6 +47,11 @@ seed() {
 		printf 'a\n.\nMAIL FROM:<x@y>\r\n.\r\n' >"$d/s2"
 		printf '.\r\n' >"$d/s3"
 		printf 'a\r.\r\n\0.\r\r\n.\r\n' >"$d/s4" ;;
+	fuzz_header_from)
+		printf 'From: "Doe, J" <j@d.test> (x (y))\r\nSender: s@d.test\r\n\r\nbody\r\n' >"$d/s1"
+		printf 'from : g: a@b.test,\r\n\t<@r.test:c@[192.0.2.1]>;, ,\r\n' >"$d/s2"
+		printf 'Subject: x\r\nFROM:J\303\266rg <j\303\266rg@b\303\274cher.example>\r\n\r\n' >"$d/s3"
+		printf 'From: <>\r\nFrom: "a\\"b"@c.test\r\n' >"$d/s4" ;;
 	esac
 }
 
@@ -54,7 +61,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 	exit 2
 fi
 
-HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader}
+HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

@@ -327,7 +327,7 @@ test_schema(void **state)
 		fail_msg("reopen: %s", err);
 	assert_int_equal(dir_is_local_domain(f->dir, "x.test"), 1);
 	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
-	    "schema_version"), 1);
+	    "schema_version"), 2);
 	assert_int_equal(raw_count(f, "SELECT count(*) FROM "
 	    "pragma_journal_mode() WHERE journal_mode = 'wal'"), 1);
 	dir_close(&f->dir);
@@ -338,9 +338,43 @@ test_schema(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_int_equal(dir_open(f->tmp, &f->dir, err, sizeof(err)), -1);
 	assert_null(f->dir);
-	if (strstr(err, "schema version 99, newer than this tern knows (1)") ==
+	if (strstr(err, "schema version 99, newer than this tern knows (2)") ==
 	    NULL)
 		fail_msg("newer schema: got '%s'", err);
+}
+
+/* A directory at version 1, with an account in it, is brought to version
+ * 2 on open: the account stays, and gets grants and the audit. */
+static void
+test_schema_v1_to_v2(void **state)
+{
+	struct fixture *f = *state;
+	char err[DIR_ERR_MAX];
+	sqlite3 *db;
+
+	if (dir_domain_add(f->dir, "x.test", err) < 0 ||
+	    dir_user_add(f->dir, "a@x.test", "a", NULL, err) < 0)
+		fail_msg("setup: %s", err);
+	dir_close(&f->dir);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE grants; DROP TABLE "
+	    "audit; DROP TABLE audit_rows; DROP INDEX accounts_login_nocase; "
+	    "DELETE FROM schema_version WHERE version = 2", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
+	    "schema_version"), 1);
+
+	if (dir_open(f->tmp, &f->dir, err, sizeof(err)) < 0)
+		fail_msg("reopen: %s", err);
+	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
+	    "schema_version"), 2);
+	if (dir_sender_allow(f->dir, "a", "*@x.test", err) < 0)
+		fail_msg("grant after migration: %s", err);
+	assert_int_equal(dir_sender_allowed(f->dir, "a", "b@X.test"), 1);
+	assert_int_equal(dir_audit_record(f->dir, "auth-failure", "A", "a",
+	    "", "192.0.2.1", 100), 0);
+	assert_int_equal(raw_count(f, "SELECT n FROM audit_rows"), 1);
 }
 
 static void
@@ -432,6 +466,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v1_to_v2, setup,
+		    teardown),
 		cmocka_unit_test(test_password_hash),
 		cmocka_unit_test(test_password_read),
 	};

@@ -1,0 +1,333 @@
+/*
+ * tern audit [--since DURATION] [--json]: what enforcing refused, or would
+ * have refused in warn mode, as counted in the directory: one block per
+ * login and client, the busiest first, each event with its count and its
+ * first and last time seen.  Everything printed came from the network
+ * (logins may hold any byte), so the text is escaped for the terminal and
+ * the JSON is escaped as JSON, both valid UTF-8 whatever the input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "util/xmalloc.h"
+
+struct audit_event {
+	char *kind, *existing, *address;
+	unsigned long long count;
+	long long first, last;
+};
+
+/* The events of one login and client, held until the block is printed:
+ * its header line carries their total. */
+struct audit_block {
+	char *login, *client;
+	struct audit_event *ev;
+	size_t n, cap;
+	unsigned long long total;
+};
+
+struct audit_out {
+	int json;
+	size_t rows;
+	size_t blocks;          /* printed so far */
+	struct audit_block block;
+};
+
+static void
+audit_usage(void)
+{
+	fprintf(stderr, "usage: tern audit [--since DURATION] [--json]\n"
+	    "       DURATION: e.g. 12h or 7d; default: everything\n");
+}
+
+/* ---- escaping ---- */
+
+/* Length of the valid UTF-8 sequence at p (of n bytes) that encodes a
+ * printable character, or 0: no overlong forms, no surrogates, nothing
+ * past U+10FFFF, no C1 controls. */
+static size_t
+audit_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned long cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	cp = p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
+		return 0;
+	return len;
+}
+
+/* For the terminal: printable ASCII and valid UTF-8 as they are, the
+ * rest (and '\') as \xNN. */
+static void
+audit_put_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len;
+
+	for (size_t i = 0; i < n; i += len) {
+		len = p[i] >= 0x80 ? audit_utf8_len(p + i, n - i) : 0;
+		if (len > 0) {
+			fwrite(p + i, 1, len, stdout);
+			continue;
+		}
+		len = 1;
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			putchar(p[i]);
+		else
+			printf("\\x%02x", p[i]);
+	}
+}
+
+/* A JSON string (RFC 8259): quotes, backslashes and controls escaped,
+ * valid UTF-8 kept, any byte that is not UTF-8 replaced by U+FFFD. */
+static void
+audit_put_json(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len;
+
+	putchar('"');
+	for (size_t i = 0; i < n; i += len) {
+		len = p[i] >= 0x80 ? audit_utf8_len(p + i, n - i) : 0;
+		if (len > 0) {
+			fwrite(p + i, 1, len, stdout);
+			continue;
+		}
+		len = 1;
+		if (p[i] == '"' || p[i] == '\\')
+			printf("\\%c", p[i]);
+		else if (p[i] == '\n')
+			fputs("\\n", stdout);
+		else if (p[i] == '\t')
+			fputs("\\t", stdout);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			printf("\\u%04x", p[i]);
+		else if (p[i] < 0x80)
+			putchar(p[i]);
+		else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			/* A C1 control: valid, but escaped like the rest. */
+			printf("\\u%04x", p[i + 1]);
+			len = 2;
+		} else
+			fputs("\\ufffd", stdout);
+	}
+	putchar('"');
+}
+
+/* Unix time as ISO 8601 in UTC: 2024-05-01T08:00:00Z. */
+static const char *
+audit_time(long long t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "%lld", t);
+	return buf;
+}
+
+/* ---- JSON: one object per row ---- */
+
+static void
+audit_json_row(struct audit_out *o, const struct dir_audit_row *r)
+{
+	char t[32];
+
+	fputs(o->rows == 0 ? "[\n  {" : ",\n  {", stdout);
+	fputs("\"kind\": ", stdout);
+	audit_put_json(r->kind);
+	fputs(", \"login\": ", stdout);
+	audit_put_json(r->login);
+	fputs(", \"existing_login\": ", stdout);
+	audit_put_json(r->existing_login);
+	fputs(", \"address\": ", stdout);
+	audit_put_json(r->address);
+	fputs(", \"client_ip\": ", stdout);
+	audit_put_json(r->client_ip);
+	printf(", \"count\": %llu", r->count);
+	printf(", \"first_seen\": \"%s\"", audit_time(r->first_seen, t));
+	printf(", \"last_seen\": \"%s\"}", audit_time(r->last_seen, t));
+}
+
+/* ---- text: a block per login and client ---- */
+
+static void
+audit_block_print(struct audit_block *b)
+{
+	char t1[32], t2[32];
+
+	audit_put_text(b->login);
+	fputs(" from ", stdout);
+	audit_put_text(b->client);
+	printf(": %llu event%s\n", b->total, b->total == 1 ? "" : "s");
+	for (size_t i = 0; i < b->n; i++) {
+		const struct audit_event *e = &b->ev[i];
+
+		printf("  %8llu  %-22s  first %s  last %s", e->count, e->kind,
+		    audit_time(e->first, t1), audit_time(e->last, t2));
+		if (e->address[0] != '\0') {
+			fputs("  address ", stdout);
+			audit_put_text(e->address);
+		}
+		if (e->existing[0] != '\0') {
+			fputs("  existing login ", stdout);
+			audit_put_text(e->existing);
+		}
+		putchar('\n');
+	}
+}
+
+static void
+audit_block_clear(struct audit_block *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->ev[i].kind);
+		free(b->ev[i].existing);
+		free(b->ev[i].address);
+	}
+	free(b->ev);
+	free(b->login);
+	free(b->client);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Prints the block held, if any, a blank line after the one before, and
+ * empties it. */
+static void
+audit_block_flush(struct audit_out *o)
+{
+	if (o->block.login != NULL) {
+		if (o->blocks++ > 0)
+			putchar('\n');
+		audit_block_print(&o->block);
+	}
+	audit_block_clear(&o->block);
+}
+
+static void
+audit_text_row(struct audit_out *o, const struct dir_audit_row *r)
+{
+	struct audit_block *b = &o->block;
+	struct audit_event *e;
+
+	if (b->login != NULL && (strcmp(b->login, r->login) != 0 ||
+	    strcmp(b->client, r->client_ip) != 0))
+		audit_block_flush(o);
+	if (b->login == NULL) {
+		b->login = xstrdup(r->login);
+		b->client = xstrdup(r->client_ip);
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 8;
+		b->ev = xreallocarray(b->ev, b->cap, sizeof(*b->ev));
+	}
+	e = &b->ev[b->n++];
+	e->kind = xstrdup(r->kind);
+	e->existing = xstrdup(r->existing_login);
+	e->address = xstrdup(r->address);
+	e->count = r->count;
+	e->first = r->first_seen;
+	e->last = r->last_seen;
+	b->total += r->count;
+}
+
+static void
+audit_row(void *arg, const struct dir_audit_row *r)
+{
+	struct audit_out *o = arg;
+
+	if (o->json)
+		audit_json_row(o, r);
+	else
+		audit_text_row(o, r);
+	o->rows++;
+}
+
+/* ---- the command ---- */
+
+/* --since and --json, each at most once.  0, or -1 for bad usage. */
+static int
+audit_parse(int argc, char **argv, int *json_r, long long *since_r)
+{
+	unsigned secs;
+	int since_seen = 0;
+
+	*json_r = 0;
+	*since_r = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && !*json_r) {
+			*json_r = 1;
+		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc &&
+		    !since_seen) {
+			if (conf_parse_duration(argv[++i], &secs) < 0) {
+				cli_error("bad duration '%s' (use e.g. 12h or "
+				    "7d)", argv[i]);
+				return -1;
+			}
+			since_seen = 1;
+			*since_r = (long long)time(NULL) - (long long)secs;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cli_audit(const struct conf *conf, int argc, char **argv)
+{
+	struct audit_out o;
+	struct directory *dir;
+	char err[DIR_ERR_MAX];
+	long long since;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (audit_parse(argc, argv, &o.json, &since) < 0) {
+		audit_usage();
+		return EXIT_USAGE;
+	}
+	if ((dir = cli_open_directory(conf)) == NULL)
+		return 1;
+	rc = dir_audit_list(dir, since, audit_row, &o, err);
+	dir_close(&dir);
+	if (rc == 0 && !o.json)
+		audit_block_flush(&o);
+	audit_block_clear(&o.block);
+	if (rc == 0 && o.json)
+		fputs(o.rows == 0 ? "[]\n" : "\n]\n", stdout);
+	else if (rc == 0 && o.rows == 0)
+		printf("no events%s\n", since > 0 ? " in that time" : "");
+	if (rc < 0) {
+		cli_error("%s", err);
+		return 1;
+	}
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		cli_error("cannot write: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * Private to the lookup process: its state, shared by lookup_server.c (the
+ * process and its channels) and lookup_auth.c (logins and senders).
+ */
+#ifndef TERN_LOOKUP_H
+#define TERN_LOOKUP_H
+
+#include "conf/conf.h"
+#include "lookup/auth_throttle.h"
+#include "lookup/directory.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "net/ipc_chan_set.h"
+
+struct lookup {
+	struct conf *conf;
+	struct event_base *base;
+	struct directory *dir;
+	struct ipc_chan *ctl;
+	struct ipc_chan_set clients;
+	struct auth_throttle throttle;
+};
+
+void lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg);
+void lookup_sender(struct lookup *lk, struct ipc_chan *chan,
+    struct ipc_msg *msg);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * Logins and sender addresses, answered for smtpd.  The password arrives
+ * from the network through smtpd: it is wiped as soon as it is checked.
+ * This is where login_case = warn lets a miscased login in (never with a
+ * wrong password), where the brute-force brake holds, and where every
+ * event the postmaster audits before a switch-over is counted.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "lookup/lookup.h"
+#include "lookup/lookup_proto.h"
+#include "util/log.h"
+
+#define LOOKUP_CLIENT_MAX 64
+
+static void
+lookup_audit(struct lookup *lk, const char *kind, const char *login,
+    const char *existing, const char *address, const char *client)
+{
+	if (dir_audit_record(lk->dir, kind, login, existing, address, client,
+	    lk->conf->audit_max_rows) < 0)
+		log_warn("cannot count a %s event for tern audit", kind);
+}
+
+/* What the directory said, turned into what smtpd does. */
+static enum lookup_auth_result
+lookup_auth_decide(struct lookup *lk, enum dir_auth_status st,
+    int password_ok, const char *login, const char *existing,
+    const char *client)
+{
+	switch (st) {
+	case DIR_AUTH_OK:
+		return LOOKUP_AUTH_OK;
+	case DIR_AUTH_CASE_MISMATCH:
+		lookup_audit(lk, "case-mismatch", login, existing, "", client);
+		if (password_ok && lk->conf->login_case == CONF_WARN)
+			return LOOKUP_AUTH_OK;
+		if (!password_ok)
+			lookup_audit(lk, "auth-failure", login, existing, "", client);
+		return LOOKUP_AUTH_FAIL;
+	case DIR_AUTH_UNKNOWN:
+	case DIR_AUTH_PASSWORD:
+		lookup_audit(lk, "auth-failure", login, "", "", client);
+		return LOOKUP_AUTH_FAIL;
+	case DIR_AUTH_TEMPFAIL:
+		break;
+	}
+	return LOOKUP_AUTH_TEMPFAIL;
+}
+
+void
+lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	char login[DIR_LOGIN_MAX], password[1024], client[LOOKUP_CLIENT_MAX];
+	char existing[DIR_LOGIN_MAX] = "";
+	enum dir_auth_status st = DIR_AUTH_TEMPFAIL;
+	enum lookup_auth_result res;
+	struct ipc_reader r;
+	int password_ok = 0;
+	time_t now = time(NULL);
+	struct buf out;
+
+	ipc_reader_init(&r, msg);
+	uint32_t id = ipc_get_u32(&r);
+	ipc_get_str(&r, login, sizeof(login));
+	ipc_get_str(&r, password, sizeof(password));
+	ipc_get_str(&r, client, sizeof(client));
+	if (ipc_reader_end(&r) < 0) {
+		explicit_bzero(password, sizeof(password));
+		log_warn("malformed login request ignored");
+		return;
+	}
+	if (auth_throttle_blocked(&lk->throttle, client, login,
+	    lk->conf->auth_fail_limit, lk->conf->auth_fail_window, now)) {
+		res = LOOKUP_AUTH_THROTTLED;
+	} else {
+		st = dir_auth_verify(lk->dir, login, password, existing,
+		    &password_ok);
+		res = lookup_auth_decide(lk, st, password_ok, login, existing,
+		    client);
+		if (res == LOOKUP_AUTH_FAIL)
+			auth_throttle_fail(&lk->throttle, client, login,
+			    lk->conf->auth_fail_window, now);
+	}
+	explicit_bzero(password, sizeof(password));
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&out, id);
+	ipc_put_u32(&out, (uint32_t)res);
+	ipc_put_u32(&out, (uint32_t)st);
+	ipc_put_str(&out, existing);
+	ipc_chan_send(chan, IPC_LOOKUP_AUTHED, out.data, out.len, -1);
+	buf_free(&out);
+}
+
+/* One address: may this session use it as a sender? */
+static enum lookup_sender_verdict
+lookup_sender_one(struct lookup *lk, const char *login, const char *address,
+    const char *client)
+{
+	if (*login == '\0') {
+		/* Unauthenticated: only our own domains are in question. */
+		const char *domain = addr_domain(address);
+		if (*domain == '\0')
+			return LOOKUP_SENDER_OK;
+		switch (dir_is_local_domain(lk->dir, domain)) {
+		case 0:
+			return LOOKUP_SENDER_OK;
+		case 1:
+			return LOOKUP_SENDER_LOCAL_UNAUTH;
+		default:
+			return LOOKUP_SENDER_TEMPFAIL;
+		}
+	}
+	switch (dir_sender_allowed(lk->dir, login, address)) {
+	case 1:
+		return LOOKUP_SENDER_OK;
+	case 0:
+		lookup_audit(lk, "sender-outside-binding", login, "",
+		    *address ? address : "<>", client);
+		return LOOKUP_SENDER_NOT_OWNED;
+	default:
+		return LOOKUP_SENDER_TEMPFAIL;
+	}
+}
+
+void
+lookup_sender(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	char login[DIR_LOGIN_MAX], client[LOOKUP_CLIENT_MAX];
+	char addrs[LOOKUP_SENDER_MAX][ADDR_BUF];
+	enum lookup_sender_verdict v = LOOKUP_SENDER_OK;
+	struct ipc_reader r;
+	uint32_t n, i = 0;
+	struct buf out;
+
+	ipc_reader_init(&r, msg);
+	uint32_t id = ipc_get_u32(&r);
+	ipc_get_str(&r, login, sizeof(login));
+	ipc_get_str(&r, client, sizeof(client));
+	n = ipc_get_u32(&r);
+	for (uint32_t k = 0; k < n && k < LOOKUP_SENDER_MAX; k++)
+		ipc_get_str(&r, addrs[k], sizeof(addrs[k]));
+	if (n > LOOKUP_SENDER_MAX || ipc_reader_end(&r) < 0) {
+		log_warn("malformed sender request ignored");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		v = lookup_sender_one(lk, login, addrs[i], client);
+		if (v != LOOKUP_SENDER_OK)
+			break;
+	}
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&out, id);
+	ipc_put_u32(&out, (uint32_t)v);
+	ipc_put_u32(&out, i);
+	ipc_chan_send(chan, IPC_LOOKUP_SENDER_OK, out.data, out.len, -1);
+	buf_free(&out);
+}

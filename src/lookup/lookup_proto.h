@@ -1,0 +1,27 @@
+/*
+ * The answers lookup gives smtpd beyond recipient resolution (the message
+ * layouts are in net/ipc.h): the outcome of a login, and whether a session
+ * may use a sender address.
+ */
+#ifndef TERN_LOOKUP_PROTO_H
+#define TERN_LOOKUP_PROTO_H
+
+/* How a login went; dir_auth_status travels beside it for the log. */
+enum lookup_auth_result {
+	LOOKUP_AUTH_OK = 0,         /* in, perhaps only because login_case = warn */
+	LOOKUP_AUTH_FAIL,           /* 535 */
+	LOOKUP_AUTH_THROTTLED,      /* too many failures: 454 after a delay */
+	LOOKUP_AUTH_TEMPFAIL,       /* 454 */
+};
+
+enum lookup_sender_verdict {
+	LOOKUP_SENDER_OK = 0,
+	LOOKUP_SENDER_NOT_OWNED,    /* outside the account's addresses and grants */
+	LOOKUP_SENDER_LOCAL_UNAUTH, /* unauthenticated, in one of our domains */
+	LOOKUP_SENDER_TEMPFAIL,
+};
+
+/* Most addresses one sender check carries (header From and Sender). */
+#define LOOKUP_SENDER_MAX 32
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * AUTH PLAIN and AUTH LOGIN (RFC 4954, RFC 4616), only inside TLS, on the
+ * submission ports (and on port 25 when smtpd_auth_on_smtp = yes).  The
+ * session only collects the login and password; lookup checks them, off
+ * this loop.  Every failure answers the same 535, whatever the reason: the
+ * reason goes to the log, for the postmaster alone.  The password is wiped
+ * from memory as soon as it has been passed on.
+ */
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lookup/lookup_proto.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "smtpd/smtpd.h"
+#include "util/base64.h"
+#include "util/log.h"
+
+#define AUTH_PASSWORD_MAX 1023
+#define AUTH_DECODED_MAX  (DIR_LOGIN_MAX + AUTH_PASSWORD_MAX + 64)
+
+int
+session_auth_offered(const struct session *s)
+{
+	return s->kind != LISTEN_SMTP || s->sd->conf->smtpd_auth_on_smtp;
+}
+
+static void
+session_auth_abort(struct session *s, const char *reply)
+{
+	s->auth_step = AUTH_NONE;
+	explicit_bzero(s->auth_user, sizeof(s->auth_user));
+	session_client_error(s, "%s", reply);
+}
+
+/* Hands login and password to lookup and waits for its verdict. */
+static void
+session_auth_check(struct session *s, const char *login, const char *password)
+{
+	struct buf req;
+	int r = -1;
+
+	s->auth_step = AUTH_NONE;
+	snprintf(s->auth_user, sizeof(s->auth_user), "%s", login);
+	if (s->sd->lookup != NULL) {
+		buf_init(&req, IPC_MAX_PAYLOAD);
+		ipc_put_u32(&req, session_ref(s));
+		ipc_put_str(&req, login);
+		ipc_put_str(&req, password);
+		ipc_put_str(&req, s->client_ip);
+		r = ipc_chan_send(s->sd->lookup, IPC_LOOKUP_AUTH, req.data,
+		    req.len, -1);
+		explicit_bzero(req.data, req.len);
+		buf_free(&req);
+	}
+	if (r < 0) {
+		log_warn("%s: lookup unavailable for AUTH", s->id);
+		session_reply(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	s->wait = WAIT_AUTH;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* Decodes one base64 response into out; "=" is the empty response. */
+static long
+session_auth_decode(struct session *s, const char *line, unsigned char *out,
+    size_t outlen)
+{
+	long n;
+
+	if (strcmp(line, "=") == 0)
+		return 0;
+	n = base64_decode(line, strlen(line), out, outlen - 1);
+	if (n < 0) {
+		session_auth_abort(s, "501 5.5.2 Error: cannot decode the AUTH response");
+		return -1;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* PLAIN: [authzid] NUL authcid NUL password. */
+static void
+session_auth_plain(struct session *s, const char *response)
+{
+	unsigned char buf[AUTH_DECODED_MAX + 1];
+	long n = session_auth_decode(s, response, buf, sizeof(buf));
+	const char *authzid, *login, *password;
+	size_t zlen, llen;
+
+	if (n < 0)
+		return;
+	authzid = (const char *)buf;
+	zlen = strnlen(authzid, (size_t)n);
+	if (zlen + 1 >= (size_t)n)
+		goto bad;
+	login = authzid + zlen + 1;
+	llen = strnlen(login, (size_t)n - zlen - 1);
+	if (zlen + 1 + llen + 1 > (size_t)n)
+		goto bad;
+	password = login + llen + 1;
+	if (llen == 0 || llen >= DIR_LOGIN_MAX ||
+	    (size_t)n - zlen - llen - 2 > AUTH_PASSWORD_MAX ||
+	    strlen(password) != (size_t)n - zlen - llen - 2)
+		goto bad;
+	/* Acting for another identity is not offered. */
+	if (zlen > 0 && strcmp(authzid, login) != 0) {
+		log_info("%s: auth failed from [%s]: authorization identity differs reason=authzid",
+		    s->id, s->client_ip);
+		explicit_bzero(buf, sizeof(buf));
+		session_auth_abort(s, "535 5.7.8 Error: authentication failed");
+		return;
+	}
+	session_auth_check(s, login, password);
+	explicit_bzero(buf, sizeof(buf));
+	return;
+bad:
+	explicit_bzero(buf, sizeof(buf));
+	session_auth_abort(s, "501 5.5.2 Error: malformed AUTH PLAIN response");
+}
+
+/* LOGIN: the name, then the password, each its own response. */
+static void
+session_auth_login(struct session *s, const char *response)
+{
+	unsigned char buf[AUTH_DECODED_MAX + 1];
+	long n = session_auth_decode(s, response, buf, sizeof(buf));
+
+	if (n < 0)
+		return;
+	if (strlen((char *)buf) != (size_t)n) {
+		explicit_bzero(buf, sizeof(buf));
+		session_auth_abort(s, "501 5.5.2 Error: malformed AUTH LOGIN response");
+		return;
+	}
+	if (s->auth_step == AUTH_LOGIN_USER || s->auth_step == AUTH_NONE) {
+		if (n == 0 || n >= DIR_LOGIN_MAX) {
+			session_auth_abort(s, "501 5.5.2 Error: malformed AUTH LOGIN response");
+			return;
+		}
+		memcpy(s->auth_user, buf, (size_t)n + 1);
+		s->auth_step = AUTH_LOGIN_PASS;
+		session_reply(s, "334 UGFzc3dvcmQ6");      /* "Password:" */
+		return;
+	}
+	if (n > AUTH_PASSWORD_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		session_auth_abort(s, "501 5.5.2 Error: malformed AUTH LOGIN response");
+		return;
+	}
+	char login[DIR_LOGIN_MAX];
+	memcpy(login, s->auth_user, sizeof(login));
+	session_auth_check(s, login, (char *)buf);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void
+session_cmd_auth(struct session *s, const char *arg)
+{
+	char mech[16];
+	const char *ir;
+	size_t len = strcspn(arg, " ");
+
+	if (!session_auth_offered(s)) {
+		session_client_error(s, "503 5.5.1 Error: authentication not enabled");
+		return;
+	}
+	if (!s->tls) {
+		session_client_error(s, "538 5.7.11 Encryption required for requested authentication mechanism");
+		return;
+	}
+	if (s->state == SESSION_INIT) {
+		session_client_error(s, "503 5.5.1 Error: send EHLO first");
+		return;
+	}
+	if (s->authenticated) {
+		session_client_error(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->state != SESSION_HELO) {
+		session_client_error(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	if (len == 0 || len >= sizeof(mech)) {
+		session_client_error(s, "501 5.5.4 Syntax: AUTH mechanism");
+		return;
+	}
+	memcpy(mech, arg, len);
+	mech[len] = '\0';
+	ir = arg[len] == ' ' ? arg + len + 1 : NULL;
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		snprintf(s->auth_mech, sizeof(s->auth_mech), "PLAIN");
+		if (ir != NULL) {
+			session_auth_plain(s, ir);
+			return;
+		}
+		s->auth_step = AUTH_PLAIN;
+		session_reply(s, "334 ");
+	} else if (strcasecmp(mech, "LOGIN") == 0) {
+		snprintf(s->auth_mech, sizeof(s->auth_mech), "LOGIN");
+		s->auth_step = AUTH_LOGIN_USER;
+		if (ir != NULL) {
+			session_auth_login(s, ir);
+			return;
+		}
+		session_reply(s, "334 VXNlcm5hbWU6");      /* "Username:" */
+	} else {
+		session_client_error(s, "504 5.5.4 Error: unrecognized authentication type");
+	}
+}
+
+/* A response line while an AUTH exchange is open. */
+void
+session_auth_line(struct session *s, const char *line)
+{
+	if (strcmp(line, "*") == 0) {
+		session_auth_abort(s, "501 5.7.0 Error: authentication aborted");
+		return;
+	}
+	if (s->auth_step == AUTH_PLAIN)
+		session_auth_plain(s, line);
+	else
+		session_auth_login(s, line);
+}
+
+static const char *
+auth_reason(uint32_t st)
+{
+	switch (st) {
+	case DIR_AUTH_UNKNOWN:
+		return "unknown";
+	case DIR_AUTH_PASSWORD:
+		return "password";
+	case DIR_AUTH_CASE_MISMATCH:
+		return "case-mismatch";
+	default:
+		return "tempfail";
+	}
+}
+
+static void
+session_auth_delayed(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->wait = WAIT_NONE;
+	session_client_error(s, "454 4.7.0 Error: too many failed logins, try again later");
+	session_resume(s);
+}
+
+void
+session_auth_reply(struct session *s, struct ipc_reader *r)
+{
+	char existing[DIR_LOGIN_MAX], login[3 * DIR_LOGIN_MAX], ex[3 * DIR_LOGIN_MAX];
+	uint32_t res = ipc_get_u32(r), st = ipc_get_u32(r);
+
+	ipc_get_str(r, existing, sizeof(existing));
+	s->wait = WAIT_NONE;
+	if (ipc_reader_end(r) < 0) {
+		log_warn("%s: malformed AUTH reply from lookup", s->id);
+		res = LOOKUP_AUTH_TEMPFAIL;
+	}
+	log_escape(login, sizeof(login), s->auth_user, strlen(s->auth_user));
+	log_escape(ex, sizeof(ex), existing, strlen(existing));
+	switch (res) {
+	case LOOKUP_AUTH_OK:
+		s->authenticated = 1;
+		/* In warn mode a miscased login acts as the account it names. */
+		snprintf(s->auth_login, sizeof(s->auth_login), "%s",
+		    st == DIR_AUTH_CASE_MISMATCH ? existing : s->auth_user);
+		if (st == DIR_AUTH_CASE_MISMATCH)
+			log_info("%s: auth case-mismatch login=%s existing=%s client=[%s] action=would-refuse",
+			    s->id, login, ex, s->client_ip);
+		log_info("%s: auth ok login=%s method=%s client=[%s]", s->id,
+		    st == DIR_AUTH_CASE_MISMATCH ? ex : login, s->auth_mech,
+		    s->client_ip);
+		session_reply(s, "235 2.7.0 Authentication successful");
+		break;
+	case LOOKUP_AUTH_FAIL:
+		if (st == DIR_AUTH_CASE_MISMATCH)
+			log_info("%s: auth failed login=%s reason=case-mismatch existing=%s client=[%s]",
+			    s->id, login, ex, s->client_ip);
+		else
+			log_info("%s: auth failed login=%s reason=%s client=[%s]",
+			    s->id, login, auth_reason(st), s->client_ip);
+		session_client_error(s, "535 5.7.8 Error: authentication failed");
+		break;
+	case LOOKUP_AUTH_THROTTLED:
+		log_info("%s: auth throttled login=%s client=[%s] reason=too-many-failures",
+		    s->id, login, s->client_ip);
+		if (s->delay_ev == NULL)
+			s->delay_ev = evtimer_new(s->sd->base, session_auth_delayed, s);
+		struct timeval tv = { SMTPD_AUTH_DELAY, 0 };
+		if (s->delay_ev != NULL && evtimer_add(s->delay_ev, &tv) == 0) {
+			s->wait = WAIT_DELAY;
+			explicit_bzero(s->auth_user, sizeof(s->auth_user));
+			return;
+		}
+		session_client_error(s, "454 4.7.0 Error: too many failed logins, try again later");
+		break;
+	default:
+		log_warn("%s: auth tempfail login=%s client=[%s]", s->id, login,
+		    s->client_ip);
+		session_reply(s, "454 4.7.0 Temporary authentication failure");
+		break;
+	}
+	explicit_bzero(s->auth_user, sizeof(s->auth_user));
+	session_resume(s);
+}

@@ -1,0 +1,205 @@
+/*
+ * Sender binding: an authenticated session may use, as MAIL FROM and in
+ * the header From and Sender, only the addresses its account owns or was
+ * granted; on port 25 an unauthenticated client may not claim one of our
+ * own domains.  lookup answers (and counts what tern audit shows); here
+ * the answer becomes a reply, or, with sender_binding = warn, a log line
+ * saying what enforce would have done.
+ */
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lookup/lookup_proto.h"
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "smtpd/header_from.h"
+#include "smtpd/smtpd.h"
+#include "util/log.h"
+
+/* Asks lookup about addrs; the session waits in state why. */
+static int
+session_sender_ask(struct session *s, const char *const *addrs, size_t n,
+    enum session_wait why)
+{
+	struct buf req;
+	int r;
+
+	if (s->sd->lookup == NULL)
+		return -1;
+	buf_init(&req, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&req, session_ref(s));
+	ipc_put_str(&req, s->authenticated ? s->auth_login : "");
+	ipc_put_str(&req, s->client_ip);
+	ipc_put_u32(&req, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		ipc_put_str(&req, addrs[i]);
+	r = ipc_chan_send(s->sd->lookup, IPC_LOOKUP_SENDER, req.data, req.len, -1);
+	buf_free(&req);
+	if (r < 0)
+		return -1;
+	s->wait = why;
+	bufferevent_disable(s->bev, EV_READ);
+	return 0;
+}
+
+static void
+session_mail_accept(struct session *s)
+{
+	snprintf(s->env.sender, sizeof(s->env.sender), "%s", s->mail.addr);
+	session_enter_state(s, SESSION_MAIL);
+	session_reply(s, "250 2.1.0 Ok");
+}
+
+/* MAIL FROM has parsed: who may use it? */
+void
+session_mail_check(struct session *s)
+{
+	const struct conf *conf = s->sd->conf;
+	const char *addr = s->mail.addr;
+
+	if (s->kind != LISTEN_SMTP && !s->authenticated) {
+		session_client_error(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	if (!s->authenticated && (s->mail.null_path ||
+	    !conf->reject_unauthenticated_local_sender)) {
+		session_mail_accept(s);
+		return;
+	}
+	if (session_sender_ask(s, &addr, 1, WAIT_SENDER) < 0) {
+		log_warn("%s: lookup unavailable for MAIL FROM", s->id);
+		session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+	}
+}
+
+static void
+session_mail_verdict(struct session *s, uint32_t v)
+{
+	char login[3 * DIR_LOGIN_MAX];
+
+	log_escape(login, sizeof(login), s->auth_login, strlen(s->auth_login));
+	switch (v) {
+	case LOOKUP_SENDER_OK:
+		session_mail_accept(s);
+		return;
+	case LOOKUP_SENDER_LOCAL_UNAUTH:
+		log_info("%s: reject MAIL from [%s]: unauthenticated local sender from=<%s>",
+		    s->id, s->client_ip, s->mail.addr);
+		session_client_error(s, "553 5.7.1 <%s>: Sender address rejected: local senders must authenticate",
+		    s->mail.addr);
+		return;
+	case LOOKUP_SENDER_NOT_OWNED:
+		if (s->sd->conf->sender_binding == CONF_WARN) {
+			log_info("%s: sender outside binding login=%s from=<%s> client=[%s] action=would-refuse",
+			    s->id, login, s->mail.addr, s->client_ip);
+			session_mail_accept(s);
+			return;
+		}
+		log_info("%s: reject MAIL: sender outside binding login=%s from=<%s> client=[%s] action=refused",
+		    s->id, login, s->mail.addr, s->client_ip);
+		session_client_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by the authenticated user",
+		    s->mail.addr);
+		return;
+	default:
+		session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+		return;
+	}
+}
+
+/* The end of DATA in an authenticated session: header From and Sender.
+ * Returns 1 when a check is under way (the session waits), 0 when the
+ * message may be committed now, -1 when it was refused (replied). */
+int
+session_header_check(struct session *s)
+{
+	const char *addrs[HEADER_FROM_MAX_ADDRS];
+	size_t n;
+
+	if (!s->authenticated || s->hf == NULL)
+		return 0;
+	header_from_end(s->hf);
+	/* A message without From spoofs no one: it passes, as Postfix lets
+	 * it (a Sender in it is still checked). */
+	if (s->hf->from_fields == 0 && s->hf->error != NULL &&
+	    strcmp(s->hf->error, HEADER_FROM_ERR_NO_FROM) == 0)
+		s->hf->error = NULL;
+	if (s->hf->error != NULL || s->hf->from_fields > 1 ||
+	    s->hf->sender_fields > 1) {
+		const char *why = s->hf->error ? s->hf->error :
+		    s->hf->from_fields > 1 ? "several From fields" :
+		    "several Sender fields";
+		log_info("%s: reject DATA: %s login=%s client=[%s]", s->id, why,
+		    s->auth_login, s->client_ip);
+		session_reply(s, "550 5.7.1 Error: message refused: %s", why);
+		return -1;
+	}
+	n = s->hf->naddrs;
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = s->hf->addrs[i].addr;
+	if (n == 0)
+		return 0;
+	if (session_sender_ask(s, addrs, n, WAIT_HEADER) < 0) {
+		log_warn("%s: lookup unavailable for the header check", s->id);
+		session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+		return -1;
+	}
+	return 1;
+}
+
+static void
+session_header_verdict(struct session *s, uint32_t v, uint32_t index)
+{
+	char addr[ADDR_BUF], login[3 * DIR_LOGIN_MAX];
+
+	/* Copied: the refusal below frees the collector it lives in. */
+	snprintf(addr, sizeof(addr), "%s",
+	    index < s->hf->naddrs ? s->hf->addrs[index].addr : "?");
+
+	log_escape(login, sizeof(login), s->auth_login, strlen(s->auth_login));
+	if (v == LOOKUP_SENDER_NOT_OWNED && s->sd->conf->sender_binding == CONF_WARN) {
+		log_info("%s: header sender outside binding login=%s address=<%s> client=[%s] action=would-refuse",
+		    s->id, login, addr, s->client_ip);
+		v = LOOKUP_SENDER_OK;
+	}
+	if (v == LOOKUP_SENDER_OK) {
+		session_data_commit(s);
+		/* A commit that failed has replied 451 and waits for nothing. */
+		if (s->wait == WAIT_NONE)
+			session_resume(s);
+		return;
+	}
+	if (v == LOOKUP_SENDER_NOT_OWNED) {
+		log_info("%s: reject DATA: header sender outside binding login=%s address=<%s> client=[%s] action=refused",
+		    s->id, login, addr, s->client_ip);
+		session_data_abort(s);
+		session_reset_transaction(s);
+		session_client_error(s, "550 5.7.1 <%s>: header From or Sender not owned by the authenticated user",
+		    addr);
+	} else {
+		session_data_abort(s);
+		session_reset_transaction(s);
+		session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+	}
+	session_resume(s);
+}
+
+void
+session_sender_reply(struct session *s, struct ipc_reader *r)
+{
+	enum session_wait why = s->wait;
+	uint32_t v = ipc_get_u32(r), index = ipc_get_u32(r);
+
+	s->wait = WAIT_NONE;
+	if (ipc_reader_end(r) < 0) {
+		log_warn("%s: malformed sender reply from lookup", s->id);
+		v = LOOKUP_SENDER_TEMPFAIL;
+	}
+	if (why == WAIT_HEADER) {
+		session_header_verdict(s, v, index);
+		return;
+	}
+	session_mail_verdict(s, v);
+	session_resume(s);
+}
