@@ -6,7 +6,7 @@ PKGS    := libevent libevent_openssl sqlite3 libcares libcrypt openssl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wno-format-nonliteral -Isrc -MMD -MP
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent -lsqlite3 -lcares -lcrypt -lssl -lcrypto)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent -lsqlite3 -lcares -lcrypt -lssl -lcrypto) -lpthread
 
 # One build tree per flavour: plain, and AddressSanitizer + UBSan.
 B       ?= build

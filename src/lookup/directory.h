@@ -72,6 +72,17 @@ enum dir_auth_status {
 enum dir_auth_status dir_auth_verify(struct directory *dir, const char *login,
     const char *password, char existing_r[DIR_LOGIN_MAX], int *password_ok_r);
 
+/* dir_auth_verify in two halves, so that the slow crypt(3) between them
+ * can run off the lookup loop: the hash to check the password against
+ * (the exact login's, a case variant's with existing_r set, or a dummy
+ * one for an unknown login, so that its answer takes as long), and what
+ * the check means.  hash_r has PASSWORD_HASH_BUF (384) bytes. */
+enum dir_auth_status dir_auth_lookup(struct directory *dir, const char *login,
+    char *hash_r, char existing_r[DIR_LOGIN_MAX]);
+/* verified: password_verify's answer (1, 0, -1). */
+enum dir_auth_status dir_auth_result(enum dir_auth_status found, int verified,
+    int *password_ok_r);
+
 /* May the account of login use address as a sender (envelope or header)?
  * Its own addresses and its grants (an address, or "*@domain"); address ""
  * is the null sender, allowed only by the grant "<>".  Addresses compare

@@ -62,49 +62,72 @@ auth_case_variant(struct directory *dir, const char *login,
 }
 
 enum dir_auth_status
-dir_auth_verify(struct directory *dir, const char *login,
-    const char *password, char existing_r[DIR_LOGIN_MAX], int *password_ok_r)
+dir_auth_lookup(struct directory *dir, const char *login,
+    char *hash_r, char existing_r[DIR_LOGIN_MAX])
 {
-	char hash[PASSWORD_HASH_BUF];
 	char err[DIR_ERR_MAX];
 	int rc;
 
 	existing_r[0] = '\0';
-	*password_ok_r = 0;
+	/* Unknown logins are checked against a dummy hash, so that the time
+	 * of the answer tells nothing. */
+	snprintf(hash_r, PASSWORD_HASH_BUF, "%s", auth_dummy_hash);
 	/* A login too long to store cannot exist, in any case. */
-	if (strnlen(login, DIR_LOGIN_MAX) >= DIR_LOGIN_MAX) {
-		(void)password_verify(password, auth_dummy_hash);
+	if (strnlen(login, DIR_LOGIN_MAX) >= DIR_LOGIN_MAX)
 		return DIR_AUTH_UNKNOWN;
-	}
 	/* An account without a password cannot log in: its hash is "",
 	 * which nothing matches. */
 	rc = dir_fetch_text(dir, "SELECT coalesce(password, '') FROM accounts "
-	    "WHERE login = ?1", DIR_P(login), hash, sizeof(hash), err);
-	if (rc == 1) {
-		rc = auth_password(login, password, hash);
-		explicit_bzero(hash, sizeof(hash));
-		return rc < 0 ? DIR_AUTH_TEMPFAIL :
-		    rc == 1 ? DIR_AUTH_OK : DIR_AUTH_PASSWORD;
-	}
+	    "WHERE login = ?1", DIR_P(login), hash_r, PASSWORD_HASH_BUF, err);
+	if (rc == 1)
+		return DIR_AUTH_OK;
 	if (rc == 0)
-		rc = auth_case_variant(dir, login, existing_r, hash, err);
+		rc = auth_case_variant(dir, login, existing_r, hash_r, err);
 	if (rc < 0) {
 		existing_r[0] = '\0';
+		explicit_bzero(hash_r, PASSWORD_HASH_BUF);
 		log_warn("directory: %s", err);
 		return DIR_AUTH_TEMPFAIL;
 	}
 	if (rc == 0) {
-		(void)password_verify(password, auth_dummy_hash);
+		snprintf(hash_r, PASSWORD_HASH_BUF, "%s", auth_dummy_hash);
 		return DIR_AUTH_UNKNOWN;
 	}
-	rc = auth_password(existing_r, password, hash);
-	explicit_bzero(hash, sizeof(hash));
-	if (rc < 0) {
-		existing_r[0] = '\0';
-		return DIR_AUTH_TEMPFAIL;
-	}
-	*password_ok_r = rc;
 	return DIR_AUTH_CASE_MISMATCH;
+}
+
+enum dir_auth_status
+dir_auth_result(enum dir_auth_status found, int verified, int *password_ok_r)
+{
+	*password_ok_r = 0;
+	if (verified < 0)
+		return DIR_AUTH_TEMPFAIL;
+	switch (found) {
+	case DIR_AUTH_OK:
+		return verified == 1 ? DIR_AUTH_OK : DIR_AUTH_PASSWORD;
+	case DIR_AUTH_CASE_MISMATCH:
+		*password_ok_r = verified == 1;
+		return DIR_AUTH_CASE_MISMATCH;
+	default:
+		return found;
+	}
+}
+
+enum dir_auth_status
+dir_auth_verify(struct directory *dir, const char *login,
+    const char *password, char existing_r[DIR_LOGIN_MAX], int *password_ok_r)
+{
+	char hash[PASSWORD_HASH_BUF];
+	enum dir_auth_status found = dir_auth_lookup(dir, login, hash,
+	    existing_r);
+	int rc = found == DIR_AUTH_TEMPFAIL ? -1 :
+	    auth_password(*existing_r ? existing_r : login, password, hash);
+
+	explicit_bzero(hash, sizeof(hash));
+	found = dir_auth_result(found, rc, password_ok_r);
+	if (found == DIR_AUTH_TEMPFAIL)
+		existing_r[0] = '\0';
+	return found;
 }
 
 /*

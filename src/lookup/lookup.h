@@ -7,6 +7,7 @@
 
 #include "conf/conf.h"
 #include "lookup/auth_throttle.h"
+#include "lookup/crypt_pool.h"
 #include "lookup/directory.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
@@ -19,6 +20,7 @@ struct lookup {
 	struct ipc_chan *ctl;
 	struct ipc_chan_set clients;
 	struct auth_throttle throttle;
+	struct crypt_pool *crypt;
 };
 
 void lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg);

@@ -1,16 +1,20 @@
 /*
  * Logins and sender addresses, answered for smtpd.  The password arrives
  * from the network through smtpd: it is wiped as soon as it is checked.
- * This is where login_case = warn lets a miscased login in (never with a
+ * The password check itself runs on the crypt pool's
+ * threads, so that logins never stall recipient lookups.  This is where
+ * login_case = warn lets a miscased login in (never with a
  * wrong password), where the brute-force brake holds, and where every
  * event the postmaster audits before a switch-over is counted.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lookup/lookup.h"
 #include "lookup/lookup_proto.h"
 #include "util/log.h"
+#include "util/xmalloc.h"
 
 #define LOOKUP_CLIENT_MAX 64
 
@@ -49,41 +53,24 @@ lookup_auth_decide(struct lookup *lk, enum dir_auth_status st,
 	return LOOKUP_AUTH_TEMPFAIL;
 }
 
-void
-lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+/* A login being checked: the crypt job first, so the pool frees it all. */
+struct lookup_auth_job {
+	struct crypt_job crypt;
+	struct lookup *lk;
+	struct ipc_chan *chan;
+	uint32_t id;
+	enum dir_auth_status found;
+	char login[DIR_LOGIN_MAX];
+	char existing[DIR_LOGIN_MAX];
+	char client[LOOKUP_CLIENT_MAX];
+};
+
+static void
+lookup_auth_answer(struct ipc_chan *chan, uint32_t id,
+    enum lookup_auth_result res, enum dir_auth_status st, const char *existing)
 {
-	char login[DIR_LOGIN_MAX], password[1024], client[LOOKUP_CLIENT_MAX];
-	char existing[DIR_LOGIN_MAX] = "";
-	enum dir_auth_status st = DIR_AUTH_TEMPFAIL;
-	enum lookup_auth_result res;
-	struct ipc_reader r;
-	int password_ok = 0;
-	time_t now = time(NULL);
 	struct buf out;
 
-	ipc_reader_init(&r, msg);
-	uint32_t id = ipc_get_u32(&r);
-	ipc_get_str(&r, login, sizeof(login));
-	ipc_get_str(&r, password, sizeof(password));
-	ipc_get_str(&r, client, sizeof(client));
-	if (ipc_reader_end(&r) < 0) {
-		explicit_bzero(password, sizeof(password));
-		log_warn("malformed login request ignored");
-		return;
-	}
-	if (auth_throttle_blocked(&lk->throttle, client, login,
-	    lk->conf->auth_fail_limit, lk->conf->auth_fail_window, now)) {
-		res = LOOKUP_AUTH_THROTTLED;
-	} else {
-		st = dir_auth_verify(lk->dir, login, password, existing,
-		    &password_ok);
-		res = lookup_auth_decide(lk, st, password_ok, login, existing,
-		    client);
-		if (res == LOOKUP_AUTH_FAIL)
-			auth_throttle_fail(&lk->throttle, client, login,
-			    lk->conf->auth_fail_window, now);
-	}
-	explicit_bzero(password, sizeof(password));
 	buf_init(&out, IPC_MAX_PAYLOAD);
 	ipc_put_u32(&out, id);
 	ipc_put_u32(&out, (uint32_t)res);
@@ -91,6 +78,69 @@ lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 	ipc_put_str(&out, existing);
 	ipc_chan_send(chan, IPC_LOOKUP_AUTHED, out.data, out.len, -1);
 	buf_free(&out);
+}
+
+/* Back on the loop with the password checked. */
+static void
+lookup_auth_done(struct crypt_job *cj, void *arg)
+{
+	struct lookup_auth_job *job = arg;
+	struct lookup *lk = job->lk;
+	int password_ok;
+	enum dir_auth_status st = dir_auth_result(job->found, cj->verified,
+	    &password_ok);
+	enum lookup_auth_result res = lookup_auth_decide(lk, st, password_ok,
+	    job->login, job->existing, job->client);
+
+	if (res == LOOKUP_AUTH_FAIL)
+		auth_throttle_fail(&lk->throttle, job->client, job->login,
+		    lk->conf->auth_fail_window, time(NULL));
+	/* The smtpd that asked may be gone. */
+	if (ipc_chan_set_contains(&lk->clients, job->chan))
+		lookup_auth_answer(job->chan, job->id, res, st,
+		    st == DIR_AUTH_TEMPFAIL ? "" : job->existing);
+}
+
+void
+lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	struct lookup_auth_job *job = xcalloc(1, sizeof(*job));
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	job->id = ipc_get_u32(&r);
+	ipc_get_str(&r, job->login, sizeof(job->login));
+	ipc_get_str(&r, job->crypt.password, sizeof(job->crypt.password));
+	ipc_get_str(&r, job->client, sizeof(job->client));
+	if (ipc_reader_end(&r) < 0) {
+		log_warn("malformed login request ignored");
+		goto drop;
+	}
+	if (auth_throttle_blocked(&lk->throttle, job->client, job->login,
+	    lk->conf->auth_fail_limit, lk->conf->auth_fail_window, time(NULL))) {
+		lookup_auth_answer(chan, job->id, LOOKUP_AUTH_THROTTLED,
+		    DIR_AUTH_TEMPFAIL, "");
+		goto drop;
+	}
+	job->lk = lk;
+	job->chan = chan;
+	job->found = dir_auth_lookup(lk->dir, job->login, job->crypt.hash,
+	    job->existing);
+	if (job->found == DIR_AUTH_TEMPFAIL) {
+		lookup_auth_answer(chan, job->id, LOOKUP_AUTH_TEMPFAIL,
+		    DIR_AUTH_TEMPFAIL, "");
+		goto drop;
+	}
+	job->crypt.done = lookup_auth_done;
+	job->crypt.arg = job;
+	if (crypt_pool_submit(lk->crypt, &job->crypt) == 0)
+		return;
+	log_warn("too many logins waiting for a password check: 454 for one");
+	lookup_auth_answer(chan, job->id, LOOKUP_AUTH_TEMPFAIL,
+	    DIR_AUTH_TEMPFAIL, "");
+drop:
+	explicit_bzero(job, sizeof(*job));
+	free(job);
 }
 
 /* One address: may this session use it as a sender? */

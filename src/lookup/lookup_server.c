@@ -158,6 +158,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	if ((lk.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	lookup_open_directory(&lk);
+	lk.crypt = crypt_pool_new(lk.base);
 	for (size_t i = 0; i < 1; i++) {
 		sigs[i] = evsignal_new(lk.base, signums[i], lookup_signal, &lk);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
@@ -176,6 +177,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	ipc_chan_free(&lk.ctl);
 	for (size_t i = 0; i < 1; i++)
 		event_free(sigs[i]);
+	crypt_pool_free(&lk.crypt);
 	dir_close(&lk.dir);
 	event_base_free(lk.base);
 	return 0;

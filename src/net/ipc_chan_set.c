@@ -57,3 +57,13 @@ ipc_chan_set_free(struct ipc_chan_set *set)
 	for (size_t i = 0; i < IPC_CHAN_SET_MAX; i++)
 		ipc_chan_free(&set->chans[i]);
 }
+
+int
+ipc_chan_set_contains(const struct ipc_chan_set *set,
+    const struct ipc_chan *chan)
+{
+	for (size_t i = 0; i < IPC_CHAN_SET_MAX; i++)
+		if (set->chans[i] == chan)
+			return 1;
+	return 0;
+}
