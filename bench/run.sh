@@ -3,6 +3,7 @@
 # the figures (messages per second, memory); never fails a build on them.
 # REPS (default 3) and SPECS override the scenarios, as in run-anchors.sh.
 # The relay scenario waits for outbound delivery (the next issue).
+# Then the submission scenario (bench/submission.py), tern alone.
 set -eu
 cd "$(dirname "$0")/.."
 SHARED=${SHARED_BENCH:-../shared/bench}
@@ -15,3 +16,25 @@ fi
 export REPS=${REPS:-3}
 export SPECS=${SPECS:-"inbound:REUSE=1 inbound:REUSE=0,MSGS=1000 latency:REUSE=1,MSGS=200 latency:REUSE=0,MSGS=200 idle: fsync:"}
 "$SHARED/run-anchors.sh" postfix "$(pwd)/bench/peer-tern.sh" || echo "bench: a run failed (see above)"
+
+# Submission (tern alone: the bench's Postfix has no SASL to compare with):
+# authenticated TLS sessions per second and messages per second over TLS,
+# REPS runs on a fresh server, medians printed.
+PEER=$(pwd)/bench/peer-tern.sh
+runs=$(mktemp)
+for _ in $(seq "$REPS"); do
+  "$PEER" start
+  /usr/bin/python3 bench/submission.py 10465 sender@bench.test bench-password \
+    sender@bench.test bench@bench.test 300 2000 8 | tee -a "$runs" || true
+  "$PEER" stop
+done
+/usr/bin/python3 - "$runs" <<'PY'
+import statistics, sys
+rows = [dict(w.split("=", 1) for w in l.split() if "=" in w) for l in open(sys.argv[1])]
+for key, label in (("auth_sessions_per_s", "authenticated TLS sessions/s"),
+                   ("tls_msgs_per_s", "messages/s over TLS (8 sessions)")):
+    vals = [float(r[key]) for r in rows if key in r]
+    if vals:
+        print("submission | %s | %.0f [%.0f-%.0f]" % (label, statistics.median(vals), min(vals), max(vals)))
+PY
+rm -f "$runs"
