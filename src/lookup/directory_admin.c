@@ -204,10 +204,8 @@ address_free(struct directory *dir, const char *addr, char *err)
 	}
 }
 
-/* 0 when the exact login exists (its mailbox in mailbox_r if not NULL);
- * else -1, naming a login that differs only in case if there is one. */
-static int
-account_need(struct directory *dir, const char *login, char *mailbox_r,
+int
+dir_need_account(struct directory *dir, const char *login, char *mailbox_r,
     char *err)
 {
 	char mailbox[ADDR_BUF];
@@ -225,7 +223,7 @@ account_need(struct directory *dir, const char *login, char *mailbox_r,
 		return -1;
 	}
 	switch (dir_fetch_text(dir, "SELECT login FROM accounts "
-	    "WHERE login = ?1 COLLATE NOCASE ORDER BY login LIMIT 1",
+	    "WHERE login = ?1 COLLATE NOCASE ORDER BY id LIMIT 1",
 	    DIR_P(login), other, sizeof(other), err)) {
 	case 0:
 		return dir_fail(err, "no account with login '%s'", login);
@@ -294,7 +292,7 @@ static int
 user_del(struct directory *dir, const char *login, char *mailbox_r,
     char *err)
 {
-	if (account_need(dir, login, mailbox_r, err) < 0)
+	if (dir_need_account(dir, login, mailbox_r, err) < 0)
 		return -1;
 	return dir_exec(dir, "DELETE FROM accounts WHERE login = ?1",
 	    DIR_P(login), err);
@@ -320,7 +318,7 @@ user_passwd(struct directory *dir, const char *login, const char *hash,
     char *err)
 {
 	if (hash_check(hash, err) < 0 ||
-	    account_need(dir, login, NULL, err) < 0)
+	    dir_need_account(dir, login, NULL, err) < 0)
 		return -1;
 	return dir_exec(dir, "UPDATE accounts SET password = ?2 "
 	    "WHERE login = ?1", DIR_P(login, hash), err);
@@ -399,7 +397,7 @@ address_add(struct directory *dir, const char *address, const char *login,
 	if (dir_parse_addr("address", address, addr, err) < 0 ||
 	    dir_need_local(dir, addr_domain(addr), err) < 0 ||
 	    address_free(dir, addr, err) < 0 ||
-	    account_need(dir, login, NULL, err) < 0)
+	    dir_need_account(dir, login, NULL, err) < 0)
 		return -1;
 	return address_insert(dir, addr, login, err);
 }

@@ -14,35 +14,6 @@
 
 #define GRANT_BUF ADDR_BUF      /* "*@" and a domain fit as well */
 
-/* 0 when the exact login exists; else -1, naming a login that differs
- * only in case if there is one. */
-static int
-grant_account(struct directory *dir, const char *login, char *err)
-{
-	char other[DIR_LOGIN_MAX];
-
-	switch (dir_fetch_int(dir, "SELECT 1 FROM accounts WHERE login = ?1",
-	    DIR_P(login), NULL, err)) {
-	case 1:
-		return 0;
-	case 0:
-		break;
-	default:
-		return -1;
-	}
-	switch (dir_fetch_text(dir, "SELECT login FROM accounts WHERE "
-	    "login = ?1 COLLATE NOCASE ORDER BY id LIMIT 1", DIR_P(login),
-	    other, sizeof(other), err)) {
-	case 0:
-		return dir_fail(err, "no account with login '%s'", login);
-	case 1:
-		return dir_fail(err, "no account with login '%s' "
-		    "(did you mean '%s'?)", login, other);
-	default:
-		return -1;
-	}
-}
-
 /* Parses pattern into out: "<>", "*@" and a domain name, or an address
  * (UTF-8 allowed); domains folded. */
 static int
@@ -87,7 +58,7 @@ sender_allow(struct directory *dir, const char *login, const char *pattern,
 	char p[GRANT_BUF];
 
 	if (grant_pattern(pattern, p, err) < 0 ||
-	    grant_account(dir, login, err) < 0)
+	    dir_need_account(dir, login, NULL, err) < 0)
 		return -1;
 	switch (grant_exists(dir, login, p, err)) {
 	case 0:
@@ -119,7 +90,7 @@ sender_revoke(struct directory *dir, const char *login, const char *pattern,
 	char p[GRANT_BUF];
 
 	if (grant_pattern(pattern, p, err) < 0 ||
-	    grant_account(dir, login, err) < 0)
+	    dir_need_account(dir, login, NULL, err) < 0)
 		return -1;
 	switch (grant_exists(dir, login, p, err)) {
 	case 1:
@@ -153,7 +124,7 @@ dir_sender_list(struct directory *dir, const char *login,
 
 	if (dir_begin_read(dir, err) < 0)
 		return -1;
-	if (login != NULL && grant_account(dir, login, err) < 0)
+	if (login != NULL && dir_need_account(dir, login, NULL, err) < 0)
 		return dir_end(dir, -1, err);
 	if (dir_stmt(dir, "SELECT a.login, g.pattern FROM grants g "
 	    "JOIN accounts a ON a.id = g.account_id "

@@ -65,6 +65,11 @@ int dir_parse_addr(const char *what, const char *s, char out[ADDR_BUF],
     char *err);
 /* 0 when domain is local, else -1 with err set to tell how to add it. */
 int dir_need_local(struct directory *dir, const char *domain, char *err);
+/* 0 when the exact login exists (its mailbox in mailbox_r, ADDR_BUF, if
+ * not NULL); else -1, naming a login that differs only in case if there
+ * is one ("did you mean"). */
+int dir_need_account(struct directory *dir, const char *login,
+    char *mailbox_r, char *err);
 
 /* Resolution as dir_resolve(), inside the caller's transaction.  On
  * failure writes a one-line reason to err, naming the address where it
