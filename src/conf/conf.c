@@ -293,6 +293,13 @@ conf_set(struct conf *c, const struct conf_key *k, const char *value,
 		conf_set_string(field, value);
 		return 0;
 	case CONF_TEXT:
+		if (k->check != NULL && *value != '\0') {
+			char reason[256];
+			if (k->check(value, reason, sizeof(reason)) < 0) {
+				snprintf(why, whylen, "%s: %s", k->name, reason);
+				return -1;
+			}
+		}
 		conf_set_string(field, value);
 		return 0;
 	case CONF_REGEX:

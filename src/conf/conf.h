@@ -38,7 +38,27 @@ struct conf {
 	int login_case;             /* CONF_ENFORCE or CONF_WARN */
 	int sender_binding;
 	unsigned audit_max_rows;
+
+	/* the queue and outbound delivery */
+	unsigned queue_retry_min;   /* seconds */
+	unsigned queue_retry_max;
+	unsigned queue_lifetime;
+	unsigned smtp_destination_limit;
+	unsigned smtp_total_limit;
+	unsigned smtp_port;
+	char *dns_servers;          /* "" for /etc/resolv.conf */
+	char *relayhost;            /* "" for MX routing */
+	char *relayhost_password_file;
+	char *relay_networks;       /* CIDR list */
+	int smtp_tls_policy;        /* CONF_TLS_MAY, _ENCRYPT, _VERIFY */
+	char *smtp_tls_ca_file;
+	unsigned smtp_connect_timeout;
+	unsigned smtp_command_timeout;
+	unsigned smtp_data_timeout;
 };
+
+/* The values of smtp_tls_policy (and of per-domain policies). */
+enum { CONF_TLS_MAY = 0, CONF_TLS_ENCRYPT = 1, CONF_TLS_VERIFY = 2 };
 
 /* The values of login_case and sender_binding. */
 enum { CONF_ENFORCE = 0, CONF_WARN = 1 };

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "net/hostport.h"
+#include "util/cidr.h"
 #include "util/xmalloc.h"
 
 /*
@@ -30,17 +32,23 @@
 	    #field ": type does not match its field in struct conf"); }))
 
 #define KEY(field, type, def, min, max, help)                             \
-	{ #field, type, CONF_OFFSET(field, type), def, NULL, min, max, NULL, help }
+	{ #field, type, CONF_OFFSET(field, type), def, NULL, min, max, NULL,  \
+	  NULL, help }
 #define KEY_COMPUTED(field, type, compute, help)                          \
-	{ #field, type, CONF_OFFSET(field, type), "", compute, 0, 0, NULL, help }
+	{ #field, type, CONF_OFFSET(field, type), "", compute, 0, 0, NULL,    \
+	  NULL, help }
 #define KEY_ENUM(field, words, def, help)                                 \
 	{ #field, CONF_ENUM, CONF_OFFSET(field, CONF_ENUM), def, NULL, 0, 0,  \
-	  words, help }
+	  words, NULL, help }
+#define KEY_CHECKED(field, def, check, help)                              \
+	{ #field, CONF_TEXT, CONF_OFFSET(field, CONF_TEXT), def, NULL, 0, 0,  \
+	  NULL, check, help }
 
 /* The words of each enumerated setting, in the order of their values. */
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const enforce_warn[] = { "enforce", "warn", NULL };
+static const char *const tls_policies[] = { "may", "encrypt", "verify", NULL };
 
 static char *conf_default_hostname(void);
 
@@ -91,6 +99,43 @@ const struct conf_key conf_keys[] = {
 	    "enforce: senders outside the account are refused; warn: logged"),
 	KEY(audit_max_rows, CONF_UINT, "10000", 100, 10000000,
 	    "most rows tern audit keeps; the oldest go first"),
+
+	/* The queue and outbound delivery. */
+	KEY(queue_retry_min, CONF_DURATION, "5m", 1, 86400,
+	    "wait before the first retry of a deferred recipient"),
+	KEY(queue_retry_max, CONF_DURATION, "1h", 1, 86400,
+	    "longest wait between retries (the wait doubles up to it)"),
+	KEY(queue_lifetime, CONF_DURATION, "5d", 1, 60 * 86400,
+	    "how long a recipient is retried before it bounces"),
+	KEY(smtp_destination_limit, CONF_UINT, "20", 1, 1000,
+	    "most connections at once to one destination domain"),
+	KEY(smtp_total_limit, CONF_UINT, "100", 1, 10000,
+	    "most outbound connections at once"),
+	KEY(smtp_port, CONF_UINT, "25", 1, 65535,
+	    "port the SMTP client connects to on MX hosts"),
+	KEY_CHECKED(dns_servers, "", hostport_check_dns_servers,
+	    "DNS servers, ip[:port] or [ipv6]:port, several separated by "
+	    "commas or spaces; empty: /etc/resolv.conf"),
+	KEY_CHECKED(relayhost, "", hostport_check_relayhost,
+	    "send all remote mail through this smarthost: host[:port], "
+	    "[host][:port] without MX lookup; empty: MX routing"),
+	KEY(relayhost_password_file, CONF_TEXT, "", 0, 0,
+	    "file with 'login password' for AUTH PLAIN at the relayhost "
+	    "(only over TLS)"),
+	KEY_CHECKED(relay_networks, "", cidr_list_check,
+	    "client networks (CIDR) that may relay without AUTH, like "
+	    "Postfix's mynetworks"),
+	KEY_ENUM(smtp_tls_policy, tls_policies, "may",
+	    "outbound TLS: may (opportunistic), encrypt, verify (chain and "
+	    "MX name)"),
+	KEY(smtp_tls_ca_file, CONF_TEXT, "", 0, 0,
+	    "CA certificates (PEM) for verify; empty: the system's store"),
+	KEY(smtp_connect_timeout, CONF_DURATION, "30s", 1, 3600,
+	    "outbound: time to connect"),
+	KEY(smtp_command_timeout, CONF_DURATION, "300s", 1, 3600,
+	    "outbound: time for the greeting and each command's reply"),
+	KEY(smtp_data_timeout, CONF_DURATION, "600s", 1, 7200,
+	    "outbound: time to send the message and hear the final reply"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

@@ -32,6 +32,8 @@ struct conf_key {
 	char *(*compute)(void); /* when set, gives the default (def is "") */
 	uint64_t min, max;      /* for durations, sizes and numbers */
 	const char *const *words; /* CONF_ENUM: the values, NULL-terminated */
+	/* CONF_TEXT: when set, checks a value; 0, or -1 with why filled. */
+	int (*check)(const char *value, char *why, size_t whylen);
 	const char *help;
 };
 

@@ -7,7 +7,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "util/addr.h"
 
 /* Strict decimal digits, no sign or spaces, 1..65535. */
 static int
@@ -153,4 +156,125 @@ hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX])
 	memcpy(spec, p, n);
 	spec[n] = '\0';
 	return 1;
+}
+
+/* The part before an optional ":port"; *rest_r at the ':' or the end. */
+static int
+hostport_split(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    int *bracketed_r, const char **rest_r, const char **err_r)
+{
+	const char *end;
+
+	*bracketed_r = spec[0] == '[';
+	if (*bracketed_r) {
+		if ((end = strchr(spec, ']')) == NULL) {
+			*err_r = "missing ']'";
+			return -1;
+		}
+		if (hostport_copy(host_r, spec + 1, (size_t)(end - spec - 1),
+		    err_r) < 0)
+			return -1;
+		end++;
+	} else {
+		end = spec + strcspn(spec, ":");
+		if (hostport_copy(host_r, spec, (size_t)(end - spec), err_r) < 0)
+			return -1;
+	}
+	if (*end != '\0' && *end != ':') {
+		*err_r = "expected ':' and a port after the host";
+		return -1;
+	}
+	*rest_r = end;
+	return 0;
+}
+
+static int
+hostport_is_ip(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *h = strncmp(host, "IPv6:", 5) == 0 ? host + 5 : host;
+
+	return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
+}
+
+int
+hostport_parse_dest(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    unsigned *port_r, int *no_mx_r, const char **err_r)
+{
+	const char *rest, *why;
+	int bracketed;
+
+	if (hostport_split(spec, host_r, &bracketed, &rest, err_r) < 0)
+		return -1;
+	if (*host_r == '\0') {
+		*err_r = "missing host";
+		return -1;
+	}
+	/* An IP literal needs no lookup; a name must be a valid domain. */
+	if (!hostport_is_ip(host_r) && addr_domain_valid(host_r, &why) < 0) {
+		*err_r = why;
+		return -1;
+	}
+	if (*rest == ':' && hostport_port(rest + 1, port_r, err_r) < 0)
+		return -1;
+	*no_mx_r = bracketed || hostport_is_ip(host_r);
+	return 0;
+}
+
+int
+hostport_parse_ip(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    unsigned *port_r, const char **err_r)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *rest;
+	int bracketed;
+
+	/* A bare IPv6 address has colons of its own: no port then. */
+	if (spec[0] != '[' && inet_pton(AF_INET6, spec, &a6) == 1)
+		return hostport_copy(host_r, spec, strlen(spec), err_r);
+	if (hostport_split(spec, host_r, &bracketed, &rest, err_r) < 0)
+		return -1;
+	if (bracketed ? inet_pton(AF_INET6, host_r, &a6) != 1 :
+	    inet_pton(AF_INET, host_r, &a4) != 1) {
+		*err_r = "not an IP address (names are not looked up here)";
+		return -1;
+	}
+	if (*rest == ':' && hostport_port(rest + 1, port_r, err_r) < 0)
+		return -1;
+	return 0;
+}
+
+int
+hostport_check_relayhost(const char *value, char *why, size_t whylen)
+{
+	char host[HOSTPORT_HOST_MAX];
+	const char *err;
+	unsigned port = 25;
+	int no_mx;
+
+	if (hostport_parse_dest(value, host, &port, &no_mx, &err) < 0) {
+		snprintf(why, whylen, "bad host '%.100s': %s", value, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+hostport_check_dns_servers(const char *value, char *why, size_t whylen)
+{
+	char spec[HOSTPORT_SPEC_MAX], host[HOSTPORT_HOST_MAX];
+	const char *p = value, *err;
+	unsigned port;
+	int r;
+
+	while ((r = hostport_list_next(&p, spec)) != 0) {
+		if (r < 0 || hostport_parse_ip(spec, host, &port, &err) < 0) {
+			snprintf(why, whylen, "bad server '%.100s': %s", spec,
+			    r < 0 ? "too long" : err);
+			return -1;
+		}
+	}
+	return 0;
 }

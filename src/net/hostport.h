@@ -22,4 +22,20 @@ int hostport_parse(const char *spec, char host_r[HOSTPORT_HOST_MAX],
  * skipped, spec holds its start for the message). */
 int hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX]);
 
+/* A destination: "host", "host:port", "[host]" or "[host]:port", where
+ * host is a domain name or an IP literal; the brackets mean "no MX
+ * lookup" (as Postfix's relayhost).  port_r is left alone when no port is
+ * given.  0 or -1 with *err_r a static reason. */
+int hostport_parse_dest(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    unsigned *port_r, int *no_mx_r, const char **err_r);
+
+/* A DNS server: "ip", "ip:port" or "[ipv6]:port"; port_r left alone when
+ * none is given. */
+int hostport_parse_ip(const char *spec, char host_r[HOSTPORT_HOST_MAX],
+    unsigned *port_r, const char **err_r);
+
+/* Config checks (conf_table.c): 0, or -1 with why filled. */
+int hostport_check_relayhost(const char *value, char *why, size_t whylen);
+int hostport_check_dns_servers(const char *value, char *why, size_t whylen);
+
 #endif

@@ -109,6 +109,7 @@ queue_take_due(struct queue *q, struct queue_job *jobs, size_t max)
 		memset(&jobs[n], 0, sizeof(jobs[n]));
 		char err[512];
 		if (queue_env_load(q->dir, it->id, &jobs[n].env, err, sizeof(err)) == 0) {
+			jobs[n].conf = q->conf;
 			jobs[n].force = it->force;
 			jobs[n].loaded = 1;
 			n++;

@@ -12,8 +12,6 @@
 #include "deliver/maildir.h"
 #include "queue/queue_file.h"
 
-#define QUEUE_RETRY_MIN  300    /* first retry after a deferral, seconds */
-#define QUEUE_RETRY_MAX  3600   /* longest wait between retries */
 #define QUEUE_BATCH_MAX  256    /* messages per pass of the loop */
 
 /* What a pass did to a recipient, until the pass is finished. */
@@ -21,6 +19,7 @@ enum { QUEUE_JOB_UNTOUCHED, QUEUE_JOB_COPIED, QUEUE_JOB_DEFERRED };
 
 /* One message being delivered in the current pass. */
 struct queue_job {
+	const struct conf *conf;
 	struct queue_env env;
 	int force;              /* flush: ignore next_attempt */
 	int loaded;
@@ -39,7 +38,8 @@ void queue_deliver_start(const struct conf *conf, const char *queue_dir,
 time_t queue_deliver_finish(const char *queue_dir, struct queue_job *job,
     int ok);
 
-/* The wait before attempt number attempts+1, backing off exponentially. */
-time_t queue_backoff(unsigned attempts);
+/* The wait before attempt number attempts+1: queue_retry_min, doubling
+ * up to queue_retry_max. */
+time_t queue_backoff(const struct conf *conf, unsigned attempts);
 
 #endif

@@ -20,13 +20,13 @@
 #include "util/xmalloc.h"
 
 time_t
-queue_backoff(unsigned attempts)
+queue_backoff(const struct conf *conf, unsigned attempts)
 {
-	time_t wait = QUEUE_RETRY_MIN;
+	time_t wait = conf->queue_retry_min, max = conf->queue_retry_max;
 
-	for (unsigned i = 1; i < attempts && wait < QUEUE_RETRY_MAX; i++)
+	for (unsigned i = 1; i < attempts && wait < max; i++)
 		wait *= 2;
-	return wait < QUEUE_RETRY_MAX ? wait : QUEUE_RETRY_MAX;
+	return wait < max ? wait : max;
 }
 
 /* Keeps an error line safe for the state file: no tabs, no line ends. */
@@ -49,7 +49,7 @@ queue_defer(struct queue_job *job, size_t i, const char *why)
 
 	rc->state = QUEUE_RCPT_DEFERRED;
 	rc->attempts++;
-	rc->next_attempt = time(NULL) + queue_backoff(rc->attempts);
+	rc->next_attempt = time(NULL) + queue_backoff(job->conf, rc->attempts);
 	queue_set_error(rc, why);
 	job->pending[i] = QUEUE_JOB_DEFERRED;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "smtpd/smtpd.h"
+#include "util/cidr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -69,9 +70,11 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	snprintf(s->client_ip, sizeof(s->client_ip), "%s", ip);
 	s->client_port = port;
 	buf_init(&s->data_out, 64 * 1024);
-	log_info("%s: connect from [%s]:%u port=%s", s->id, ip, port,
+	s->relay_network = cidr_list_match(sd->relay_nets, ip);
+	log_info("%s: connect from [%s]:%u port=%s%s", s->id, ip, port,
 	    kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
-	    "submission" : "submissions");
+	    "submission" : "submissions",
+	    s->relay_network ? " relay=network" : "");
 	if (kind == LISTEN_SUBMISSIONS) {
 		/* TLS from the first byte: the greeting waits for the
 		 * handshake (session_tls_ready). */

@@ -164,9 +164,11 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 		status = DIR_RESOLVE_TEMPFAIL;
 		s->env.nrcpt = before;
 	}
-	/* An authenticated session may send anywhere: the address goes to
-	 * the queue as it is, for outbound delivery. */
-	if (status == DIR_RESOLVE_NOT_LOCAL && s->authenticated) {
+	/* An authenticated session, or a client in relay_networks, may send
+	 * anywhere: the address goes to the queue as it is, for outbound
+	 * delivery. */
+	if (status == DIR_RESOLVE_NOT_LOCAL &&
+	    (s->authenticated || s->relay_network)) {
 		session_add_target(s, s->rcpt_pending, 1);
 		status = DIR_RESOLVE_OK;
 	}

@@ -63,7 +63,10 @@ session_mail_check(struct session *s)
 		session_client_error(s, "530 5.7.0 Authentication required");
 		return;
 	}
-	if (!s->authenticated && (s->mail.null_path ||
+	/* relay_networks clients (scanners, printers, legacy applications)
+	 * are exempt from the local-sender rule, as with Postfix's
+	 * mynetworks. */
+	if (!s->authenticated && (s->mail.null_path || s->relay_network ||
 	    !conf->reject_unauthenticated_local_sender)) {
 		session_mail_accept(s);
 		return;

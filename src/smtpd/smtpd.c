@@ -24,7 +24,9 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
+#include "util/cidr.h"
 #include "util/log.h"
+#include "util/xmalloc.h"
 
 static void smtpd_peer_closed(struct ipc_chan *chan, void *arg);
 
@@ -246,6 +248,20 @@ smtpd_stop(struct smtpd *sd)
 		event_base_loopbreak(sd->base);
 }
 
+/* relay_networks was checked when the config was read: a failure here is
+ * our own bug. */
+static void
+smtpd_load_relay_networks(struct smtpd *sd)
+{
+	char why[256];
+
+	if (sd->relay_nets == NULL)
+		sd->relay_nets = xmalloc(sizeof(*sd->relay_nets));
+	if (cidr_list_parse(sd->conf->relay_networks, sd->relay_nets, why,
+	    sizeof(why)) < 0)
+		bug("relay_networks: %s", why);
+}
+
 static void
 smtpd_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -254,6 +270,7 @@ smtpd_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		child_reload_conf((struct conf *)sd->conf);
+		smtpd_load_relay_networks(sd);
 		return;
 	}
 	smtpd_stop(sd);
@@ -284,6 +301,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
 	smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
 	sd.tls = fds->tls;
+	smtpd_load_relay_networks(&sd);
 	for (size_t i = 0; i < fds->nlisteners; i++) {
 		struct smtpd_listener *l = &sd.listeners[i];
 		l->sd = &sd;
@@ -311,5 +329,6 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		event_free(sd.stop_ev);
 	event_free(sd.commit_ev);
 	event_base_free(sd.base);
+	free(sd.relay_nets);
 	return 0;
 }

@@ -25,6 +25,7 @@ struct bufferevent;
 struct ipc_chan;
 struct evconnlistener;
 struct header_from;
+struct cidr_list;
 typedef struct ssl_ctx_st SSL_CTX;
 
 #define SMTPD_MAX_SESSIONS   4096
@@ -80,6 +81,7 @@ struct session {
 	int tls;                        /* the session runs inside TLS */
 	char tls_desc[SMTPD_TLS_DESC_MAX];
 	int authenticated;
+	int relay_network;              /* the client is in relay_networks */
 	char auth_login[DIR_LOGIN_MAX]; /* the account's login, once in */
 	enum auth_step auth_step;
 	char auth_mech[8];
@@ -124,6 +126,7 @@ struct smtpd {
 	} listeners[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
 	SSL_CTX *tls;
+	struct cidr_list *relay_nets;   /* relay_networks, parsed */
 	struct session *slots[SMTPD_MAX_SESSIONS];
 	uint32_t next_gen;
 	size_t nsessions;
