@@ -9,6 +9,7 @@ TERN=${TERN_BIN:-$HERE/../build/tern}
 R=${BENCH_DIR:-/var/tmp/bench}/tern
 PORT=${TERN_PORT:-10028}
 SUBMISSIONS_PORT=${TERN_SUBMISSIONS_PORT:-10465}
+SINK=${SINK_PORT:-10099}
 CONF=$R/tern.conf
 
 start() {
@@ -20,6 +21,10 @@ listen_smtp = 127.0.0.1:$PORT
 listen_submission =
 listen_submissions = 127.0.0.1:$SUBMISSIONS_PORT
 max_recipients = 1000
+# the relay scenario: smtp-source is in 127.0.0.0/8 and cannot AUTH;
+# everything remote goes to smtp-sink.
+relay_networks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$SINK
 CONF
   "$TERN" -c "$CONF" domain add bench.test >/dev/null
   for u in bench u1 u2 u3; do

@@ -25,6 +25,7 @@ usage(FILE *f)
 	    "  sender allow|revoke LOGIN PATTERN | sender list [LOGIN]\n"
 	    "  alias add SOURCE TARGET... | alias del SOURCE | alias list\n"
 	    "  queue list | show ID | delete ID | flush\n"
+	    "  tls-policy set DOMAIN may|encrypt|verify | del DOMAIN | list\n"
 	    "  audit [--since DURATION] [--json]\n"
 	    "  config check\n");
 }
@@ -62,6 +63,7 @@ main(int argc, char **argv)
 		{ "address", cli_address }, { "alias", cli_alias },
 		{ "queue", cli_queue }, { "config", cli_config },
 		{ "sender", cli_sender }, { "audit", cli_audit },
+		{ "tls-policy", cli_tls_policy },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];

@@ -20,6 +20,7 @@ int cli_queue(const struct conf *conf, int argc, char **argv);
 int cli_config(const struct conf *conf, int argc, char **argv);
 int cli_sender(const struct conf *conf, int argc, char **argv);
 int cli_audit(const struct conf *conf, int argc, char **argv);
+int cli_tls_policy(const struct conf *conf, int argc, char **argv);
 
 /* Switches to conf->user when run as root (so that tern.db and its WAL
  * files stay the server's), makes sure state_dir exists, and opens the

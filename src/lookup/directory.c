@@ -87,6 +87,16 @@ static const char *const migrations[] = {
 	"  BEGIN UPDATE audit_rows SET n = n + 1; END;"
 	"CREATE TRIGGER audit_row_dropped AFTER DELETE ON audit"
 	"  BEGIN UPDATE audit_rows SET n = n - 1; END;",
+
+	/* 3: outbound TLS policies per destination domain (the domain of
+	 * a recipient, exactly; stored in lower case), overriding
+	 * smtp_tls_policy.  NOT NULL on the key: SQLite would let a TEXT
+	 * PRIMARY KEY hold NULL otherwise. */
+	"CREATE TABLE tls_policies ("
+	"  domain TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,"
+	"  policy TEXT NOT NULL"
+	"    CHECK (policy IN ('may', 'encrypt', 'verify')),"
+	"  created INTEGER NOT NULL);",
 };
 
 #define DIR_SCHEMA_VERSION \

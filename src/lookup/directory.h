@@ -157,4 +157,27 @@ int dir_alias_list(struct directory *dir,
     void (*fn)(void *arg, const char *source, const char *target), void *arg,
     char *err);
 
+/* ---- outbound TLS policies per destination domain ---- */
+
+/* The policy (may, encrypt, verify) for mail to one exact domain, the
+ * domain of the recipient; it overrides smtp_tls_policy and does not
+ * cover subdomains.  Domains are checked and stored in lower case; policy
+ * words are taken in any case.  Each returns 0, or -1 with a one-line
+ * reason in err (DIR_ERR_MAX), except dir_tls_policy_get(). */
+
+/* Sets the domain's policy, replacing the one it had. */
+int dir_tls_policy_set(struct directory *dir, const char *domain,
+    const char *policy, char *err);
+/* A domain without a policy is an error ("no TLS policy for x"). */
+int dir_tls_policy_del(struct directory *dir, const char *domain, char *err);
+/* Calls fn once per policy, in domain order. */
+int dir_tls_policy_list(struct directory *dir,
+    void (*fn)(void *arg, const char *domain, const char *policy), void *arg,
+    char *err);
+/* For the queue process: 1 with *policy_r set to CONF_TLS_MAY, _ENCRYPT
+ * or _VERIFY if domain (any case) has a policy, 0 if not, -1 on error
+ * (logged). */
+int dir_tls_policy_get(struct directory *dir, const char *domain,
+    int *policy_r);
+
 #endif

@@ -195,15 +195,25 @@ lookup_sender(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 		log_warn("malformed sender request ignored");
 		return;
 	}
+	/* Every address is checked (and counted for tern audit), not only
+	 * up to the first refusal: warn mode must show them all. */
+	uint32_t first = n, refused = 0;
 	for (i = 0; i < n; i++) {
-		v = lookup_sender_one(lk, login, addrs[i], client);
-		if (v != LOOKUP_SENDER_OK)
-			break;
+		enum lookup_sender_verdict vi = lookup_sender_one(lk, login,
+		    addrs[i], client);
+		if (vi == LOOKUP_SENDER_OK)
+			continue;
+		refused |= 1u << i;
+		if (first == n) {
+			first = i;
+			v = vi;
+		}
 	}
 	buf_init(&out, IPC_MAX_PAYLOAD);
 	ipc_put_u32(&out, id);
 	ipc_put_u32(&out, (uint32_t)v);
-	ipc_put_u32(&out, i);
+	ipc_put_u32(&out, first);
+	ipc_put_u32(&out, refused);
 	ipc_chan_send(chan, IPC_LOOKUP_SENDER_OK, out.data, out.len, -1);
 	buf_free(&out);
 }

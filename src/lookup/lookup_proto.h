@@ -21,7 +21,8 @@ enum lookup_sender_verdict {
 	LOOKUP_SENDER_TEMPFAIL,
 };
 
-/* Most addresses one sender check carries (header From and Sender). */
+/* Most addresses one sender check carries (header From and Sender): the
+ * answer marks the refused ones in a 32-bit mask. */
 #define LOOKUP_SENDER_MAX 32
 
 #endif

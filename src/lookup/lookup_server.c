@@ -170,6 +170,8 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	    lookup_client_msg, &lk);
 	if (fds->smtpd >= 0)
 		ipc_chan_set_add(&lk.clients, fds->smtpd);
+	if (fds->queue >= 0)
+		ipc_chan_set_add(&lk.clients, fds->queue);
 	log_debug("ready");
 	event_base_dispatch(lk.base);
 	child_ignore_stop_signals();

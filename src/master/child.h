@@ -21,8 +21,8 @@ enum listen_kind {
 
 struct child_fds {
 	int ctl;                /* to master */
-	int lookup;             /* smtpd: to lookup */
-	int queue;              /* smtpd: to queue */
+	int lookup;             /* smtpd, queue: to lookup */
+	int queue;              /* smtpd, lookup: to queue */
 	int smtpd;              /* lookup, queue: to the smtpd */
 	int listeners[CHILD_MAX_LISTENERS];
 	enum listen_kind listener_kinds[CHILD_MAX_LISTENERS];

@@ -57,6 +57,7 @@ struct master {
 static const enum proc_kind links[][2] = {
 	{ PROC_SMTPD, PROC_LOOKUP },
 	{ PROC_SMTPD, PROC_QUEUE },
+	{ PROC_QUEUE, PROC_LOOKUP },    /* bounces: where the sender is */
 };
 
 static int *
@@ -370,6 +371,7 @@ master_main(struct conf *conf)
 	signal(SIGPIPE, SIG_IGN);
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
 		return 1;
+	master_clean_queue_tmp(conf);
 	if (master_listen_all(&m) < 0)
 		return 1;
 	/* The key may be root's alone: read it before dropping. */

@@ -11,6 +11,7 @@
 
 int master_prepare_state(const struct conf *conf);
 int master_lock(const struct conf *conf);
+void master_clean_queue_tmp(const struct conf *conf);
 int master_listen(const char *list, int *fds, size_t max, size_t *n_r);
 int master_write_pid(const struct conf *conf);
 

@@ -4,6 +4,7 @@
  * off one queue, and the listening sockets.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +33,29 @@ master_prepare_state(const struct conf *conf)
 			return -1;
 	}
 	return 0;
+}
+
+/* queue/tmp holds messages being received, never acknowledged: whatever a
+ * previous run left there is removed, once, before smtpd starts (a queue
+ * process that restarts later must not touch smtpd's files). */
+void
+master_clean_queue_tmp(const struct conf *conf)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/queue/tmp", conf->state_dir);
+	if ((d = opendir(p)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+			log_warn("cannot remove %s/%s: %s", p, de->d_name,
+			    strerror(errno));
+	}
+	closedir(d);
 }
 
 /* Waits up to 10 s for the lock: a server stopped a moment ago may still

@@ -22,31 +22,22 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "net/ipc_chan_set.h"
+#include "deliver/outbound.h"
+#include "net/dns.h"
 #include "queue/queue.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-struct queue_item {
-	char id[QUEUE_ID_BUF];
-	time_t next;            /* due at; 0 = now */
-	int force;
-};
+struct queue_item *
+queue_item(struct queue *q, const char *id)
+{
+	for (size_t i = 0; i < q->nitems; i++)
+		if (strcmp(q->items[i].id, id) == 0)
+			return &q->items[i];
+	return NULL;
+}
 
-struct queue {
-	struct conf *conf;
-	struct event_base *base;
-	struct ipc_chan *ctl;
-	struct ipc_chan_set clients;
-	char dir[PATH_MAX];
-	char tmp[PATH_MAX];
-	struct queue_item *items;
-	size_t nitems, capitems;
-	struct event *run_ev;
-	struct event *tick_ev;
-	struct maildir_batch *batch;
-};
-
-static void
+void
 queue_add(struct queue *q, const char *id, time_t next)
 {
 	for (size_t i = 0; i < q->nitems; i++) {
@@ -66,23 +57,13 @@ queue_add(struct queue *q, const char *id, time_t next)
 }
 
 /* Reads the queue folder at start: every whole message is known again.
- * queue/tmp holds only messages never acknowledged: they are removed. */
+ * (queue/tmp is master's to empty, before smtpd starts writing there.) */
 static void
 queue_scan(struct queue *q)
 {
 	struct dirent *de;
 	DIR *d;
 
-	if ((d = opendir(q->tmp)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (unlinkat(dirfd(d), de->d_name, 0) < 0)
-				log_warn("cannot remove %s/%s: %s", q->tmp,
-				    de->d_name, strerror(errno));
-		}
-		closedir(d);
-	}
 	if ((d = opendir(q->dir)) == NULL)
 		fatal("cannot read %s: %s", q->dir, strerror(errno));
 	while ((de = readdir(d)) != NULL)
@@ -102,7 +83,11 @@ queue_take_due(struct queue *q, struct queue_job *jobs, size_t max)
 
 	while (i < q->nitems && n < max) {
 		struct queue_item *it = &q->items[i];
-		if (it->next > now && !it->force) {
+		if (it->next == (time_t)-1) {           /* delivered: forget it */
+			q->items[i] = q->items[--q->nitems];
+			continue;
+		}
+		if (it->inflight > 0 || (it->next > now && !it->force)) {
 			i++;
 			continue;
 		}
@@ -131,12 +116,17 @@ queue_run(struct queue *q)
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++)
-		queue_deliver_start(q->conf, q->dir, &jobs[i], q->batch);
+		queue_deliver_start(q, &jobs[i]);
 	ok = maildir_batch_commit(q->batch) == 0;
 	for (size_t i = 0; i < n; i++) {
 		time_t next = queue_deliver_finish(q->dir, &jobs[i], ok);
-		if (next != 0)
+		if (next == -1) {
+			/* Outbound results will reschedule it. */
+			queue_add(q, jobs[i].env.id, 0);
+			queue_item(q, jobs[i].env.id)->inflight = jobs[i].outbound;
+		} else if (next != 0) {
 			queue_add(q, jobs[i].env.id, next);
+		}
 		queue_env_free(&jobs[i].env);
 		free(jobs[i].pending);
 	}
@@ -188,9 +178,17 @@ queue_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 static void
 queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
+	struct queue *q = arg;
+	struct ipc_reader r;
+
 	(void)chan;
-	if (msg->type == IPC_CTL_PEER && msg->fd >= 0) {
-		ipc_chan_set_add(&((struct queue *)arg)->clients, msg->fd);
+	ipc_reader_init(&r, msg);
+	uint32_t kind = ipc_get_u32(&r);
+	if (msg->type == IPC_CTL_PEER && msg->fd >= 0 && ipc_reader_end(&r) == 0) {
+		if (kind == IPC_PEER_LOOKUP)
+			queue_lookup_set(q, msg->fd);
+		else
+			ipc_chan_set_add(&q->clients, msg->fd);
 		return;
 	}
 	if (msg->fd >= 0)
@@ -230,6 +228,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	const int signums[2] = { SIGHUP, SIGUSR1 };
 	struct event *sigs[2];
 	struct timeval second = { 1, 0 };
+	char err[256];
 
 	child_setup("queue", conf);
 	child_ignore_group_stop();
@@ -244,6 +243,10 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 			fatal("cannot watch signals");
 	}
 	q.batch = maildir_batch_new();
+	q.dns = dns_new(q.base, conf->dns_servers, err, sizeof(err));
+	if (q.dns == NULL)
+		fatal("DNS: %s", err);
+	q.ob = outbound_new(q.base, conf, q.dns, queue_outbound_done, &q);
 	q.run_ev = event_new(q.base, -1, 0, queue_run_cb, &q);
 	q.tick_ev = event_new(q.base, -1, EV_PERSIST, queue_tick, &q);
 	if (q.run_ev == NULL || q.tick_ev == NULL || evtimer_add(q.tick_ev, &second) < 0)
@@ -252,6 +255,8 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	ipc_chan_set_init(&q.clients, "queue client", q.base, queue_client_msg, &q);
 	if (fds->smtpd >= 0)
 		ipc_chan_set_add(&q.clients, fds->smtpd);
+	if (fds->lookup >= 0)
+		queue_lookup_set(&q, fds->lookup);
 	queue_scan(&q);
 	event_active(q.run_ev, 0, 0);
 	event_base_dispatch(q.base);
@@ -263,6 +268,9 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	event_free(q.run_ev);
 	event_free(q.tick_ev);
 	maildir_batch_free(&q.batch);
+	outbound_free(&q.ob);
+	dns_free(&q.dns);
+	queue_lookup_free(&q);
 	free(q.items);
 	event_base_free(q.base);
 	return 0;

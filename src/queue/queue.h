@@ -8,14 +8,55 @@
 
 #include <time.h>
 
+#include <limits.h>
+
 #include "conf/conf.h"
 #include "deliver/maildir.h"
+#include "net/ipc_chan_set.h"
 #include "queue/queue_file.h"
+
+struct outbound;
+struct ob_msg;
+struct dns;
+struct ipc_chan;
+struct queue_lookup_req;
+
+struct queue_item {
+	char id[QUEUE_ID_BUF];
+	time_t next;            /* due at; 0 = now */
+	int force;
+	unsigned inflight;      /* outbound attempts under way: not due */
+};
+
+/* The queue process. */
+struct queue {
+	struct conf *conf;
+	struct event_base *base;
+	struct ipc_chan *ctl;
+	struct ipc_chan_set clients;
+	struct ipc_chan *lookup;        /* for bounces: resolving the sender */
+	struct queue_lookup_req *lookup_reqs;
+	uint32_t lookup_next_id;
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];
+	struct queue_item *items;
+	size_t nitems, capitems;
+	struct event *run_ev;
+	struct event *tick_ev;
+	struct maildir_batch *batch;
+	struct dns *dns;
+	struct outbound *ob;
+};
+
+/* queue.c: knows id again, due at next (0: now). */
+void queue_add(struct queue *q, const char *id, time_t next);
+struct queue_item *queue_item(struct queue *q, const char *id);
 
 #define QUEUE_BATCH_MAX  256    /* messages per pass of the loop */
 
 /* What a pass did to a recipient, until the pass is finished. */
-enum { QUEUE_JOB_UNTOUCHED, QUEUE_JOB_COPIED, QUEUE_JOB_DEFERRED };
+enum { QUEUE_JOB_UNTOUCHED, QUEUE_JOB_COPIED, QUEUE_JOB_DEFERRED,
+    QUEUE_JOB_OUTBOUND };
 
 /* One message being delivered in the current pass. */
 struct queue_job {
@@ -24,19 +65,48 @@ struct queue_job {
 	int force;              /* flush: ignore next_attempt */
 	int loaded;
 	size_t delivered;       /* local copies awaiting the batch commit */
+	unsigned outbound;      /* outbound attempts started */
 	unsigned char *pending; /* per recipient: what this pass did */
 };
 
 /* Delivers what is due of job's recipients into batch; the copies count
  * only once the batch commits (queue_deliver_finish). */
-void queue_deliver_start(const struct conf *conf, const char *queue_dir,
-    struct queue_job *job, struct maildir_batch *batch);
+void queue_deliver_start(struct queue *q, struct queue_job *job);
 
 /* After the batch commit (ok says whether it succeeded): marks recipients
  * done or deferred, removes a finished message or saves its state.
- * Returns the next attempt time, or 0 when the message is gone. */
+ * Returns the next attempt time, 0 when the message is gone, or -1 while
+ * outbound attempts are under way (their results reschedule it). */
 time_t queue_deliver_finish(const char *queue_dir, struct queue_job *job,
     int ok);
+
+/* The earliest next attempt of env's unfinished recipients, 0 if none. */
+time_t queue_next_attempt(const struct queue_env *env);
+
+/* queue_outbound.c: hands the due remote recipients of job to outbound
+ * (one attempt per destination domain); returns how many it started. */
+unsigned queue_outbound_start(struct queue *q, struct queue_job *job);
+/* outbound's callback: one attempt's results, applied to the message. */
+void queue_outbound_done(struct ob_msg *m, void *arg);
+
+/* queue_lookup.c: asks lookup to resolve addr; fn is called from the
+ * loop with lookup's answer (DIR_RESOLVE_TEMPFAIL when it is away). */
+struct dir_target;
+typedef void queue_resolve_fn(void *arg, unsigned status,
+    const struct dir_target *targets, size_t n);
+void queue_resolve(struct queue *q, const char *addr, queue_resolve_fn *fn,
+    void *arg);
+void queue_lookup_set(struct queue *q, int fd);
+void queue_lookup_free(struct queue *q);
+
+/* queue_bounce.c: a DSN for the recipients of env that failed for good,
+ * to env's sender.  then(arg, 1) once it is safely in the queue, or when
+ * none is due (null sender, a sender that cannot be reached);
+ * then(arg, 0) when it could not be queued now (the recipients wait and
+ * bounce again later).  Always called from the loop. */
+void queue_bounce(struct queue *q, const struct queue_env *env,
+    const size_t *failed, size_t nfailed, void (*then)(void *arg, int queued),
+    void *arg);
 
 /* The wait before attempt number attempts+1: queue_retry_min, doubling
  * up to queue_retry_max. */

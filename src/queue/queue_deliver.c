@@ -94,9 +94,11 @@ queue_deliver_local(const struct conf *conf, struct queue_job *job, size_t i,
 }
 
 void
-queue_deliver_start(const struct conf *conf, const char *queue_dir,
-    struct queue_job *job, struct maildir_batch *batch)
+queue_deliver_start(struct queue *q, struct queue_job *job)
 {
+	const struct conf *conf = q->conf;
+	const char *queue_dir = q->dir;
+	struct maildir_batch *batch = q->batch;
 	char path[PATH_MAX];
 	time_t now = time(NULL);
 	int fd;
@@ -114,17 +116,15 @@ queue_deliver_start(const struct conf *conf, const char *queue_dir,
 		if (rc->state == QUEUE_RCPT_DEFERRED && !job->force &&
 		    rc->next_attempt > now)
 			continue;
-		if (rc->remote) {
-			queue_defer(job, i,
-			    "outbound delivery is not available in this version");
-			continue;
-		}
+		if (rc->remote)
+			continue;       /* queue_outbound_start's */
 		if (queue_deliver_local(conf, job, i, fd, batch) == 0) {
 			job->pending[i] = QUEUE_JOB_COPIED;
 			job->delivered++;
 		}
 	}
 	close(fd);
+	job->outbound = queue_outbound_start(q, job);
 }
 
 time_t
@@ -163,5 +163,22 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
 		log_error("%s: cannot save its state: %s", job->env.id,
 		    strerror(errno));
 	queue_log_deferred(job);
+	if (job->outbound > 0)
+		return -1;
 	return next > now ? next : now + 1;
+}
+
+time_t
+queue_next_attempt(const struct queue_env *env)
+{
+	time_t next = 0;
+
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		const struct queue_rcpt *rc = &env->rcpts[i];
+		if (rc->state == QUEUE_RCPT_DONE)
+			continue;
+		if (next == 0 || rc->next_attempt < next)
+			next = rc->next_attempt;
+	}
+	return next;
 }

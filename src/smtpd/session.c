@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -400,9 +401,14 @@ session_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 	}
-	if (what & BEV_EVENT_ERROR)
+	/* A TLS bufferevent reports a peer that just went away (no
+	 * close_notify) as an error with errno 0: that is a lost connection. */
+	if ((what & BEV_EVENT_ERROR) && errno != 0 &&
+	    bufferevent_get_openssl_error(s->bev) == 0)
 		log_info("%s: connection error from [%s]: %s", s->id,
 		    s->client_ip, strerror(errno));
+	else if (what & BEV_EVENT_ERROR)
+		log_info("%s: lost connection from [%s]", s->id, s->client_ip);
 	else if (what & BEV_EVENT_EOF && s->state != SESSION_CLOSING)
 		log_info("%s: lost connection from [%s]", s->id, s->client_ip);
 	session_free(s);

@@ -152,19 +152,26 @@ session_header_check(struct session *s)
 }
 
 static void
-session_header_verdict(struct session *s, uint32_t v, uint32_t index)
+session_header_verdict(struct session *s, uint32_t v, uint32_t index,
+    uint32_t refused)
 {
 	char addr[ADDR_BUF], login[3 * DIR_LOGIN_MAX];
+	int warn = s->sd->conf->sender_binding == CONF_WARN;
 
 	/* Copied: the refusal below frees the collector it lives in. */
 	snprintf(addr, sizeof(addr), "%s",
 	    index < s->hf->naddrs ? s->hf->addrs[index].addr : "?");
-
 	log_escape(login, sizeof(login), s->auth_login, strlen(s->auth_login));
-	if (v == LOOKUP_SENDER_NOT_OWNED && s->sd->conf->sender_binding == CONF_WARN) {
-		log_info("%s: header sender outside binding login=%s address=<%s> client=[%s] action=would-refuse",
-		    s->id, login, addr, s->client_ip);
-		v = LOOKUP_SENDER_OK;
+	if (v == LOOKUP_SENDER_NOT_OWNED) {
+		/* One line for each address the binding refuses. */
+		for (size_t i = 0; i < s->hf->naddrs && i < 32; i++)
+			if (refused & (1u << i))
+				log_info("%s: %sheader sender outside binding login=%s address=<%s> client=[%s] action=%s",
+				    s->id, warn ? "" : "reject DATA: ", login,
+				    s->hf->addrs[i].addr, s->client_ip,
+				    warn ? "would-refuse" : "refused");
+		if (warn)
+			v = LOOKUP_SENDER_OK;
 	}
 	if (v == LOOKUP_SENDER_OK) {
 		session_data_commit(s);
@@ -174,8 +181,6 @@ session_header_verdict(struct session *s, uint32_t v, uint32_t index)
 		return;
 	}
 	if (v == LOOKUP_SENDER_NOT_OWNED) {
-		log_info("%s: reject DATA: header sender outside binding login=%s address=<%s> client=[%s] action=refused",
-		    s->id, login, addr, s->client_ip);
 		session_data_abort(s);
 		session_reset_transaction(s);
 		session_client_error(s, "550 5.7.1 <%s>: header From or Sender not owned by the authenticated user",
@@ -193,6 +198,7 @@ session_sender_reply(struct session *s, struct ipc_reader *r)
 {
 	enum session_wait why = s->wait;
 	uint32_t v = ipc_get_u32(r), index = ipc_get_u32(r);
+	uint32_t refused = ipc_get_u32(r);
 
 	s->wait = WAIT_NONE;
 	if (ipc_reader_end(r) < 0) {
@@ -200,7 +206,7 @@ session_sender_reply(struct session *s, struct ipc_reader *r)
 		v = LOOKUP_SENDER_TEMPFAIL;
 	}
 	if (why == WAIT_HEADER) {
-		session_header_verdict(s, v, index);
+		session_header_verdict(s, v, index, refused);
 		return;
 	}
 	session_mail_verdict(s, v);

@@ -8,6 +8,7 @@
  */
 #include "smtpd/smtp_parse.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,6 +24,7 @@
 #define R_BAD_SIZE      "501 5.5.4 Bad SIZE parameter"
 #define R_BAD_BODY      "501 5.5.4 Bad BODY parameter"
 #define R_BAD_UTF8      "501 5.5.4 Bad SMTPUTF8 parameter"
+#define R_BAD_AUTH      "501 5.5.4 Bad AUTH parameter"
 #define R_DUP_PARAM     "501 5.5.4 Duplicate MAIL parameter"
 #define R_MAIL_PARAM    "555 5.5.4 Unsupported MAIL parameter"
 #define R_RCPT_PARAM    "555 5.5.4 Unsupported RCPT parameter"
@@ -163,6 +165,25 @@ size_parse(const char *v, size_t len, uint64_t *size_r)
 #define PARAM_SIZE      0x01
 #define PARAM_BODY      0x02
 #define PARAM_SMTPUTF8  0x04
+#define PARAM_AUTH      0x08
+
+/* xtext (RFC 3461 4): printable ASCII but '+' and '=', and "+XX" hex. */
+static int
+xtext_valid(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '+') {
+			if (i + 2 >= len || !isxdigit((unsigned char)v[i + 1]) ||
+			    !isxdigit((unsigned char)v[i + 2]))
+				return 0;
+			i += 2;
+		} else if (c < 33 || c > 126 || c == '=') {
+			return 0;
+		}
+	}
+	return len > 0;
+}
 
 /* One MAIL parameter "NAME[=value]" of len bytes, into p.  Returns which
  * parameter it was (PARAM_*), or -1. */
@@ -196,6 +217,14 @@ mail_param(const char *s, size_t len, struct smtp_path *p,
 			return fail(err_r, R_BAD_UTF8);
 		p->smtputf8 = 1;
 		return PARAM_SMTPUTF8;
+	}
+	/* RFC 4954 5: a valid AUTH= is parsed and discarded; it grants
+	 * nothing (the sender binding is the session's login). */
+	if (nlen == 4 && strncasecmp(s, "AUTH", 4) == 0) {
+		if (v == NULL || !(xtext_valid(v, vlen) ||
+		    (vlen == 2 && memcmp(v, "<>", 2) == 0)))
+			return fail(err_r, R_BAD_AUTH);
+		return PARAM_AUTH;
 	}
 	return fail(err_r, R_MAIL_PARAM);
 }

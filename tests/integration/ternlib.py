@@ -180,6 +180,10 @@ class Tern:
             # address: a test that wants them names its own.
             "listen_submission": "",
             "listen_submissions": "",
+            # No DNS query may leave the machine: a port where no server
+            # answers makes every lookup fail at once, as a temporary error.
+            "dns_servers": "127.0.0.1:9",
+            "queue_retry_min": "1h",
             "user": RUN_USER,
         }
         self.settings.update(settings)
@@ -561,3 +565,330 @@ def assert_nothing_but_marker(t, addr):
     got = subjects(msgs)
     assert got == [subject], "Maildir of %s: got subjects %r, want only the marker %r" % (
         addr, got, subject)
+
+
+# ---------------------------------------------------------------------------
+# Submission, TLS and authentication (issue 4).  Everything below is
+# additive: a Tern subclass that also listens on the two submission ports,
+# TLS clients (smtplib, a raw byte-exact one, swaks, openssl s_client),
+# password hashes made the way other servers make them, and tern audit.
+# ---------------------------------------------------------------------------
+
+import base64  # noqa: E402
+import ctypes  # noqa: E402
+import ctypes.util  # noqa: E402
+import json  # noqa: E402
+import ssl  # noqa: E402
+
+SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+
+
+def client_tls_context(minimum=None, maximum=None, ciphers=None):
+    """A client context that takes any certificate (tern's is self-signed)
+    and, when told, speaks only the TLS versions given."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    if minimum is not None:
+        ctx.minimum_version = minimum
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+def _port_of(hostport):
+    return int(hostport.rsplit(":", 1)[1]) if hostport else None
+
+
+class SubTern(Tern):
+    """A Tern listening also for submission (STARTTLS) and submissions
+    (implicit TLS), each on its own free 127.0.0.1 high port unless the
+    settings name one (or "" to leave it off)."""
+
+    def __init__(self, base=None, **settings):
+        picked = {}
+        for key in ("listen_submission", "listen_submissions"):
+            if key not in settings:
+                picked[key] = "127.0.0.1:%d" % free_port()
+        self._picked = set(picked)
+        picked.update(settings)
+        super().__init__(base, **picked)
+
+    @property
+    def sub_port(self):
+        return _port_of(self.settings.get("listen_submission"))
+
+    @property
+    def subs_port(self):
+        return _port_of(self.settings.get("listen_submissions"))
+
+    def start(self, timeout=None):
+        """As Tern.start; a port of ours taken meanwhile by someone else
+        is replaced at the first start, the submission ports included."""
+        for attempt in range(3):
+            mark = self.log_mark()
+            try:
+                return self._start(timeout)
+            except AssertionError:
+                taken = "Address already in use" in self.log()[mark:]
+                if not taken or self.started_once or attempt == 2:
+                    raise
+                self.port = free_port()
+                changes = {"listen_smtp": "127.0.0.1:%d" % self.port}
+                for key in self._picked:
+                    changes[key] = "127.0.0.1:%d" % free_port()
+                self.write_config(**changes)
+
+    # ---- clients ----
+
+    def port_of(self, kind):
+        return {"smtp": self.port, "submission": self.sub_port,
+                "submissions": self.subs_port}[kind]
+
+    def client(self, kind="submission", tls=True, login=None, password=None,
+               source=None, timeout=WAIT, ctx=None):
+        """smtplib on port kind ("smtp", "submission", "submissions"):
+        EHLO, STARTTLS and EHLO again when tls (always TLS on
+        submissions), then AUTH when login is given (smtplib picks PLAIN).
+        The caller closes it (contextlib.closing or `with`)."""
+        ctx = ctx or client_tls_context()
+        src = (source, 0) if source else None
+        if kind == "submissions":
+            s = smtplib.SMTP_SSL("127.0.0.1", self.subs_port,
+                                 local_hostname="client.test", timeout=timeout,
+                                 context=ctx, source_address=src)
+        else:
+            s = smtplib.SMTP("127.0.0.1", self.port_of(kind),
+                             local_hostname="client.test", timeout=timeout,
+                             source_address=src)
+        try:
+            s.ehlo()
+            if tls and kind != "submissions":
+                code, text = s.starttls(context=ctx)
+                assert code == 220, "STARTTLS: got %d %r" % (code, text)
+                s.ehlo()
+            if login is not None:
+                s.login(login, password)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def raw_tls(self, kind="submission", source=None, timeout=WAIT,
+                ctx=None):
+        """A byte-exact client: on submissions TLS from the first byte,
+        elsewhere plain until .starttls()."""
+        return RawTLS(self.port_of(kind), implicit=(kind == "submissions"),
+                      source=source, timeout=timeout, ctx=ctx)
+
+    def send_auth(self, login, password, rcpts, msg=None, sender=None,
+                  kind="submission", source=None, **kw):
+        """One message over an authenticated TLS session; asserts every
+        step and returns the queue id."""
+        if isinstance(rcpts, str):
+            rcpts = [rcpts]
+        sender = login if sender is None else sender
+        if msg is None:
+            kw.setdefault("sender", sender or "nobody@client.test")
+            kw.setdefault("to", rcpts[0])
+            msg = make_msg(**kw)
+        with self.client(kind, login=login, password=password,
+                         source=source) as s:
+            code, text = s.mail(sender)
+            assert code == 250, "MAIL FROM:<%s>: got %d %r" % (sender, code, text)
+            for r in rcpts:
+                code, text = s.rcpt(r)
+                assert code == 250, "RCPT TO:<%s>: got %d %r" % (r, code, text)
+            code, text = s.data(msg)
+            assert code == 250, "DATA: got %d %r" % (code, text)
+        return queue_id(text)
+
+    def swaks(self, *args, kind="submission", timeout=30):
+        """Runs swaks against port kind; returns the CompletedProcess
+        (text; swaks writes the transcript to stdout)."""
+        cmd = [SWAKS, "--server", "127.0.0.1:%d" % self.port_of(kind),
+               "--helo", "client.test", "--timeout", "%d" % int(WAIT)]
+        cmd += [str(a) for a in args]
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def s_client(self, kind, *args, input=b"QUIT\r\n", timeout=30):
+        """openssl s_client to port kind (-starttls smtp unless
+        submissions); returns the CompletedProcess (bytes)."""
+        cmd = [OPENSSL, "s_client", "-connect",
+               "127.0.0.1:%d" % self.port_of(kind)]
+        if kind != "submissions":
+            cmd += ["-starttls", "smtp"]
+        cmd += [str(a) for a in args]
+        return subprocess.run(cmd, input=input, capture_output=True,
+                              timeout=timeout)
+
+    def audit(self, *args):
+        """tern audit --json [ARGS], parsed."""
+        r = self.cli("audit", "--json", *args)
+        return json.loads(r.out)
+
+
+class RawTLS(RawSMTP):
+    """RawSMTP that can bind a source address and speak TLS: implicit (TLS
+    before the greeting) or after .starttls()."""
+
+    def __init__(self, port, implicit=False, source=None, timeout=WAIT,
+                 ctx=None):
+        self.ctx = ctx or client_tls_context()
+        self.buf = b""
+        src = (source, 0) if source else None
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout,
+                                             source_address=src)
+        if implicit:
+            self._wrap()
+        self.greeting = self.reply()
+
+    def _wrap(self):
+        try:
+            self.sock = self.ctx.wrap_socket(self.sock)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def tls_version(self):
+        return self.sock.version() if isinstance(self.sock, ssl.SSLSocket) else None
+
+    def starttls(self):
+        """STARTTLS (after EHLO); nothing may follow the 220 in the clear."""
+        code, text = self.cmd("STARTTLS")
+        assert code == 220, "STARTTLS: got %d %r" % (code, text)
+        assert self.buf == b"", "bytes after the 220 to STARTTLS: %r" % self.buf
+        self._wrap()
+
+    def ehlo(self, name="client.test"):
+        return self.cmd("EHLO " + name)
+
+    def auth_plain(self, login, password, initial=True, authzid=""):
+        """AUTH PLAIN, with the initial response or after the 334."""
+        token = b64("%s\0%s\0%s" % (authzid, login, password))
+        if initial:
+            return self.cmd("AUTH PLAIN " + token)
+        code, text = self.cmd("AUTH PLAIN")
+        if code != 334:
+            return code, text
+        return self.cmd(token)
+
+    def auth_login(self, login, password):
+        code, text = self.cmd("AUTH LOGIN")
+        if code != 334:
+            return code, text
+        code, text = self.cmd(b64(login))
+        if code != 334:
+            return code, text
+        return self.cmd(b64(password))
+
+
+def b64(text):
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    return base64.b64encode(text).decode("ascii")
+
+
+def add_account(t, address, password, login=None):
+    """tern user add ADDRESS [--login LOGIN] --password-stdin; returns the
+    login (the address unless one is given)."""
+    args = ["user", "add", address]
+    if login is not None:
+        args += ["--login", login]
+    t.cli(*(args + ["--password-stdin"]), input=password + "\n")
+    return address if login is None else login
+
+
+# ---- password hashes as other servers left them ----
+
+_libcrypt = None
+
+
+def _crypt_lib():
+    global _libcrypt
+    if _libcrypt is None:
+        name = ctypes.util.find_library("crypt") or "libcrypt.so.1"
+        lib = ctypes.CDLL(name)
+        lib.crypt_gensalt.restype = ctypes.c_char_p
+        lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong,
+                                      ctypes.c_char_p, ctypes.c_int]
+        lib.crypt.restype = ctypes.c_char_p
+        lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        _libcrypt = lib
+    return _libcrypt
+
+
+def make_hash(password, scheme, count=0):
+    """A crypt(3) hash of password in scheme ("$y$", "$2b$", "$2y$",
+    "$6$", "$5$"), made by the system's libxcrypt as mkpasswd would
+    (count 0: its default cost)."""
+    lib = _crypt_lib()
+    salt = lib.crypt_gensalt(scheme.encode(), count, None, 0)
+    assert salt, "libxcrypt cannot make a %s salt" % scheme
+    out = lib.crypt(password.encode(), salt)
+    assert out and not out.startswith(b"*"), "libxcrypt cannot hash with %s" % scheme
+    return out.decode()
+
+
+def module_server(request, settings=None, prepare=None, cls=None):
+    """Body of a module-scoped fixture (`yield from module_server(...)`):
+    a SubTern with settings, prepare(t) run before it starts (domains,
+    accounts), started; stopped, checked and removed at the end like
+    conftest's srv."""
+    import conftest
+    failed_before = request.session.testsfailed
+    t = (cls or SubTern)(**(settings or {}))
+    try:
+        if prepare is not None:
+            prepare(t)
+        t.start()
+    except BaseException:
+        conftest._finish([t], True)
+        raise
+    try:
+        yield t
+    finally:
+        conftest._finish([t], request.session.testsfailed > failed_before)
+
+
+def instance_factory(request, cls=None):
+    """Body of a function-scoped fixture (`yield from
+    instance_factory(request)`): like conftest's tern_factory, with
+    SubTern (or cls) instances."""
+    import conftest
+    made = []
+    failed_before = request.session.testsfailed
+
+    def make(**settings):
+        t = (cls or SubTern)(**settings)
+        made.append(t)
+        return t
+
+    try:
+        yield make
+    finally:
+        failed = request.session.testsfailed > failed_before or \
+            getattr(request.node, "rep_call_failed", False)
+        conftest._finish(made, failed)
+
+
+def can_bind(addr):
+    """True when a client socket can use addr as its source (127.0.0.2..
+    on Linux's loopback)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((addr, 0))
+        return True
+    except OSError:
+        return False
+
+
+needs_loopback_sources = pytest.mark.skipif(
+    not can_bind("127.0.0.2"),
+    reason="needs source addresses 127.0.0.2 and up on the loopback")

@@ -1,0 +1,950 @@
+/*
+ * One outbound SMTP connection (RFC 5321 as a client): resolve the
+ * destination (MX by preference, else its A/AAAA), connect, EHLO (HELO
+ * when refused), STARTTLS as the policy asks, AUTH at the relayhost, then
+ * messages one after another, pipelined when the server offers
+ * PIPELINING.  Replies come from the network: each line is bounded, a
+ * reply has a bounded number of lines, and every wait has a timeout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "deliver/smtp_client.h"
+#include "net/dns.h"
+#include "util/base64.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define SMTPC_LINE_MAX    1024      /* a reply line, CRLF included */
+#define SMTPC_REPLY_LINES 100
+#define SMTPC_MAX_HOSTS   16
+#define SMTPC_MAX_ADDRS   16
+#define SMTPC_IDLE        2         /* seconds an idle connection waits */
+#define SMTPC_CHUNK       (64 * 1024)
+#define SMTPC_OUT_HIGH    (256 * 1024)
+
+enum smtpc_state {
+	SC_RESOLVE_MX, SC_RESOLVE_HOST, SC_CONNECT, SC_GREETING, SC_EHLO,
+	SC_HELO, SC_STARTTLS, SC_TLS, SC_AUTH, SC_IDLE, SC_MAIL, SC_RCPT,
+	SC_DATA, SC_BODY, SC_DOT, SC_RSET, SC_QUIT,
+};
+
+struct smtp_conn {
+	struct ob_dest *dest;
+	struct outbound *ob;
+	struct smtp_conn *next_idle;
+	struct smtp_conn *next_conn;    /* all of the destination's */
+	enum smtpc_state state;
+	struct dns_query *query;
+	struct bufferevent *bev;
+	struct event *idle_ev;
+
+	char hosts[SMTPC_MAX_HOSTS][HOSTPORT_HOST_MAX];
+	size_t nhosts, host_i;
+	struct dns_addr addrs[SMTPC_MAX_ADDRS];
+	size_t naddrs, addr_i;
+	char ip[64];
+	char last_error[OB_REPLY_MAX];
+	int last_permanent;     /* the last error means: bounce */
+	int sent_any;           /* a message went through this connection */
+
+	/* what the server offers */
+	int esmtp, pipelining, starttls, auth_plain, eightbit, smtputf8;
+	unsigned long long size_max;
+	int tls;
+
+	int policy;             /* CONF_TLS_MAY, _ENCRYPT, _VERIFY */
+	int mail_failed;        /* MAIL refused: the rest of the transaction is void */
+	int dead;               /* closed; freed from the loop (free_ev) */
+	int ready;              /* has been ready for messages */
+	struct event *free_ev;
+
+	/* the reply being read */
+	int code;
+	char text[OB_REPLY_MAX];
+	unsigned lines;
+
+	/* the message being sent */
+	struct ob_msg *msg;
+	size_t rcpt_i;          /* RCPT replies read */
+	size_t accepted;
+	int fd;
+	off_t offset;
+	int at_line_start;
+	int body_done;
+};
+
+static void smtpc_next_host(struct smtp_conn *c);
+static void smtpc_connect_next(struct smtp_conn *c);
+static void smtpc_fail(struct smtp_conn *c, int permanent, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void smtpc_read(struct bufferevent *bev, void *arg);
+static void smtpc_event(struct bufferevent *bev, short what, void *arg);
+static void smtpc_write(struct bufferevent *bev, void *arg);
+static void smtpc_take_message(struct smtp_conn *c);
+
+static const char *
+smtpc_host(const struct smtp_conn *c)
+{
+	return c->host_i < c->nhosts ? c->hosts[c->host_i] : c->dest->name;
+}
+
+static void
+smtpc_send(struct smtp_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+smtpc_send(struct smtp_conn *c, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void
+smtpc_timeout(struct smtp_conn *c, unsigned secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+/* ---- resolution ---- */
+
+static void
+smtpc_addrs_done(void *arg, enum dns_status st, const struct dns_addr *addrs,
+    size_t n)
+{
+	struct smtp_conn *c = arg;
+
+	c->query = NULL;
+	if (st != DNS_OK || n == 0) {
+		snprintf(c->last_error, sizeof(c->last_error),
+		    "cannot find the address of %s: %s", smtpc_host(c),
+		    dns_status_name(st));
+		c->last_permanent = 0;
+		c->host_i++;
+		smtpc_next_host(c);
+		return;
+	}
+	c->naddrs = n < SMTPC_MAX_ADDRS ? n : SMTPC_MAX_ADDRS;
+	memcpy(c->addrs, addrs, c->naddrs * sizeof(addrs[0]));
+	c->addr_i = 0;
+	smtpc_connect_next(c);
+}
+
+/* The next MX host (or the only host), or the end of the list. */
+static void
+smtpc_next_host(struct smtp_conn *c)
+{
+	if (c->host_i >= c->nhosts) {
+		outbound_dest_failed(c->dest, c->last_error[0] ? c->last_error :
+		    "no host to deliver to");
+		smtp_conn_free(c);
+		return;
+	}
+	c->state = SC_RESOLVE_HOST;
+	c->query = dns_addrs(c->ob->dns, c->hosts[c->host_i], smtpc_addrs_done, c);
+}
+
+static void
+smtpc_mx_done(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
+{
+	struct smtp_conn *c = arg;
+	struct ob_dest *d = c->dest;
+
+	c->query = NULL;
+	switch (st) {
+	case DNS_OK:
+		c->nhosts = n < SMTPC_MAX_HOSTS ? n : SMTPC_MAX_HOSTS;
+		for (size_t i = 0; i < c->nhosts; i++)
+			snprintf(c->hosts[i], sizeof(c->hosts[i]), "%s", mx[i].host);
+		break;
+	case DNS_NO_MX:
+		/* RFC 5321 5.1: the domain itself, as if it were its MX. */
+		c->nhosts = 1;
+		snprintf(c->hosts[0], sizeof(c->hosts[0]), "%s", d->name);
+		break;
+	case DNS_NULL_MX:
+		outbound_dest_failed_permanent(d, "5.1.10",
+		    "the domain accepts no mail (null MX, RFC 7505)");
+		smtp_conn_free(c);
+		return;
+	case DNS_NXDOMAIN:
+		outbound_dest_failed_permanent(d, "5.1.2",
+		    "the domain does not exist");
+		smtp_conn_free(c);
+		return;
+	default:
+		outbound_dest_failed(d, "temporary DNS failure looking up the MX");
+		smtp_conn_free(c);
+		return;
+	}
+	c->host_i = 0;
+	smtpc_next_host(c);
+}
+
+/* ---- connecting ---- */
+
+/* Is this address and port one of our own listeners?  Then the mail
+ * would loop back to this server. */
+static int
+smtpc_is_self(struct smtp_conn *c, const struct sockaddr *sa)
+{
+	const struct conf *conf = c->ob->conf;
+	const char *lists[] = { conf->listen_smtp, conf->listen_submission,
+	    conf->listen_submissions };
+	char ip[INET6_ADDRSTRLEN], spec[HOSTPORT_SPEC_MAX], host[HOSTPORT_HOST_MAX];
+	unsigned port, lport;
+	const char *err;
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const char *p = lists[i];
+		while (hostport_list_next(&p, spec) > 0) {
+			if (hostport_parse(spec, host, &lport, &err) < 0 || lport != port)
+				continue;
+			if (strcmp(host, ip) == 0)
+				return 1;
+			/* A wildcard listener is every local address; loopback
+			 * is the one a test or a misconfiguration reaches. */
+			if ((strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) &&
+			    (strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+smtpc_connect_next(struct smtp_conn *c)
+{
+	struct sockaddr_storage ss;
+	int one = 1;
+
+	for (;;) {
+		if (c->addr_i >= c->naddrs) {
+			c->host_i++;
+			smtpc_next_host(c);
+			return;
+		}
+		ss = c->addrs[c->addr_i].sa;
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)c->dest->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)c->dest->port);
+		if (smtpc_is_self(c, (struct sockaddr *)&ss)) {
+			snprintf(c->last_error, sizeof(c->last_error),
+			    "mail for %s loops back to myself (%s is one of my listening addresses)",
+			    c->dest->name, smtpc_host(c));
+			outbound_dest_failed(c->dest, c->last_error);
+			smtp_conn_free(c);
+			return;
+		}
+		break;
+	}
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip, sizeof(c->ip));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->ip, sizeof(c->ip));
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	c->bev = bufferevent_socket_new(c->ob->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatal("cannot create a bufferevent");
+	bufferevent_setcb(c->bev, smtpc_read, smtpc_write, smtpc_event, c);
+	c->state = SC_CONNECT;
+	c->esmtp = c->pipelining = c->starttls = c->auth_plain = c->tls = 0;
+	c->code = 0;
+	c->lines = 0;
+	smtpc_timeout(c, c->ob->conf->smtp_connect_timeout);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
+	    c->addrs[c->addr_i].len) < 0) {
+		snprintf(c->last_error, sizeof(c->last_error),
+		    "connect to %s[%s]:%u: %s", smtpc_host(c), c->ip,
+		    c->dest->port, strerror(errno));
+		c->addr_i++;
+		smtpc_connect_next(c);
+		return;
+	}
+	/* The final dot must not wait for an ACK (Nagle). */
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_debug("TCP_NODELAY: %s", strerror(errno));
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- failure ---- */
+
+/* The connection is no good: the message under way and (when nothing got
+ * through this connection yet) the destination's others are deferred, or
+ * bounced when the error is permanent. */
+static void
+smtpc_fail(struct smtp_conn *c, int permanent, const char *fmt, ...)
+{
+	char why[OB_REPLY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (c->msg != NULL) {
+		struct ob_msg *m = c->msg;
+		c->msg = NULL;
+		if (c->fd >= 0) {
+			close(c->fd);
+			c->fd = -1;
+		}
+		snprintf(m->relay, sizeof(m->relay), "%s[%s]:%u", smtpc_host(c),
+		    c->ip, c->dest->port);
+		outbound_finish_msg(m, permanent ? OB_BOUNCED : OB_DEFERRED,
+		    permanent ? "5.0.0" : "4.4.2", why);
+		outbound_msg_done(c->ob, m);
+	}
+	if (!c->sent_any && c->state != SC_QUIT)
+		outbound_dest_failed(c->dest, why);
+	smtp_conn_free(c);
+}
+
+/* A host that does not talk properly: the next address or MX host. */
+static void
+smtpc_try_next(struct smtp_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+smtpc_try_next(struct smtp_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->addr_i++;
+	smtpc_connect_next(c);
+}
+
+/* ---- the message ---- */
+
+static void
+smtpc_body_fill(struct smtp_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char in[SMTPC_CHUNK], buf[2 * SMTPC_CHUNK + 8];
+
+	while (!c->body_done && evbuffer_get_length(out) < SMTPC_OUT_HIGH) {
+		ssize_t n = pread(c->fd, in, sizeof(in), c->offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			smtpc_fail(c, 0, "cannot read the queue file: %s",
+			    strerror(errno));
+			return;
+		}
+		size_t o = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			/* Dot-stuffing (RFC 5321 4.5.2). */
+			if (c->at_line_start && in[i] == '.')
+				buf[o++] = '.';
+			buf[o++] = in[i];
+			c->at_line_start = in[i] == '\n';
+		}
+		c->offset += n;
+		if (n == 0) {
+			/* The queue keeps whole lines: the message ends in CRLF. */
+			if (!c->at_line_start)
+				buf[o++] = '\r', buf[o++] = '\n';
+			memcpy(buf + o, ".\r\n", 3);
+			o += 3;
+			c->body_done = 1;
+			c->state = SC_DOT;
+			smtpc_timeout(c, c->ob->conf->smtp_data_timeout);
+		}
+		evbuffer_add(out, buf, o);
+	}
+}
+
+static void
+smtpc_start_body(struct smtp_conn *c)
+{
+	c->fd = open(c->msg->path, O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0) {
+		smtpc_fail(c, 0, "cannot open the queue file: %s", strerror(errno));
+		return;
+	}
+	c->offset = c->msg->content_offset;
+	c->at_line_start = 1;
+	c->body_done = 0;
+	c->state = SC_BODY;
+	smtpc_timeout(c, c->ob->conf->smtp_data_timeout);
+	smtpc_body_fill(c);
+}
+
+static void
+smtpc_send_envelope(struct smtp_conn *c)
+{
+	struct ob_msg *m = c->msg;
+
+	if (c->size_max > 0 && (unsigned long long)m->size > c->size_max) {
+		outbound_finish_msg(m, OB_BOUNCED, "5.3.4",
+		    "message too big for the receiving server");
+		c->msg = NULL;
+		outbound_msg_done(c->ob, m);
+		smtpc_take_message(c);
+		return;
+	}
+	c->rcpt_i = 0;
+	c->accepted = 0;
+	c->fd = -1;
+	if (c->esmtp && c->size_max > 0)
+		smtpc_send(c, "MAIL FROM:<%s> SIZE=%lld", m->sender, (long long)m->size);
+	else
+		smtpc_send(c, "MAIL FROM:<%s>", m->sender);
+	c->state = SC_MAIL;
+	if (c->pipelining) {
+		for (size_t i = 0; i < m->nrcpt; i++)
+			smtpc_send(c, "RCPT TO:<%s>", m->rcpts[i].addr);
+		smtpc_send(c, "DATA");
+	}
+	smtpc_timeout(c, c->ob->conf->smtp_command_timeout);
+}
+
+static void
+smtpc_idle_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	outbound_idle_remove(c->dest, c);
+	c->state = SC_QUIT;
+	smtpc_send(c, "QUIT");
+	smtpc_timeout(c, 5);
+}
+
+/* Next message for this destination, or idle a moment, then QUIT. */
+static void
+smtpc_take_message(struct smtp_conn *c)
+{
+	struct timeval tv = { SMTPC_IDLE, 0 };
+	struct ob_msg *m;
+
+	if (!c->ready) {
+		c->ready = 1;
+		outbound_conn_ready(c->dest);
+	}
+	m = outbound_next_msg(c->dest);
+
+	if (m != NULL) {
+		smtp_conn_send(c, m);
+		return;
+	}
+	c->state = SC_IDLE;
+	c->next_idle = c->dest->idle;
+	c->dest->idle = c;
+	outbound_kick(c->ob);
+	if (c->idle_ev == NULL)
+		c->idle_ev = evtimer_new(c->ob->base, smtpc_idle_expired, c);
+	if (c->idle_ev == NULL || evtimer_add(c->idle_ev, &tv) < 0)
+		smtpc_idle_expired(-1, 0, c);
+}
+
+void
+smtp_conn_send(struct smtp_conn *c, struct ob_msg *m)
+{
+	if (c->idle_ev != NULL)
+		evtimer_del(c->idle_ev);
+	c->msg = m;
+	snprintf(m->relay, sizeof(m->relay), "%s[%s]:%u", smtpc_host(c), c->ip,
+	    c->dest->port);
+	smtpc_send_envelope(c);
+}
+
+/* The reply to the final dot (or to MAIL or DATA when they failed). */
+static void
+smtpc_message_done(struct smtp_conn *c, int code, const char *text)
+{
+	struct ob_msg *m = c->msg;
+	enum ob_result r = code / 100 == 2 ? OB_SENT : code / 100 == 5 ?
+	    OB_BOUNCED : OB_DEFERRED;
+
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	outbound_finish_msg(m, r, NULL, text);
+	c->msg = NULL;
+	c->sent_any = 1;
+	outbound_msg_done(c->ob, m);
+}
+
+/* ---- TLS and AUTH ---- */
+
+static void
+smtpc_start_tls(struct smtp_conn *c)
+{
+	int verify = c->policy == CONF_TLS_VERIFY;
+	SSL *ssl = SSL_new(verify ? c->ob->tls_verify : c->ob->tls_may);
+	struct bufferevent *tls;
+
+	if (ssl == NULL) {
+		smtpc_fail(c, 0, "cannot start TLS");
+		return;
+	}
+	SSL_set_tlsext_host_name(ssl, smtpc_host(c));
+	if (verify) {
+		/* The chain must lead to a trusted CA and name the MX host. */
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(ssl, smtpc_host(c)) != 1) {
+			SSL_free(ssl);
+			smtpc_fail(c, 0, "cannot set the name to verify");
+			return;
+		}
+	}
+	tls = bufferevent_openssl_filter_new(c->ob->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		smtpc_fail(c, 0, "cannot start TLS");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	c->bev = tls;
+	bufferevent_setcb(c->bev, smtpc_read, smtpc_write, smtpc_event, c);
+	smtpc_timeout(c, c->ob->conf->smtp_command_timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = SC_TLS;
+}
+
+static int
+smtpc_auth(struct smtp_conn *c)
+{
+	struct outbound *ob = c->ob;
+	unsigned char plain[520];
+	char b64[800];
+	size_t ll = strlen(ob->relay_login), pl = strlen(ob->relay_password);
+
+	if (ll + pl + 2 > sizeof(plain))
+		return -1;
+	plain[0] = '\0';
+	memcpy(plain + 1, ob->relay_login, ll);
+	plain[1 + ll] = '\0';
+	memcpy(plain + 2 + ll, ob->relay_password, pl);
+	int r = base64_encode(plain, ll + pl + 2, b64, sizeof(b64));
+	explicit_bzero(plain, sizeof(plain));
+	if (r < 0)
+		return -1;
+	smtpc_send(c, "AUTH PLAIN %s", b64);
+	explicit_bzero(b64, sizeof(b64));
+	c->state = SC_AUTH;
+	return 0;
+}
+
+/* After EHLO (or HELO): TLS as the policy wants, AUTH at the relayhost,
+ * then the first message. */
+static void
+smtpc_ready(struct smtp_conn *c)
+{
+	int policy = c->policy;
+
+	if (!c->tls && c->starttls) {
+		smtpc_send(c, "STARTTLS");
+		c->state = SC_STARTTLS;
+		return;
+	}
+	if (!c->tls && policy != CONF_TLS_MAY) {
+		smtpc_fail(c, 0, "TLS is required (smtp_tls_policy %s) but %s does not offer STARTTLS",
+		    policy == CONF_TLS_VERIFY ? "verify" : "encrypt", smtpc_host(c));
+		return;
+	}
+	if (c->dest->relayhost && c->ob->relay_login[0] != '\0' && c->tls &&
+	    c->auth_plain && c->state != SC_AUTH) {
+		if (smtpc_auth(c) == 0)
+			return;
+	}
+	smtpc_take_message(c);
+}
+
+/* ---- replies ---- */
+
+static void
+smtpc_ehlo_line(struct smtp_conn *c, const char *kw)
+{
+	if (strcasecmp(kw, "PIPELINING") == 0)
+		c->pipelining = 1;
+	else if (strcasecmp(kw, "STARTTLS") == 0)
+		c->starttls = 1;
+	else if (strcasecmp(kw, "8BITMIME") == 0)
+		c->eightbit = 1;
+	else if (strcasecmp(kw, "SMTPUTF8") == 0)
+		c->smtputf8 = 1;
+	else if (strncasecmp(kw, "SIZE", 4) == 0 && (kw[4] == ' ' || kw[4] == '\0'))
+		c->size_max = strtoull(kw + 4, NULL, 10);
+	else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' || kw[4] == '='))
+		c->auth_plain = strcasestr(kw, "PLAIN") != NULL;
+}
+
+/* One complete reply: where the state machine moves. */
+static void
+smtpc_reply(struct smtp_conn *c, int code, const char *text)
+{
+	struct ob_msg *m = c->msg;
+
+	switch (c->state) {
+	case SC_GREETING:
+		if (code != 220) {
+			smtpc_try_next(c, "%s[%s] greeted: %s", smtpc_host(c), c->ip, text);
+			return;
+		}
+		smtpc_send(c, "EHLO %s", c->ob->conf->hostname);
+		c->state = SC_EHLO;
+		return;
+	case SC_EHLO:
+		if (code / 100 != 2) {
+			smtpc_send(c, "HELO %s", c->ob->conf->hostname);
+			c->state = SC_HELO;
+			return;
+		}
+		c->esmtp = 1;
+		smtpc_ready(c);
+		return;
+	case SC_HELO:
+		if (code / 100 != 2) {
+			smtpc_try_next(c, "%s[%s] refused HELO: %s", smtpc_host(c), c->ip, text);
+			return;
+		}
+		smtpc_ready(c);
+		return;
+	case SC_STARTTLS:
+		if (code != 220) {
+			if (c->policy != CONF_TLS_MAY) {
+				smtpc_fail(c, 0, "STARTTLS refused by %s: %s", smtpc_host(c), text);
+				return;
+			}
+			c->starttls = 0;
+			smtpc_ready(c);
+			return;
+		}
+		smtpc_start_tls(c);
+		return;
+	case SC_AUTH:
+		if (code != 235) {
+			smtpc_fail(c, 0, "authentication at the relayhost failed: %s", text);
+			return;
+		}
+		smtpc_take_message(c);
+		return;
+	case SC_MAIL:
+		if (code / 100 != 2) {
+			/* Pipelined RCPT and DATA replies still follow. */
+			outbound_finish_msg(m, code / 100 == 5 ? OB_BOUNCED :
+			    OB_DEFERRED, NULL, text);
+			c->state = c->pipelining ? SC_RCPT : SC_RSET;
+			c->mail_failed = 1;
+			if (!c->pipelining) {
+				c->msg = NULL;
+				outbound_msg_done(c->ob, m);
+				smtpc_send(c, "RSET");
+			}
+			return;
+		}
+		c->mail_failed = 0;
+		c->state = SC_RCPT;
+		if (!c->pipelining)
+			smtpc_send(c, "RCPT TO:<%s>", m->rcpts[0].addr);
+		return;
+	case SC_RCPT:
+		if (!c->mail_failed) {
+			struct ob_rcpt *r = &m->rcpts[c->rcpt_i];
+			if (code / 100 == 2)
+				c->accepted++;
+			else
+				outbound_rcpt_result(r, code / 100 == 5 ?
+				    OB_BOUNCED : OB_DEFERRED, NULL, text);
+		}
+		if (++c->rcpt_i < m->nrcpt) {
+			if (!c->pipelining)
+				smtpc_send(c, "RCPT TO:<%s>", m->rcpts[c->rcpt_i].addr);
+			return;
+		}
+		c->state = SC_DATA;
+		if (!c->pipelining) {
+			if (c->accepted == 0) {
+				c->msg = NULL;
+				outbound_msg_done(c->ob, m);
+				smtpc_send(c, "RSET");
+				c->state = SC_RSET;
+				return;
+			}
+			smtpc_send(c, "DATA");
+		}
+		return;
+	case SC_DATA:
+		if (code != 354) {
+			if (!c->mail_failed)
+				outbound_finish_msg(m, code / 100 == 5 ? OB_BOUNCED :
+				    OB_DEFERRED, NULL, text);
+			c->msg = NULL;
+			outbound_msg_done(c->ob, m);
+			smtpc_send(c, "RSET");
+			c->state = SC_RSET;
+			return;
+		}
+		if (c->mail_failed || c->accepted == 0) {
+			/* DATA accepted though nothing can go: an empty message
+			 * ends it (RFC 2920 3.1). */
+			smtpc_send(c, ".");
+			c->state = SC_DOT;
+			c->mail_failed = 1;
+			return;
+		}
+		smtpc_start_body(c);
+		return;
+	case SC_DOT:
+		if (c->mail_failed) {
+			c->msg = NULL;
+			if (m != NULL)
+				outbound_msg_done(c->ob, m);
+		} else {
+			smtpc_message_done(c, code, text);
+		}
+		smtpc_take_message(c);
+		return;
+	case SC_RSET:
+		smtpc_take_message(c);
+		return;
+	case SC_QUIT:
+		smtp_conn_free(c);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Reads whole reply lines; a reply ends at a line "ddd " (not "ddd-"). */
+static void
+smtpc_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->dead && c->bev == bev) {
+		size_t len;
+		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > SMTPC_LINE_MAX)
+				smtpc_fail(c, 0, "reply line too long from %s", smtpc_host(c));
+			return;
+		}
+		if (len < 3 || len > SMTPC_LINE_MAX || line[0] < '2' || line[0] > '5' ||
+		    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+		    (line[3] != ' ' && line[3] != '-' && line[3] != '\0') ||
+		    ++c->lines > SMTPC_REPLY_LINES) {
+			free(line);
+			smtpc_fail(c, 0, "malformed reply from %s", smtpc_host(c));
+			return;
+		}
+		int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+		const char *text = len > 4 ? line + 4 : "";
+		if (c->state == SC_EHLO && c->lines > 1)
+			smtpc_ehlo_line(c, text);
+		if (c->state == SC_EHLO && c->lines == 1 && code == 250 &&
+		    strncasecmp(text, c->ob->conf->hostname, strlen(c->ob->conf->hostname)) == 0 &&
+		    (text[strlen(c->ob->conf->hostname)] == ' ' ||
+		    text[strlen(c->ob->conf->hostname)] == '\0')) {
+			free(line);
+			smtpc_fail(c, 0, "mail for %s loops back to myself (%s greets as %s)",
+			    c->dest->name, smtpc_host(c), c->ob->conf->hostname);
+			return;
+		}
+		if (line[3] == '-') {
+			free(line);
+			continue;
+		}
+		/* The last line carries the reply's text for logs and DSNs. */
+		snprintf(c->text, sizeof(c->text), "%.3s %s", line, text);
+		for (char *p = c->text; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+		free(line);
+		c->lines = 0;
+		smtpc_reply(c, code, c->text);
+	}
+}
+
+static void
+smtpc_write(struct bufferevent *bev, void *arg)
+{
+	struct smtp_conn *c = arg;
+
+	(void)bev;
+	if (c->state == SC_BODY)
+		smtpc_body_fill(c);
+}
+
+static void
+smtpc_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->state == SC_CONNECT) {
+			c->state = SC_GREETING;
+			smtpc_timeout(c, c->ob->conf->smtp_command_timeout);
+			return;
+		}
+		if (c->state == SC_TLS) {
+			c->tls = 1;
+			c->esmtp = c->pipelining = c->starttls = c->auth_plain = 0;
+			smtpc_send(c, "EHLO %s", c->ob->conf->hostname);
+			c->state = SC_EHLO;
+			return;
+		}
+		return;
+	}
+	if (c->state == SC_CONNECT) {
+		smtpc_try_next(c, "connect to %s[%s]:%u: %s", smtpc_host(c), c->ip,
+		    c->dest->port, (what & BEV_EVENT_TIMEOUT) ? "timed out" :
+		    strerror(EVUTIL_SOCKET_ERROR()));
+		return;
+	}
+	if (c->state == SC_QUIT) {
+		smtp_conn_free(c);
+		return;
+	}
+	if (c->state == SC_TLS) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char why[256] = "handshake failed";
+		if (e != 0)
+			ERR_error_string_n(e, why, sizeof(why));
+		smtpc_fail(c, 0, "TLS with %s[%s] failed: %s", smtpc_host(c), c->ip, why);
+		return;
+	}
+	smtpc_fail(c, 0, "%s with %s[%s]", (what & BEV_EVENT_TIMEOUT) ?
+	    "timeout" : "lost connection", smtpc_host(c), c->ip);
+}
+
+/* ---- the connection ---- */
+
+struct smtp_conn *
+smtp_conn_new(struct ob_dest *d)
+{
+	struct smtp_conn *c = xcalloc(1, sizeof(*c));
+
+	c->dest = d;
+	c->ob = d->ob;
+	c->fd = -1;
+	c->policy = d->tls_policy;
+	c->next_conn = d->conns;
+	d->conns = c;
+	d->active++;
+	d->ob->active++;
+	if (d->no_mx) {
+		c->nhosts = 1;
+		snprintf(c->hosts[0], sizeof(c->hosts[0]), "%s", d->name);
+		smtpc_next_host(c);
+	} else {
+		c->state = SC_RESOLVE_MX;
+		c->query = dns_mx(c->ob->dns, d->name, smtpc_mx_done, c);
+	}
+	return c;
+}
+
+static void
+smtpc_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(c->free_ev);
+	free(c);
+}
+
+/* Closes the connection now and frees it from the loop later, so that a
+ * caller up the stack (a read loop, a reply handler) never touches freed
+ * memory. */
+void
+smtp_conn_free(struct smtp_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->query != NULL)
+		dns_cancel(c->query);
+	c->query = NULL;
+	if (c->msg != NULL) {
+		struct ob_msg *m = c->msg;
+		c->msg = NULL;
+		/* Stopping: the message stays in the queue as it was. */
+		if (c->ob->stopping) {
+			ob_msg_free(m);
+		} else {
+			outbound_finish_msg(m, OB_DEFERRED, "4.4.2",
+			    "connection closed before the message was sent");
+			outbound_msg_done(c->ob, m);
+		}
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->idle_ev != NULL)
+		event_free(c->idle_ev);
+	c->idle_ev = NULL;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	c->bev = NULL;
+	outbound_idle_remove(c->dest, c);
+	outbound_conn_unlink(c->dest, c);
+	if (!c->ready)
+		outbound_conn_ready(c->dest);
+	c->dest->active--;
+	c->ob->active--;
+	if (c->ob->stopping) {
+		free(c);
+		return;
+	}
+	c->free_ev = event_new(c->ob->base, -1, 0, smtpc_free_cb, c);
+	if (c->free_ev == NULL)
+		fatal("cannot create an event");
+	event_active(c->free_ev, 0, 0);
+	outbound_kick(c->ob);
+}
+
+struct smtp_conn **
+smtp_conn_next_idle(struct smtp_conn *c)
+{
+	return &c->next_idle;
+}
+
+struct smtp_conn **
+smtp_conn_next_conn(struct smtp_conn *c)
+{
+	return &c->next_conn;
+}

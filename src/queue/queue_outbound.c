@@ -1,0 +1,206 @@
+/*
+ * The queue's side of outbound delivery: due remote recipients go to the
+ * scheduler, one attempt per destination domain; each attempt's results
+ * come back here and are written to the message's state.  A recipient that
+ * failed for good, or whose queue_lifetime has passed, is reported to the
+ * sender in a DSN, which is safely queued before the recipient is marked
+ * done: a crash in between can only repeat the DSN.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "deliver/outbound.h"
+#include "queue/queue.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define QUEUE_OB_DOMAINS 64     /* destinations started per message and pass */
+
+static struct ob_msg *
+queue_ob_msg(const struct queue *q, const struct queue_job *job)
+{
+	struct ob_msg *m = xcalloc(1, sizeof(*m));
+
+	snprintf(m->id, sizeof(m->id), "%s", job->env.id);
+	snprintf(m->sender, sizeof(m->sender), "%s", job->env.sender);
+	snprintf(m->path, sizeof(m->path), "%s/%s", q->dir, job->env.id);
+	m->content_offset = job->env.content_offset;
+	m->size = job->env.file_size - job->env.content_offset;
+	m->created = job->env.created;
+	m->tls_policy = q->conf->smtp_tls_policy;
+	return m;
+}
+
+unsigned
+queue_outbound_start(struct queue *q, struct queue_job *job)
+{
+	struct ob_msg *msgs[QUEUE_OB_DOMAINS];
+	const char *domains[QUEUE_OB_DOMAINS];
+	size_t nmsgs = 0;
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < job->env.nrcpt; i++) {
+		struct queue_rcpt *rc = &job->env.rcpts[i];
+		if (!rc->remote || rc->state == QUEUE_RCPT_DONE ||
+		    (rc->state == QUEUE_RCPT_DEFERRED && !job->force &&
+		    rc->next_attempt > now))
+			continue;
+		const char *domain = addr_domain(rc->addr);
+		size_t k;
+		for (k = 0; k < nmsgs; k++)
+			if (strcasecmp(domains[k], domain) == 0)
+				break;
+		if (k == nmsgs) {
+			/* The rest wait for the next pass. */
+			if (nmsgs == QUEUE_OB_DOMAINS)
+				continue;
+			msgs[nmsgs] = queue_ob_msg(q, job);
+			domains[nmsgs++] = domain;
+		}
+		struct ob_msg *m = msgs[k];
+		m->rcpts = xreallocarray(m->rcpts, m->nrcpt + 1, sizeof(*m->rcpts));
+		struct ob_rcpt *r = &m->rcpts[m->nrcpt++];
+		memset(r, 0, sizeof(*r));
+		r->index = i;
+		snprintf(r->addr, sizeof(r->addr), "%s", rc->addr);
+		job->pending[i] = QUEUE_JOB_OUTBOUND;
+	}
+	for (size_t k = 0; k < nmsgs; k++)
+		outbound_submit(q->ob, domains[k], msgs[k]);
+	return (unsigned)nmsgs;
+}
+
+/* An attempt's results, kept while the DSN for its failures is written. */
+struct queue_ob_done {
+	struct queue *q;
+	struct queue_env env;
+	struct ob_msg *m;
+	size_t *failed;
+	size_t nfailed;
+};
+
+static const char *
+ob_result_name(enum ob_result r)
+{
+	return r == OB_SENT ? "sent" : r == OB_BOUNCED ? "bounced" : "deferred";
+}
+
+/* The DSN is queued (or none was due): the failed recipients are done.
+ * Not queued: they wait a retry and bounce then. */
+static void
+queue_ob_finish(void *arg, int queued)
+{
+	struct queue_ob_done *d = arg;
+	struct queue *q = d->q;
+	struct queue_item *it = queue_item(q, d->env.id);
+	size_t left = 0;
+
+	for (size_t k = 0; k < d->nfailed; k++) {
+		struct queue_rcpt *rc = &d->env.rcpts[d->failed[k]];
+		if (queued)
+			rc->state = QUEUE_RCPT_DONE;
+		else
+			rc->next_attempt = time(NULL) + q->conf->queue_retry_min;
+	}
+	for (size_t i = 0; i < d->env.nrcpt; i++)
+		left += d->env.rcpts[i].state != QUEUE_RCPT_DONE;
+	if (left == 0) {
+		if (queue_remove(q->dir, d->env.id) < 0 && errno != ENOENT)
+			log_error("%s: cannot remove from the queue: %s",
+			    d->env.id, strerror(errno));
+		else
+			log_info("%s: removed", d->env.id);
+	} else if (queue_state_save(q->dir, &d->env) < 0) {
+		log_error("%s: cannot save its state: %s", d->env.id, strerror(errno));
+	}
+	if (it != NULL && it->inflight > 0 && --it->inflight == 0) {
+		if (left == 0)
+			it->next = -1;          /* gone: queue_take_due drops it */
+		else
+			it->next = queue_next_attempt(&d->env);
+	}
+	queue_env_free(&d->env);
+	ob_msg_free(d->m);
+	free(d->failed);
+	free(d);
+}
+
+/* One recipient's result, into the envelope and the log. */
+static int
+queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
+    const struct ob_rcpt *r, time_t now)
+{
+	struct queue_rcpt *rc = &env->rcpts[r->index];
+	enum ob_result res = r->result;
+	const char *why = r->reply;
+	char expired[OB_REPLY_MAX + 64];
+
+	if (res == OB_DEFERRED && now - env->created >= (time_t)q->conf->queue_lifetime) {
+		snprintf(expired, sizeof(expired), "delivery time expired: %s", r->reply);
+		why = expired;
+		res = OB_BOUNCED;
+	}
+	if (res == OB_DEFERRED)
+		rc->attempts++;
+	log_info("%s: to=<%s> orig_to=<%s> relay=%s delay=%llds dsn=%s status=%s attempts=%u (%s)",
+	    env->id, rc->addr, rc->orig, m->relay,
+	    (long long)(now - env->created),
+	    res == OB_BOUNCED && why == expired ? "4.4.7" : r->status,
+	    ob_result_name(res), rc->attempts + (res != OB_DEFERRED), why);
+	switch (res) {
+	case OB_SENT:
+		rc->state = QUEUE_RCPT_DONE;
+		return 0;
+	case OB_BOUNCED:
+		snprintf(rc->last_error, sizeof(rc->last_error), "%s %s",
+		    why == expired ? "4.4.7" : r->status, why);
+		rc->state = QUEUE_RCPT_DEFERRED;    /* done once the DSN is queued */
+		return 1;
+	default:
+		rc->state = QUEUE_RCPT_DEFERRED;
+		rc->next_attempt = now + queue_backoff(q->conf, rc->attempts);
+		snprintf(rc->last_error, sizeof(rc->last_error), "%s %s",
+		    r->status, why);
+		return 0;
+	}
+}
+
+void
+queue_outbound_done(struct ob_msg *m, void *arg)
+{
+	struct queue *q = arg;
+	struct queue_ob_done *d = xcalloc(1, sizeof(*d));
+	time_t now = time(NULL);
+	char err[512];
+
+	d->q = q;
+	d->m = m;
+	if (queue_env_load(q->dir, m->id, &d->env, err, sizeof(err)) < 0) {
+		/* Deleted meanwhile (tern queue delete): nothing to record. */
+		struct queue_item *it = queue_item(q, m->id);
+		if (it != NULL && it->inflight > 0)
+			it->inflight--;
+		log_info("%s: results of a delivery attempt dropped: %s", m->id, err);
+		ob_msg_free(m);
+		free(d);
+		return;
+	}
+	d->failed = xcalloc(m->nrcpt, sizeof(*d->failed));
+	for (size_t k = 0; k < m->nrcpt; k++) {
+		const struct ob_rcpt *r = &m->rcpts[k];
+		if (r->index >= d->env.nrcpt ||
+		    strcasecmp(d->env.rcpts[r->index].addr, r->addr) != 0)
+			continue;       /* not the file it was read from */
+		if (queue_ob_apply(q, &d->env, m, r, now))
+			d->failed[d->nfailed++] = r->index;
+	}
+	if (d->nfailed == 0) {
+		queue_ob_finish(d, 1);
+		return;
+	}
+	queue_bounce(q, &d->env, d->failed, d->nfailed, queue_ob_finish, d);
+}
