@@ -50,9 +50,9 @@ deps:
 # Unit and integration tests, plain and under ASan + UBSan, and a short run
 # of each network parser's fuzzer so that the harnesses keep building.
 test: deps
-	$(MAKE) test-unit test-integration
-	$(MAKE) SANITIZE=1 test-unit test-integration
 	$(MAKE) test-fuzz
+	$(MAKE) SANITIZE=1 test-unit test-integration
+	$(MAKE) test-unit test-integration
 
 test-fuzz:
 	tests/fuzz/run.sh 5
