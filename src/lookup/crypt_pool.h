@@ -9,6 +9,7 @@
 #define TERN_CRYPT_POOL_H
 
 #include "lookup/password.h"
+#include "util/workpool.h"
 
 struct event_base;
 struct crypt_pool;
@@ -17,7 +18,7 @@ struct crypt_pool;
 #define CRYPT_POOL_MAX_JOBS 1024    /* waiting or under way */
 
 struct crypt_job {
-	struct crypt_job *next;
+	struct work work;       /* first: the pool's handle */
 	char hash[PASSWORD_HASH_BUF];
 	char password[1024];
 	int verified;           /* password_verify's answer, set by a worker */

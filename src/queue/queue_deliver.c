@@ -131,10 +131,14 @@ time_t
 queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
 {
 	time_t next = 0, now = time(NULL);
-	size_t left = 0;
+	size_t left = 0, changed = 0;
 
 	for (size_t i = 0; i < job->env.nrcpt; i++) {
 		struct queue_rcpt *rc = &job->env.rcpts[i];
+		/* What went to outbound is recorded when its result comes. */
+		if (job->pending != NULL && job->pending[i] != QUEUE_JOB_UNTOUCHED &&
+		    job->pending[i] != QUEUE_JOB_OUTBOUND)
+			changed++;
 		if (job->pending != NULL && job->pending[i] == QUEUE_JOB_COPIED) {
 			if (ok) {
 				rc->state = QUEUE_RCPT_DONE;
@@ -159,7 +163,9 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
 			log_info("%s: removed", job->env.id);
 		return 0;
 	}
-	if (queue_state_save(queue_dir, &job->env) < 0)
+	/* Nothing decided yet (all of it is with outbound): the state file
+	 * says what it said, and costs no sync. */
+	if (changed > 0 && queue_state_save(queue_dir, &job->env) < 0)
 		log_error("%s: cannot save its state: %s", job->env.id,
 		    strerror(errno));
 	queue_log_deferred(job);

@@ -124,14 +124,8 @@ session_free(struct session *s)
 	log_info("%s: disconnect from [%s]:%u commands=%u errors=%u", s->id,
 	    s->client_ip, s->client_port, s->ncommands, s->errors);
 	session_data_abort(s);
-	/* A session waiting for the group sync stays in the commit list;
-	 * smtpd_commit finds it gone by its ref. */
-	for (struct session **p = &sd->commit_head; *p; p = &(*p)->commit_next) {
-		if (*p == s) {
-			*p = s->commit_next;
-			break;
-		}
-	}
+	/* A message with the committer stays its: commit_done finds the
+	 * session gone by its ref. */
 	queue_env_free(&s->env);
 	buf_free(&s->data_out);
 	if (s->delay_ev != NULL)

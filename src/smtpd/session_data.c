@@ -26,7 +26,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-static void
+void
 session_data_flush(struct session *s)
 {
 	if (s->data_write_error || s->data_out.len == 0)
@@ -193,31 +193,6 @@ session_data_end(struct session *s)
 	}
 }
 
-/* Syncs the message and renames it into the queue; the client hears 250
- * after the group commit. */
-void
-session_data_commit(struct session *s)
-{
-	char dst[600];
-
-	session_data_flush(s);
-	snprintf(dst, sizeof(dst), "%s/%s", s->sd->queue_dir, s->env.id);
-	if (s->data_write_error || fdatasync(s->data_fd) < 0 ||
-	    close(s->data_fd) < 0 || (s->data_fd = -1, rename(s->data_tmp, dst)) < 0) {
-		log_error("%s: cannot queue %s: %s", s->id, s->env.id, strerror(errno));
-		session_data_abort(s);
-		session_reset_transaction(s);
-		session_reply(s, "451 4.3.0 Error: queue file write error");
-		return;
-	}
-	s->data_fd = -1;
-	s->wait = WAIT_COMMIT;
-	bufferevent_disable(s->bev, EV_READ);
-	s->commit_next = s->sd->commit_head;
-	s->sd->commit_head = s;
-	event_active(s->sd->commit_ev, 0, 0);
-}
-
 void
 session_data_feed(struct session *s)
 {
@@ -252,38 +227,4 @@ session_data_feed(struct session *s)
 	}
 	if (done)
 		session_data_end(s);
-}
-
-/* The group commit: one sync of the queue folder covers every message
- * renamed into it since the last one; then each client hears its 250 and
- * the queue is told. */
-void
-smtpd_commit(struct smtpd *sd)
-{
-	struct session *list = sd->commit_head;
-	int ok = durable_fsync_dir(sd->queue_dir) == 0;
-
-	sd->commit_head = NULL;
-	if (!ok)
-		log_error("fsync %s: %s", sd->queue_dir, strerror(errno));
-	while (list != NULL) {
-		struct session *s = list;
-		list = s->commit_next;
-		s->commit_next = NULL;
-		s->wait = WAIT_NONE;
-		if (!ok) {
-			/* Not known to be on disk: the client must retry. */
-			session_reply(s, "451 4.3.0 Error: queue file write error");
-		} else {
-			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
-			    s->id, s->env.id, s->env.sender,
-			    (unsigned long long)s->dr.size, s->env.nrcpt);
-			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
-			if (sd->queue != NULL)
-				ipc_chan_send(sd->queue, IPC_QUEUE_NEW, s->env.id,
-				    strlen(s->env.id), -1);
-		}
-		session_reset_transaction(s);
-		session_resume(s);
-	}
 }

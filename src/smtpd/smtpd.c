@@ -199,14 +199,6 @@ smtpd_ctl_closed(struct ipc_chan *chan, void *arg)
 	event_base_loopbreak(sd->base);
 }
 
-static void
-smtpd_commit_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	smtpd_commit(arg);
-}
-
 /* The grace period is over: the sessions still open hear 421. */
 static void
 smtpd_stop_now(evutil_socket_t fd, short what, void *arg)
@@ -294,9 +286,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
-	sd.commit_ev = event_new(sd.base, -1, 0, smtpd_commit_cb, &sd);
-	if (sd.commit_ev == NULL)
-		fatal("cannot create the commit event");
+	smtpd_commit_start(&sd);
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
 	smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
 	smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
@@ -327,7 +317,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		event_free(sigs[i]);
 	if (sd.stop_ev)
 		event_free(sd.stop_ev);
-	event_free(sd.commit_ev);
+	smtpd_commit_stop(&sd);
 	event_base_free(sd.base);
 	free(sd.relay_nets);
 	return 0;

@@ -26,6 +26,7 @@ struct ipc_chan;
 struct evconnlistener;
 struct header_from;
 struct cidr_list;
+struct workpool;
 typedef struct ssl_ctx_st SSL_CTX;
 
 #define SMTPD_MAX_SESSIONS   4096
@@ -110,7 +111,6 @@ struct session {
 	struct buf data_out;
 	int data_too_big;
 	int data_write_error;
-	struct session *commit_next;    /* in smtpd's commit list */
 };
 
 struct smtpd {
@@ -133,8 +133,7 @@ struct smtpd {
 	int stopping;
 	char queue_dir[512];
 	char queue_tmp[512];
-	struct session *commit_head;    /* messages waiting for the group sync */
-	struct event *commit_ev;
+	struct workpool *committer;     /* the group commit's thread */
 	struct event *stop_ev;
 };
 
@@ -179,9 +178,13 @@ int session_header_check(struct session *s);
 
 /* session_data.c */
 void session_data_commit(struct session *s);
+void session_data_flush(struct session *s);
 void session_data_begin(struct session *s);
 void session_data_feed(struct session *s);
 void session_data_abort(struct session *s);
-void smtpd_commit(struct smtpd *sd);
+
+/* commit.c */
+void smtpd_commit_start(struct smtpd *sd);
+void smtpd_commit_stop(struct smtpd *sd);
 
 #endif

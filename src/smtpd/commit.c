@@ -1,0 +1,172 @@
+/*
+ * The group commit, off the session loop: a thread syncs each finished
+ * message (fdatasync), renames it from queue/tmp into the queue, and after
+ * a whole batch syncs the queue folder once.  Meanwhile the loop goes on
+ * reading other sessions' DATA, so the next batch gathers while this one
+ * is on its way to the disk.  Only when a message's batch is synced does
+ * its client hear 250.
+ */
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "smtpd/smtpd.h"
+#include "util/durable.h"
+#include "util/log.h"
+#include "util/workpool.h"
+#include "util/xmalloc.h"
+
+#define COMMIT_BATCH_MAX 4096
+
+struct commit_job {
+	struct work work;       /* first: the pool's handle */
+	uint32_t ref;           /* the session, if it is still there */
+	int fd;
+	char tmp[600];
+	char dst[600];
+	char id[QUEUE_ID_BUF];
+	int renamed;
+	int ok;
+	int err;
+};
+
+/* On the thread: this message on disk under its queue name. */
+static void
+commit_run(struct work *w)
+{
+	struct commit_job *j = (struct commit_job *)w;
+
+	j->ok = fdatasync(j->fd) == 0;
+	if (!j->ok)
+		j->err = errno;
+	if (close(j->fd) < 0 && j->ok) {
+		j->ok = 0;
+		j->err = errno;
+	}
+	j->fd = -1;
+	if (j->ok && rename(j->tmp, j->dst) < 0) {
+		j->ok = 0;
+		j->err = errno;
+	}
+	j->renamed = j->ok;
+}
+
+/* On the thread, once per batch: the folder entries on disk too. */
+static void
+commit_batch_end(struct work *batch, void *arg)
+{
+	const char *queue_dir = arg;
+	int ok = durable_fsync_dir(queue_dir) == 0, err = errno;
+
+	for (struct work *w = batch; w != NULL; w = w->next) {
+		struct commit_job *j = (struct commit_job *)w;
+		if (!ok && j->ok) {
+			j->ok = 0;
+			j->err = err;
+		}
+	}
+}
+
+static void
+commit_discard(struct work *w)
+{
+	struct commit_job *j = (struct commit_job *)w;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j);
+}
+
+/* Back on the loop. */
+static void
+commit_done(struct work *w, void *arg)
+{
+	struct commit_job *j = (struct commit_job *)w;
+	struct smtpd *sd = arg;
+	struct session *s = session_by_ref(sd, j->ref);
+
+	if (s != NULL && s->wait != WAIT_COMMIT)
+		s = NULL;
+	if (!j->ok) {
+		log_error("%s: cannot queue %s: %s", s ? s->id : "-", j->id,
+		    strerror(j->err));
+		/* Not known to be on disk: the client must send it again. */
+		if (!j->renamed && unlink(j->tmp) < 0 && errno != ENOENT)
+			log_warn("cannot remove %s: %s", j->tmp, strerror(errno));
+	} else if (sd->queue != NULL) {
+		/* Queued, whether or not its client is still there to hear. */
+		ipc_chan_send(sd->queue, IPC_QUEUE_NEW, j->id, strlen(j->id), -1);
+	}
+	if (s != NULL) {
+		s->wait = WAIT_NONE;
+		if (j->ok) {
+			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
+			    s->id, s->env.id, s->env.sender,
+			    (unsigned long long)s->dr.size, s->env.nrcpt);
+			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
+		} else {
+			session_reply(s, "451 4.3.0 Error: queue file write error");
+		}
+		session_reset_transaction(s);
+		session_resume(s);
+	} else if (j->ok) {
+		log_info("%s: queued status=queued (the client went away before the 250)",
+		    j->id);
+	}
+	free(j);
+}
+
+void
+smtpd_commit_start(struct smtpd *sd)
+{
+	sd->committer = workpool_new(sd->base, 1, COMMIT_BATCH_MAX,
+	    SMTPD_MAX_SESSIONS, commit_batch_end, sd->queue_dir);
+}
+
+void
+smtpd_commit_stop(struct smtpd *sd)
+{
+	workpool_free(&sd->committer, commit_discard);
+}
+
+void
+session_data_commit(struct session *s)
+{
+	struct commit_job *j;
+
+	session_data_flush(s);
+	if (s->data_write_error) {
+		log_error("%s: cannot queue %s: write error", s->id, s->env.id);
+		session_data_abort(s);
+		session_reset_transaction(s);
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->work.run = commit_run;
+	j->work.done = commit_done;
+	j->work.arg = s->sd;
+	j->ref = session_ref(s);
+	j->fd = s->data_fd;
+	snprintf(j->tmp, sizeof(j->tmp), "%s", s->data_tmp);
+	snprintf(j->dst, sizeof(j->dst), "%s/%s", s->sd->queue_dir, s->env.id);
+	snprintf(j->id, sizeof(j->id), "%s", s->env.id);
+	if (workpool_submit(s->sd->committer, &j->work) < 0) {
+		free(j);
+		log_error("%s: too many messages waiting for the disk", s->id);
+		session_data_abort(s);
+		session_reset_transaction(s);
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	/* The job owns the file now. */
+	s->data_fd = -1;
+	s->wait = WAIT_COMMIT;
+	bufferevent_disable(s->bev, EV_READ);
+}
