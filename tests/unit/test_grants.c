@@ -6,133 +6,15 @@
  * and grants; deleting it revokes both at once; the audit counts and
  * stays under its cap.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "lookup/directory.h"
+#include "dir_fixture.h"
 #include "lookup/password.h"
-
-struct fixture {
-	char tmp[64];
-	char db[128];
-	struct directory *dir;
-};
-
-/* Listings, collected as "a|b|c;" for comparison. */
-static char listing[8192];
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[DIR_ERR_MAX];
-
-	assert_non_null(f);
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/tern-test-XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
-	snprintf(f->db, sizeof(f->db), "%s/tern.db", f->tmp);
-	listing[0] = '\0';
-	if (dir_open(f->tmp, &f->dir, err, sizeof(err)) < 0)
-		fail_msg("dir_open: %s", err);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	const char *suffixes[] = { "", "-wal", "-shm" };
-	char path[160];
-
-	dir_close(&f->dir);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", f->db, suffixes[i]);
-		unlink(path);
-	}
-	assert_int_equal(rmdir(f->tmp), 0);
-	free(f);
-	return 0;
-}
-
-#define MUST(call) do {                                                 \
-	char err[DIR_ERR_MAX] = "";                                     \
-	if ((call) < 0)                                                 \
-		fail_msg("%s: %s", #call, err);                         \
-} while (0)
-
-#define REFUSED(call, want) do {                                        \
-	char err[DIR_ERR_MAX] = "";                                     \
-	if ((call) == 0)                                                \
-		fail_msg("%s: succeeded, want failure '%s'", #call, want); \
-	if (strcmp(err, want) != 0)                                     \
-		fail_msg("%s:\n got '%s'\nwant '%s'", #call, err, want); \
-} while (0)
-
-/* One number from the database, or one change, behind the directory's
- * back (WAL lets both connections in). */
-static long long
-raw_count(struct fixture *f, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long n;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return n;
-}
-
-static void
-raw_exec(struct fixture *f, const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-static void
-collect2(void *arg, const char *a, const char *b)
-{
-	size_t len = strlen(listing);
-
-	(void)arg;
-	snprintf(listing + len, sizeof(listing) - len, "%s|%s;", a, b);
-}
 
 static void
 collect_audit(void *arg, const struct dir_audit_row *r)
 {
-	size_t len = strlen(listing);
-
 	(void)arg;
-	snprintf(listing + len, sizeof(listing) - len, "%s|%s|%s|%s|%s|%llu;",
-	    r->kind, r->login, r->existing_login, r->address, r->client_ip,
-	    r->count);
-}
-
-static void
-want_listing(const char *what, const char *want)
-{
-	if (strcmp(listing, want) != 0)
-		fail_msg("%s:\n got '%s'\nwant '%s'", what, listing, want);
-	listing[0] = '\0';
+	listing_add("%s|%s|%s|%s|%s|%llu;", r->kind, r->login,
+	    r->existing_login, r->address, r->client_ip, r->count);
 }
 
 /* ---- dir_auth_verify ---- */

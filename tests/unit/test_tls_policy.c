@@ -6,128 +6,19 @@
  * refusal leaves nothing behind; a version 2 directory brought to version
  * 3 with its data.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
+#include "dir_fixture.h"
 #include "conf/conf.h"
-#include "lookup/directory.h"
 
-struct fixture {
-	char tmp[64];
-	char db[128];
-	struct directory *dir;
-};
-
-/* The listing, collected as "domain|policy;" for comparison. */
-static char listing[4096];
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[DIR_ERR_MAX];
-
-	assert_non_null(f);
-	snprintf(f->tmp, sizeof(f->tmp), "/tmp/tern-test-XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
-	snprintf(f->db, sizeof(f->db), "%s/tern.db", f->tmp);
-	listing[0] = '\0';
-	if (dir_open(f->tmp, &f->dir, err, sizeof(err)) < 0)
-		fail_msg("dir_open: %s", err);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	const char *suffixes[] = { "", "-wal", "-shm" };
-	char path[160];
-
-	dir_close(&f->dir);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", f->db, suffixes[i]);
-		unlink(path);
-	}
-	assert_int_equal(rmdir(f->tmp), 0);
-	free(f);
-	return 0;
-}
-
-#define MUST(call) do {                                                 \
-	char err[DIR_ERR_MAX] = "";                                     \
-	if ((call) < 0)                                                 \
-		fail_msg("%s: %s", #call, err);                         \
-} while (0)
-
-#define REFUSED(call, want) do {                                        \
-	char err[DIR_ERR_MAX] = "";                                     \
-	if ((call) == 0)                                                \
-		fail_msg("%s: succeeded, want failure '%s'", #call, want); \
-	if (strcmp(err, want) != 0)                                     \
-		fail_msg("%s:\n got '%s'\nwant '%s'", #call, err, want); \
-} while (0)
-
-/* Runs sql on the database behind the directory's back. */
-static void
-raw_exec(struct fixture *f, const char *sql)
-{
-	sqlite3 *db;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-/* One number from the database, read behind the directory's back. */
-static long long
-raw_count(struct fixture *f, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long n;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return n;
-}
-
-static void
-collect(void *arg, const char *domain, const char *policy)
-{
-	size_t len = strlen(listing);
-
-	(void)arg;
-	snprintf(listing + len, sizeof(listing) - len, "%s|%s;", domain,
-	    policy);
-}
-
+/* Lists the policies as "domain|policy;" and compares with want. */
 static void
 want_list(struct directory *dir, const char *what, const char *want)
 {
 	char err[DIR_ERR_MAX];
 
 	listing[0] = '\0';
-	if (dir_tls_policy_list(dir, collect, NULL, err) < 0)
+	if (dir_tls_policy_list(dir, collect2, NULL, err) < 0)
 		fail_msg("%s: list: %s", what, err);
-	if (strcmp(listing, want) != 0)
-		fail_msg("%s:\n got '%s'\nwant '%s'", what, listing, want);
+	want_listing(what, want);
 }
 
 /* dir_tls_policy_get()'s answer for domain: -2 for "none", else the
