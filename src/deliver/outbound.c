@@ -110,6 +110,24 @@ outbound_next_msg(struct ob_dest *d)
 }
 
 void
+outbound_requeue(struct ob_dest *d, struct ob_msg *m)
+{
+	m->next = d->head;
+	d->head = m;
+	if (d->tail == &d->head)
+		d->tail = &m->next;
+	d->queued++;
+	outbound_kick(d->ob);
+}
+
+void
+outbound_forget_failures(struct outbound *ob)
+{
+	for (struct ob_dest *d = ob->dests; d != NULL; d = d->next)
+		d->dead_until = 0;
+}
+
+void
 outbound_idle_remove(struct ob_dest *d, struct smtp_conn *c)
 {
 	for (struct smtp_conn **p = &d->idle; *p != NULL; p = smtp_conn_next_idle(*p)) {

@@ -61,6 +61,8 @@ struct outbound *outbound_new(struct event_base *base, const struct conf *conf,
 void outbound_submit(struct outbound *ob, const char *destination,
     struct ob_msg *m);
 void outbound_free(struct outbound **ob);
+/* tern queue flush: destinations that failed are tried again at once. */
+void outbound_forget_failures(struct outbound *ob);
 
 void ob_msg_free(struct ob_msg *m);
 

@@ -71,6 +71,7 @@ struct smtp_conn {
 	int mail_failed;        /* MAIL refused: the rest of the transaction is void */
 	int dead;               /* closed; freed from the loop (free_ev) */
 	int ready;              /* has been ready for messages */
+	int reused;             /* the message came to an idle connection */
 	struct event *free_ev;
 
 	/* the reply being read */
@@ -477,6 +478,7 @@ smtpc_take_message(struct smtp_conn *c)
 void
 smtp_conn_send(struct smtp_conn *c, struct ob_msg *m)
 {
+	c->reused = c->state == SC_IDLE;
 	if (c->idle_ev != NULL)
 		evtimer_del(c->idle_ev);
 	c->msg = m;
@@ -753,6 +755,12 @@ smtpc_read(struct bufferevent *bev, void *arg)
 	struct smtp_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	/* The greeting can come in the same turn as the connect event, and
+	 * be read before it. */
+	if (c->state == SC_CONNECT) {
+		c->state = SC_GREETING;
+		smtpc_timeout(c, c->ob->conf->smtp_command_timeout);
+	}
 	while (!c->dead && c->bev == bev) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
@@ -838,12 +846,42 @@ smtpc_event(struct bufferevent *bev, short what, void *arg)
 		smtp_conn_free(c);
 		return;
 	}
+	/* A host that drops us before we could send anything: the next
+	 * address or MX host, as with one that will not connect. */
+	if ((c->state == SC_GREETING || c->state == SC_EHLO ||
+	    c->state == SC_HELO) && c->msg == NULL && !c->sent_any) {
+		smtpc_try_next(c, "%s with %s[%s] before the greeting was done",
+		    (what & BEV_EVENT_TIMEOUT) ? "timeout" : "lost connection",
+		    smtpc_host(c), c->ip);
+		return;
+	}
+	/* A connection reused from the idle list that the server had closed
+	 * meanwhile: the message goes back to its destination, untried, and
+	 * another connection takes it. */
+	if (c->state == SC_MAIL && c->reused && c->msg != NULL && c->lines == 0) {
+		struct ob_msg *m = c->msg;
+		c->msg = NULL;
+		outbound_requeue(c->dest, m);
+		smtp_conn_free(c);
+		return;
+	}
+	if (c->state == SC_IDLE) {
+		smtp_conn_free(c);      /* the server closed an idle connection */
+		return;
+	}
 	if (c->state == SC_TLS) {
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
 		unsigned long e = bufferevent_get_openssl_error(bev);
+		long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
 		char why[256] = "handshake failed";
 		if (e != 0)
 			ERR_error_string_n(e, why, sizeof(why));
-		smtpc_fail(c, 0, "TLS with %s[%s] failed: %s", smtpc_host(c), c->ip, why);
+		if (vr != X509_V_OK)
+			smtpc_fail(c, 0, "TLS with %s[%s] failed: certificate verification: %s",
+			    smtpc_host(c), c->ip, X509_verify_cert_error_string(vr));
+		else
+			smtpc_fail(c, 0, "TLS with %s[%s] failed: %s", smtpc_host(c),
+			    c->ip, why);
 		return;
 	}
 	smtpc_fail(c, 0, "%s with %s[%s]", (what & BEV_EVENT_TIMEOUT) ?

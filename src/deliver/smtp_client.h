@@ -69,6 +69,8 @@ void outbound_finish_msg(struct ob_msg *m, enum ob_result result,
     const char *status, const char *reply);
 void outbound_rcpt_result(struct ob_rcpt *r, enum ob_result result,
     const char *status, const char *reply);
+/* Puts m back at the head of d's queue, untried. */
+void outbound_requeue(struct ob_dest *d, struct ob_msg *m);
 /* Looks for work from the loop (not from the caller's stack). */
 void outbound_kick(struct outbound *ob);
 

@@ -92,6 +92,31 @@ lookup_resolve(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 	buf_free(&out);
 }
 
+/* The queue asks which TLS policy a destination domain has. */
+static void
+lookup_tls_policy(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	char domain[ADDR_BUF];
+	struct ipc_reader r;
+	struct buf out;
+	int policy = 0, found;
+
+	ipc_reader_init(&r, msg);
+	uint32_t id = ipc_get_u32(&r);
+	ipc_get_str(&r, domain, sizeof(domain));
+	if (ipc_reader_end(&r) < 0) {
+		log_warn("malformed TLS policy request ignored");
+		return;
+	}
+	found = dir_tls_policy_get(lk->dir, domain, &policy);
+	buf_init(&out, 64);
+	ipc_put_u32(&out, id);
+	ipc_put_u32(&out, found == 1);
+	ipc_put_u32(&out, (uint32_t)policy);
+	ipc_chan_send(chan, IPC_LOOKUP_TLS_POLICIED, out.data, out.len, -1);
+	buf_free(&out);
+}
+
 static void
 lookup_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
@@ -106,6 +131,9 @@ lookup_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 		return;
 	case IPC_LOOKUP_SENDER:
 		lookup_sender(arg, chan, msg);
+		return;
+	case IPC_LOOKUP_TLS_POLICY:
+		lookup_tls_policy(arg, chan, msg);
 		return;
 	}
 	log_warn("unexpected message type %u from a client", msg->type);

@@ -27,6 +27,8 @@ enum ipc_type {
 	IPC_LOOKUP_AUTHED = 13,     /* u32 id, u32 lookup_auth_result, u32 dir_auth_status, str existing login */
 	IPC_LOOKUP_SENDER = 14,     /* u32 id, str login ("" unauthenticated), str client ip, u32 n, n x str address */
 	IPC_LOOKUP_SENDER_OK = 15,  /* u32 id, u32 lookup_sender_verdict, u32 first refused, u32 mask of refused */
+	IPC_LOOKUP_TLS_POLICY = 16, /* u32 id, str domain */
+	IPC_LOOKUP_TLS_POLICIED = 17, /* u32 id, u32 found, u32 policy */
 	/* smtpd -> queue */
 	IPC_QUEUE_NEW = 20,     /* str queue id */
 };

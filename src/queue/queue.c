@@ -216,6 +216,7 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("flush: every message is due now");
+	outbound_forget_failures(q->ob);
 	for (size_t i = 0; i < q->nitems; i++)
 		q->items[i].force = 1;
 	event_active(q->run_ev, 0, 0);
@@ -268,9 +269,9 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	event_free(q.run_ev);
 	event_free(q.tick_ev);
 	maildir_batch_free(&q.batch);
+	queue_lookup_free(&q);
 	outbound_free(&q.ob);
 	dns_free(&q.dns);
-	queue_lookup_free(&q);
 	free(q.items);
 	event_base_free(q.base);
 	return 0;

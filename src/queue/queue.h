@@ -96,6 +96,11 @@ typedef void queue_resolve_fn(void *arg, unsigned status,
     const struct dir_target *targets, size_t n);
 void queue_resolve(struct queue *q, const char *addr, queue_resolve_fn *fn,
     void *arg);
+/* The TLS policy of a destination domain (tern tls-policy): fn gets it,
+ * or -1 when the domain has none (or lookup is away). */
+typedef void queue_policy_fn(void *arg, int policy);
+void queue_tls_policy(struct queue *q, const char *domain,
+    queue_policy_fn *fn, void *arg);
 void queue_lookup_set(struct queue *q, int fd);
 void queue_lookup_free(struct queue *q);
 

@@ -21,7 +21,8 @@
 struct queue_lookup_req {
 	struct queue_lookup_req *next;
 	uint32_t id;
-	queue_resolve_fn *fn;
+	queue_resolve_fn *fn;           /* a resolve question */
+	queue_policy_fn *policy_fn;     /* or a TLS policy question */
 	void *arg;
 };
 
@@ -42,6 +43,26 @@ queue_lookup_take(struct queue *q, uint32_t id)
 }
 
 static void
+queue_lookup_policy_reply(struct queue *q, struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	struct queue_lookup_req *req;
+
+	ipc_reader_init(&r, msg);
+	uint32_t id = ipc_get_u32(&r), found = ipc_get_u32(&r);
+	uint32_t policy = ipc_get_u32(&r);
+	if ((req = queue_lookup_take(q, id)) == NULL)
+		return;
+	if (ipc_reader_end(&r) < 0 || req->policy_fn == NULL || policy > 2) {
+		log_warn("malformed TLS policy reply from lookup");
+		found = 0;
+	}
+	if (req->policy_fn != NULL)
+		req->policy_fn(req->arg, found ? (int)policy : -1);
+	free(req);
+}
+
+static void
 queue_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	static struct dir_target targets[DIR_RESOLVE_MAX];
@@ -52,6 +73,10 @@ queue_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	(void)chan;
 	if (msg->fd >= 0)
 		close(msg->fd);
+	if (msg->type == IPC_LOOKUP_TLS_POLICIED) {
+		queue_lookup_policy_reply(q, msg);
+		return;
+	}
 	if (msg->type != IPC_LOOKUP_RESOLVED) {
 		log_warn("unexpected message %u from lookup", msg->type);
 		return;
@@ -85,7 +110,10 @@ queue_lookup_fail_all(struct queue *q)
 	while (list != NULL) {
 		struct queue_lookup_req *r = list;
 		list = r->next;
-		r->fn(r->arg, DIR_RESOLVE_TEMPFAIL, NULL, 0);
+		if (r->policy_fn != NULL)
+			r->policy_fn(r->arg, -1);
+		else
+			r->fn(r->arg, DIR_RESOLVE_TEMPFAIL, NULL, 0);
 		free(r);
 	}
 }
@@ -110,21 +138,19 @@ queue_lookup_set(struct queue *q, int fd)
 	    queue_lookup_closed, q);
 }
 
+/* Stopping: open questions are answered "unavailable", so that what
+ * waits on them is released (and stays in the queue for the next start). */
 void
 queue_lookup_free(struct queue *q)
 {
 	ipc_chan_free(&q->lookup);
-	while (q->lookup_reqs != NULL) {
-		struct queue_lookup_req *r = q->lookup_reqs;
-		q->lookup_reqs = r->next;
-		free(r);
-	}
-	queue_lookup_open = 0;
+	queue_lookup_fail_all(q);
 }
 
 /* The answer to a question that could not be asked, from the loop. */
 struct queue_lookup_later {
 	queue_resolve_fn *fn;
+	queue_policy_fn *policy_fn;
 	void *arg;
 };
 
@@ -135,41 +161,71 @@ queue_lookup_later_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	l->fn(l->arg, DIR_RESOLVE_TEMPFAIL, NULL, 0);
+	if (l->policy_fn != NULL)
+		l->policy_fn(l->arg, -1);
+	else
+		l->fn(l->arg, DIR_RESOLVE_TEMPFAIL, NULL, 0);
 	free(l);
+}
+
+/* Sends one question; -1 when it cannot go now. */
+static int
+queue_lookup_ask(struct queue *q, uint32_t type, const char *text,
+    queue_resolve_fn *fn, queue_policy_fn *policy_fn, void *arg)
+{
+	struct queue_lookup_req *req;
+	struct buf b;
+	int r;
+
+	if (q->lookup == NULL || queue_lookup_open >= QUEUE_LOOKUP_MAX)
+		return -1;
+	req = xcalloc(1, sizeof(*req));
+	req->id = ++q->lookup_next_id;
+	req->fn = fn;
+	req->policy_fn = policy_fn;
+	req->arg = arg;
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&b, req->id);
+	ipc_put_str(&b, text);
+	r = ipc_chan_send(q->lookup, type, b.data, b.len, -1);
+	buf_free(&b);
+	if (r < 0) {
+		free(req);
+		return -1;
+	}
+	req->next = q->lookup_reqs;
+	q->lookup_reqs = req;
+	queue_lookup_open++;
+	return 0;
+}
+
+static void
+queue_lookup_later(struct queue *q, queue_resolve_fn *fn,
+    queue_policy_fn *policy_fn, void *arg)
+{
+	struct queue_lookup_later *l = xcalloc(1, sizeof(*l));
+
+	l->fn = fn;
+	l->policy_fn = policy_fn;
+	l->arg = arg;
+	if (event_base_once(q->base, -1, EV_TIMEOUT, queue_lookup_later_cb, l,
+	    NULL) < 0)
+		fatal("cannot schedule an event");
+}
+
+void
+queue_tls_policy(struct queue *q, const char *domain, queue_policy_fn *fn,
+    void *arg)
+{
+	if (queue_lookup_ask(q, IPC_LOOKUP_TLS_POLICY, domain, NULL, fn, arg) < 0)
+		queue_lookup_later(q, NULL, fn, arg);
 }
 
 void
 queue_resolve(struct queue *q, const char *addr, queue_resolve_fn *fn,
     void *arg)
 {
-	struct queue_lookup_req *req;
-	struct buf b;
-	int r = -1;
-
-	if (q->lookup != NULL && queue_lookup_open < QUEUE_LOOKUP_MAX) {
-		req = xcalloc(1, sizeof(*req));
-		req->id = ++q->lookup_next_id;
-		req->fn = fn;
-		req->arg = arg;
-		buf_init(&b, IPC_MAX_PAYLOAD);
-		ipc_put_u32(&b, req->id);
-		ipc_put_str(&b, addr);
-		r = ipc_chan_send(q->lookup, IPC_LOOKUP_RESOLVE, b.data, b.len, -1);
-		buf_free(&b);
-		if (r == 0) {
-			req->next = q->lookup_reqs;
-			q->lookup_reqs = req;
-			queue_lookup_open++;
-			return;
-		}
-		free(req);
-	}
 	/* Never answered from inside the caller. */
-	struct queue_lookup_later *l = xmalloc(sizeof(*l));
-	l->fn = fn;
-	l->arg = arg;
-	if (event_base_once(q->base, -1, EV_TIMEOUT, queue_lookup_later_cb, l,
-	    NULL) < 0)
-		fatal("cannot schedule an event");
+	if (queue_lookup_ask(q, IPC_LOOKUP_RESOLVE, addr, fn, NULL, arg) < 0)
+		queue_lookup_later(q, fn, NULL, arg);
 }

@@ -35,6 +35,25 @@ queue_ob_msg(const struct queue *q, const struct queue_job *job)
 	return m;
 }
 
+/* A message for one domain, waiting for the domain's TLS policy. */
+struct queue_ob_policy {
+	struct queue *q;
+	struct ob_msg *m;
+	char domain[ADDR_BUF];
+};
+
+/* tern tls-policy for the domain, else smtp_tls_policy: then it goes. */
+static void
+queue_ob_policy_known(void *arg, int policy)
+{
+	struct queue_ob_policy *p = arg;
+
+	if (policy >= 0)
+		p->m->tls_policy = policy;
+	outbound_submit(p->q->ob, p->domain, p->m);
+	free(p);
+}
+
 unsigned
 queue_outbound_start(struct queue *q, struct queue_job *job)
 {
@@ -69,8 +88,13 @@ queue_outbound_start(struct queue *q, struct queue_job *job)
 		snprintf(r->addr, sizeof(r->addr), "%s", rc->addr);
 		job->pending[i] = QUEUE_JOB_OUTBOUND;
 	}
-	for (size_t k = 0; k < nmsgs; k++)
-		outbound_submit(q->ob, domains[k], msgs[k]);
+	for (size_t k = 0; k < nmsgs; k++) {
+		struct queue_ob_policy *p = xcalloc(1, sizeof(*p));
+		p->q = q;
+		p->m = msgs[k];
+		snprintf(p->domain, sizeof(p->domain), "%s", domains[k]);
+		queue_tls_policy(q, p->domain, queue_ob_policy_known, p);
+	}
 	return (unsigned)nmsgs;
 }
 

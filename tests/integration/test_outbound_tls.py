@@ -1,0 +1,157 @@
+"""
+Issue 5, point 8: outbound TLS.  smtp_tls_policy may (STARTTLS when
+offered), encrypt (TLS or defer), verify (a chain to a trusted CA and the
+MX host name, or defer), globally and per destination domain (`tern
+tls-policy set`).  B's certificate for mx.b.test is signed by a CA the
+test makes; A trusts it through smtp_tls_ca_file.  A policy that cannot be
+met defers, with the reason in the log and in `tern queue list`.
+"""
+import re
+import shutil
+
+import pytest
+
+from outlib import (mailnet, make_ca, make_server_cert, needs_smtp_sink,  # noqa: F401
+                    queue_entry, send_from, sent_line, wait_queue_empty)
+from ternlib import free_port, make_tempdir, new_user, wait_until
+
+
+@pytest.fixture(scope="module")
+def pki():
+    d = make_tempdir("tern-ca-")
+    ca, ca_key = make_ca(d)
+    cert, key = make_server_cert(d, ca, ca_key, "mx.b.test")
+    yield {"ca": ca, "cert": cert, "key": key, "dir": d}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def tls_pair(mailnet, pki, domains=("b.test",), **a_settings):
+    b = mailnet.make_b(domains=domains, tls_cert=pki["cert"], tls_key=pki["key"])
+    b.start()
+    a = mailnet.make_a(b, queue_retry_min="1h", queue_retry_max="1h", **a_settings)
+    a.start()
+    sender = new_user(a, "a.test", "s")
+    return a, b, sender
+
+
+def assert_deferred_with(a, qid, rcpt, words):
+    """Deferred; the reason, in the log and in `tern queue list`, holds
+    each of words (case-insensitive)."""
+    m = a.wait_log(sent_line(qid, rcpt, "deferred"))
+    reason = m.group(4)
+    for w in words:
+        assert w.lower() in reason.lower(), "reason %r does not say %r" % (reason, w)
+    assert wait_until(lambda: "deferred" in "\n".join(queue_entry(a, qid)))
+    entry = "\n".join(queue_entry(a, qid))
+    assert reason in entry, "queue list does not give the reason %r:\n%s" % (reason, entry)
+    return reason
+
+
+def test_verify_succeeds_with_the_test_ca(mailnet, pki):
+    a, b, sender = tls_pair(mailnet, pki, smtp_tls_policy="verify", smtp_tls_ca_file=pki["ca"])
+    rcpt = new_user(b, "b.test", "r")
+    mark = b.log_mark()
+    qid, _ = send_from(a, sender, rcpt)
+    m = a.wait_log(sent_line(qid, rcpt))
+    assert m.group(1) == "mx.b.test[127.0.0.1]:%d" % b.port
+    msgs = b.wait_count(rcpt, 1)
+    b.wait_log(r"TLS established from \[127\.0\.0\.1\]", since=mark)
+    assert b"with ESMTPS" in msgs[0], msgs[0][:600]
+    wait_queue_empty(a)
+
+
+def verify_failure(mailnet, pki, case):
+    """Deferred under verify: "name" (wrong.test's MX is other.wrong.test,
+    at B, whose certificate names mx.b.test: trusted chain, wrong name) or
+    "ca" (mx.b.test, but A trusts only the system's store).  Returns the
+    reason."""
+    if case == "name":
+        mailnet.dns.add("wrong.test MX 10 other.wrong.test", "other.wrong.test A 127.0.0.1")
+        a, b, sender = tls_pair(mailnet, pki, domains=("b.test", "wrong.test"),
+                                smtp_tls_policy="verify", smtp_tls_ca_file=pki["ca"])
+        rcpt, host = new_user(b, "wrong.test", "r"), "other.wrong.test"
+    else:
+        a, b, sender = tls_pair(mailnet, pki, smtp_tls_policy="verify")
+        rcpt, host = new_user(b, "b.test", "r"), "mx.b.test"
+    qid, _ = send_from(a, sender, rcpt)
+    reason = assert_deferred_with(a, qid, rcpt, ["TLS", host])
+    assert b.delivered(rcpt) == []
+    assert not re.search(r"queued id=", b.log()), "B took the mail:\n%s" % b.log_tail()
+    return reason
+
+
+@pytest.mark.parametrize("case", ["name", "ca"], ids=["wrong-name", "without-ca"])
+def test_verify_failure_defers(mailnet, pki, case):
+    reason = verify_failure(mailnet, pki, case)
+    assert "verif" in reason.lower(), reason
+
+
+@pytest.mark.parametrize("case", ["name", "ca"], ids=["wrong-name", "without-ca"])
+def test_verify_failure_says_why(mailnet, pki, case):
+    """The reason tells the postmaster what to fix: the name (the MX or
+    the certificate) or the trust (smtp_tls_ca_file), not only that
+    verification failed."""
+    reason = verify_failure(mailnet, pki, case)
+    if case == "name":
+        assert re.search(r"(?i)hostname|name mismatch|does not match", reason), \
+            "the reason does not say that the name did not match: %r" % reason
+    else:
+        assert re.search(r"(?i)issuer|untrusted|not trusted|self.signed|unable to get", reason), \
+            "the reason does not say that the chain is not trusted: %r" % reason
+
+
+def test_encrypt_takes_any_certificate(mailnet, pki):
+    """encrypt wants TLS, not a trusted certificate: B's self-signed one
+    (no tls_cert) will do."""
+    b = mailnet.make_b()
+    b.start()
+    a = mailnet.make_a(b, smtp_tls_policy="encrypt")
+    a.start()
+    sender = new_user(a, "a.test", "s")
+    rcpt = new_user(b, "b.test", "r")
+    mark = b.log_mark()
+    qid, _ = send_from(a, sender, rcpt)
+    a.wait_log(sent_line(qid, rcpt))
+    b.wait_count(rcpt, 1)
+    b.wait_log(r"TLS established from \[127\.0\.0\.1\]", since=mark)
+
+
+def sink_dest(mailnet, **a_settings):
+    """smtp-sink (which offers no STARTTLS) as the MX of sink.test."""
+    port = free_port()
+    mailnet.sink(port)
+    mailnet.dns.add("sink.test MX 10 mx.sink.test", "mx.sink.test A 127.0.0.1")
+    a = mailnet.make_a(smtp_port=str(port), queue_retry_min="1h", queue_retry_max="1h",
+                       **a_settings)
+    a.start()
+    return a, new_user(a, "a.test", "s")
+
+
+@needs_smtp_sink
+@pytest.mark.parametrize("policy", ["encrypt", "verify"])
+def test_tls_required_but_not_offered_defers(mailnet, policy):
+    a, sender = sink_dest(mailnet, smtp_tls_policy=policy)
+    qid, _ = send_from(a, sender, "user@sink.test")
+    assert_deferred_with(a, qid, "user@sink.test", ["TLS", "STARTTLS", "mx.sink.test"])
+
+
+@needs_smtp_sink
+def test_may_sends_in_the_clear_without_starttls(mailnet):
+    a, sender = sink_dest(mailnet)
+    qid, _ = send_from(a, sender, "user@sink.test")
+    a.wait_log(sent_line(qid, "user@sink.test"))
+
+
+@needs_smtp_sink
+def test_per_domain_policy_overrides_the_global_one(mailnet):
+    """smtp_tls_policy may, but `tern tls-policy set sink.test encrypt`:
+    mail to sink.test (no STARTTLS there) defers."""
+    a, sender = sink_dest(mailnet)
+    r = a.cli("tls-policy", "set", "sink.test", "encrypt")
+    assert "sink.test" in r.out and "encrypt" in r.out, r
+    assert "sink.test\tencrypt" in a.cli("tls-policy", "list").out
+    qid, _ = send_from(a, sender, "user@sink.test")
+    m = a.wait_log(r"%s: to=<user@sink.test> .*status=(sent|deferred).*" % qid)
+    assert m.group(1) == "deferred", \
+        "tls-policy encrypt for sink.test, yet sent without TLS: %s" % m.group(0)
+    assert "STARTTLS" in m.group(0), m.group(0)
