@@ -265,7 +265,8 @@ static void
 cmd_not_offered(struct session *s, const char *arg)
 {
 	(void)arg;
-	session_client_error(s, "502 5.5.1 Error: command not implemented");
+	/* EXPN would enumerate users; BDAT needs CHUNKING, not advertised. */
+	session_client_error(s, "502 5.5.1 Error: command not offered");
 }
 
 static const struct {
