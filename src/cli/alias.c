@@ -55,23 +55,11 @@ alias_run(struct directory *dir, int argc, char **argv, char *err)
 int
 cli_alias(const struct conf *conf, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	int rc;
-
 	if (!(argc == 2 && strcmp(argv[1], "list") == 0) &&
 	    !(argc == 3 && strcmp(argv[1], "del") == 0) &&
 	    !(argc >= 4 && strcmp(argv[1], "add") == 0)) {
 		alias_usage();
 		return EXIT_USAGE;
 	}
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = alias_run(dir, argc, argv, err);
-	dir_close(&dir);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	return 0;
+	return cli_with_directory(conf, argc, argv, alias_run);
 }

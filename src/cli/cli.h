@@ -27,6 +27,11 @@ int cli_tls_policy(const struct conf *conf, int argc, char **argv);
  * directory.  On failure prints one line to stderr and returns NULL. */
 struct directory *cli_open_directory(const struct conf *conf);
 
+/* Opens the directory (cli_open_directory), runs run, closes it, and
+ * turns run's -1 and err into one line on stderr: the exit status. */
+int cli_with_directory(const struct conf *conf, int argc, char **argv,
+    int (*run)(struct directory *dir, int argc, char **argv, char *err));
+
 /* Prints "tern: " and the message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -39,3 +39,22 @@ cli_open_directory(const struct conf *conf)
 	}
 	return dir;
 }
+
+int
+cli_with_directory(const struct conf *conf, int argc, char **argv,
+    int (*run)(struct directory *dir, int argc, char **argv, char *err))
+{
+	struct directory *dir;
+	char err[DIR_ERR_MAX] = "";
+	int rc;
+
+	if ((dir = cli_open_directory(conf)) == NULL)
+		return 1;
+	rc = run(dir, argc, argv, err);
+	dir_close(&dir);
+	if (rc < 0) {
+		cli_error("%s", err);
+		return 1;
+	}
+	return 0;
+}

@@ -33,8 +33,9 @@ domain_folded(const char *domain, char buf[ADDR_DOMAIN_MAX + 1])
 }
 
 static int
-domain_run(struct directory *dir, char **argv, char *err)
+domain_run(struct directory *dir, int argc, char **argv, char *err)
 {
+	(void)argc;
 	char name[ADDR_DOMAIN_MAX + 1];
 
 	if (strcmp(argv[1], "list") == 0) {
@@ -62,23 +63,11 @@ domain_run(struct directory *dir, char **argv, char *err)
 int
 cli_domain(const struct conf *conf, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	int rc;
-
 	if (!(argc == 2 && strcmp(argv[1], "list") == 0) &&
 	    !(argc == 3 && (strcmp(argv[1], "add") == 0 ||
 	    strcmp(argv[1], "del") == 0))) {
 		domain_usage();
 		return EXIT_USAGE;
 	}
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = domain_run(dir, argv, err);
-	dir_close(&dir);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	return 0;
+	return cli_with_directory(conf, argc, argv, domain_run);
 }

@@ -35,8 +35,9 @@ tls_policy_folded(const char *s, char buf[ADDR_DOMAIN_MAX + 1])
 }
 
 static int
-tls_policy_run(struct directory *dir, char **argv, char *err)
+tls_policy_run(struct directory *dir, int argc, char **argv, char *err)
 {
+	(void)argc;
 	char name[ADDR_DOMAIN_MAX + 1], word[ADDR_DOMAIN_MAX + 1];
 
 	if (strcmp(argv[1], "list") == 0) {
@@ -67,23 +68,11 @@ tls_policy_run(struct directory *dir, char **argv, char *err)
 int
 cli_tls_policy(const struct conf *conf, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	int rc;
-
 	if (!(argc == 2 && strcmp(argv[1], "list") == 0) &&
 	    !(argc == 3 && strcmp(argv[1], "del") == 0) &&
 	    !(argc == 4 && strcmp(argv[1], "set") == 0)) {
 		tls_policy_usage();
 		return EXIT_USAGE;
 	}
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = tls_policy_run(dir, argv, err);
-	dir_close(&dir);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	return 0;
+	return cli_with_directory(conf, argc, argv, tls_policy_run);
 }
