@@ -7,6 +7,7 @@
  * done: a crash in between can only repeat the DSN.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,13 @@
 
 #include "deliver/outbound.h"
 #include "queue/queue.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
 #define QUEUE_OB_DOMAINS 64     /* destinations started per message and pass */
+/* One result line: id, two addresses, relay host, reasons and words. */
+#define QUEUE_OB_LINE (4 * ADDR_BUF + 2 * OB_REPLY_MAX + 256)
 
 static struct ob_msg *
 queue_ob_msg(const struct queue *q, const struct queue_job *job)
@@ -105,7 +109,24 @@ struct queue_ob_done {
 	struct ob_msg *m;
 	size_t *failed;
 	size_t nfailed;
+	struct buf log;         /* the result lines, logged once recorded */
 };
+
+/* Logs the attempt's result lines: only after the state file holds them,
+ * so that the log never runs ahead of what `tern queue list` shows. */
+static void
+queue_ob_log(struct buf *log)
+{
+	char *line = log->data, *end = log->data + log->len, *nl;
+
+	for (; line < end; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (nl == NULL)
+			break;
+		log_info("%.*s", (int)(nl - line), line);
+	}
+	buf_free(log);
+}
 
 static const char *
 ob_result_name(enum ob_result r)
@@ -141,6 +162,7 @@ queue_ob_finish(void *arg, int queued)
 	} else if (queue_state_save(q->dir, &d->env) < 0) {
 		log_error("%s: cannot save its state: %s", d->env.id, strerror(errno));
 	}
+	queue_ob_log(&d->log);
 	if (it != NULL && it->inflight > 0 && --it->inflight == 0) {
 		if (left == 0)
 			it->next = -1;          /* gone: queue_take_due drops it */
@@ -156,7 +178,7 @@ queue_ob_finish(void *arg, int queued)
 /* One recipient's result, into the envelope and the log. */
 static int
 queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
-    const struct ob_rcpt *r, time_t now)
+    const struct ob_rcpt *r, time_t now, struct buf *log)
 {
 	struct queue_rcpt *rc = &env->rcpts[r->index];
 	enum ob_result res = r->result;
@@ -170,11 +192,12 @@ queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
 	}
 	if (res == OB_DEFERRED)
 		rc->attempts++;
-	log_info("%s: to=<%s> orig_to=<%s> relay=%s delay=%llds dsn=%s status=%s attempts=%u (%s)",
+	if (buf_appendf(log, "%s: to=<%s> orig_to=<%s> relay=%s delay=%llds dsn=%s status=%s attempts=%u (%s)\n",
 	    env->id, rc->addr, rc->orig, m->relay,
 	    (long long)(now - env->created),
 	    res == OB_BOUNCED && why == expired ? "4.4.7" : r->status,
-	    ob_result_name(res), rc->attempts + (res != OB_DEFERRED), why);
+	    ob_result_name(res), rc->attempts + (res != OB_DEFERRED), why) < 0)
+		log_warn("%s: to=<%s>: result line longer than its buffer", env->id, rc->addr);
 	switch (res) {
 	case OB_SENT:
 		rc->state = QUEUE_RCPT_DONE;
@@ -214,12 +237,15 @@ queue_outbound_done(struct ob_msg *m, void *arg)
 		return;
 	}
 	d->failed = xcalloc(m->nrcpt, sizeof(*d->failed));
+	if (m->nrcpt > SIZE_MAX / QUEUE_OB_LINE)
+		bug("recipient count %zu", m->nrcpt);
+	buf_init(&d->log, m->nrcpt * QUEUE_OB_LINE);
 	for (size_t k = 0; k < m->nrcpt; k++) {
 		const struct ob_rcpt *r = &m->rcpts[k];
 		if (r->index >= d->env.nrcpt ||
 		    strcasecmp(d->env.rcpts[r->index].addr, r->addr) != 0)
 			continue;       /* not the file it was read from */
-		if (queue_ob_apply(q, &d->env, m, r, now))
+		if (queue_ob_apply(q, &d->env, m, r, now, &d->log))
 			d->failed[d->nfailed++] = r->index;
 	}
 	if (d->nfailed == 0) {
