@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,7 +152,12 @@ master_start(struct master *m, enum proc_kind kind)
 	if (p->pid < 0)
 		fatal("fork: %s", strerror(errno));
 	if (p->pid == 0) {
+		char title[16];
 		close(ctl[0]);
+		/* ps, top and perf tell the children apart: tern-smtpd... */
+		snprintf(title, sizeof(title), "tern-%s", p->name);
+		if (prctl(PR_SET_NAME, title, 0, 0, 0) < 0)
+			log_warn("cannot name the %s process: %s", p->name, strerror(errno));
 		child_close_others(m, kind);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);

@@ -24,7 +24,7 @@
 int
 master_prepare_state(const struct conf *conf)
 {
-	static const char *const sub[] = { "", "/queue", "/queue/tmp", "/mail" };
+	static const char *const sub[] = { "", "/queue", "/queue/tmp", "/queue/spare", "/mail" };
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
@@ -35,17 +35,16 @@ master_prepare_state(const struct conf *conf)
 	return 0;
 }
 
-/* queue/tmp holds messages being received, never acknowledged: whatever a
- * previous run left there is removed, once, before smtpd starts (a queue
- * process that restarts later must not touch smtpd's files). */
-void
-master_clean_queue_tmp(const struct conf *conf)
+/* queue/tmp holds messages being received, never acknowledged, and
+ * queue/spare emptied files kept for reuse: whatever a previous run left
+ * in either is removed, once, before smtpd starts (a queue process that
+ * restarts later must not touch smtpd's files). */
+static void
+master_empty_dir(const char *p)
 {
-	char p[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(p, sizeof(p), "%s/queue/tmp", conf->state_dir);
 	if ((d = opendir(p)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
@@ -56,6 +55,17 @@ master_clean_queue_tmp(const struct conf *conf)
 			    strerror(errno));
 	}
 	closedir(d);
+}
+
+void
+master_clean_queue_tmp(const struct conf *conf)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/queue/tmp", conf->state_dir);
+	master_empty_dir(p);
+	snprintf(p, sizeof(p), "%s/queue/spare", conf->state_dir);
+	master_empty_dir(p);
 }
 
 /* Waits up to 10 s for the lock: a server stopped a moment ago may still

@@ -4,6 +4,7 @@
  * every field checked, because a damaged file must not crash the queue.
  */
 #include "queue/queue_file.h"
+#include "queue/queue_spare.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -277,8 +278,7 @@ queue_remove(const char *queue_dir, const char *id)
 	snprintf(path, sizeof(path), "%s/%s.state", queue_dir, id);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s", queue_dir, id);
-	return unlink(path);
+	return queue_spare_keep(queue_dir, id);
 }
 
 void

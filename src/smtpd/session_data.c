@@ -109,8 +109,9 @@ session_data_begin(struct session *s)
 	n = snprintf(s->data_tmp, sizeof(s->data_tmp), "%s/%s", sd->queue_tmp,
 	    s->env.id);
 	if (n < 0 || (size_t)n >= sizeof(s->data_tmp) ||
+	    ((s->data_fd = queue_spare_take(&sd->spares, s->data_tmp)) < 0 &&
 	    (s->data_fd = open(s->data_tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0600)) < 0) {
+	    O_CLOEXEC, 0600)) < 0)) {
 		log_error("%s: cannot create %s: %s", s->id, s->data_tmp,
 		    strerror(errno));
 		session_reply(s, "451 4.3.0 Error: queue file write error");

@@ -279,6 +279,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	sd.conf = conf;
 	snprintf(sd.queue_dir, sizeof(sd.queue_dir), "%s/queue", conf->state_dir);
 	snprintf(sd.queue_tmp, sizeof(sd.queue_tmp), "%s/queue/tmp", conf->state_dir);
+	queue_spares_init(&sd.spares, sd.queue_dir);
 	if ((sd.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	for (size_t i = 0; i < 3; i++) {

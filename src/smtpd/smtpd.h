@@ -15,6 +15,7 @@
 #include "lookup/directory.h"
 #include "master/child.h"
 #include "queue/queue_file.h"
+#include "queue/queue_spare.h"
 #include "smtpd/data_reader.h"
 #include "smtpd/smtp_parse.h"
 #include "util/buf.h"
@@ -133,6 +134,7 @@ struct smtpd {
 	int stopping;
 	char queue_dir[512];
 	char queue_tmp[512];
+	struct queue_spares spares;     /* emptied queue files to reuse */
 	struct workpool *committer;     /* the group commit's thread */
 	struct event *stop_ev;
 };
