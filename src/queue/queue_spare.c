@@ -1,9 +1,9 @@
 /*
- * Spare queue files: see queue_spare.h.  The queue gives (rename, then
- * truncate, so the spare holds neither the old message nor its blocks);
- * smtpd takes (rename into queue/tmp, open with O_TRUNC).  Only smtpd
- * takes, so a name it read from the folder is gone only if master
- * emptied the folder meanwhile, and then the rename fails harmlessly.
+ * Spare queue files: see queue_spare.h.  The queue gives (rename into
+ * queue/spare); smtpd takes (rename into queue/tmp, open, write over).
+ * Only smtpd takes, so a name it read from the folder is gone only if
+ * master emptied the folder meanwhile, and then the rename fails
+ * harmlessly.
  */
 #include "queue/queue_spare.h"
 
@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define QUEUE_SPARE_SCAN_MAX (2 * QUEUE_SPARE_KEEP)   /* entries per scan */
@@ -67,7 +68,7 @@ queue_spare_take(struct queue_spares *sp, const char *path)
 			continue;
 		if (rename(src, path) < 0)
 			continue;
-		fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0)
 			return fd;
 		/* Out of the way of the caller's own O_EXCL create. */
@@ -81,18 +82,17 @@ int
 queue_spare_keep(const char *queue_dir, const char *id)
 {
 	char path[PATH_MAX], spare[PATH_MAX];
+	struct stat st;
 
 	if (!queue_id_valid(id))
 		return errno = EINVAL, -1;
 	snprintf(path, sizeof(path), "%s/%s", queue_dir, id);
 	snprintf(spare, sizeof(spare), "%s/spare/%s", queue_dir, id);
+	if (stat(path, &st) < 0)
+		return -1;
 	/* Failed: no queue/spare (ENOENT too), or the file is gone, which
 	 * unlink then says. */
-	if (rename(path, spare) < 0)
+	if (st.st_size > QUEUE_SPARE_SIZE_MAX || rename(path, spare) < 0)
 		return unlink(path);
-	/* Out of the queue now.  An emptied spare costs no disk blocks and
-	 * keeps no mail; one that cannot be emptied is not worth keeping. */
-	if (truncate(spare, 0) < 0)
-		(void)unlink(spare);
 	return 0;
 }

@@ -168,6 +168,13 @@ session_data_commit(struct session *s)
 	struct commit_job *j;
 
 	session_data_flush(s);
+	/* A spare still holds its old message past what we wrote. */
+	if (!s->data_write_error && s->data_reused &&
+	    ftruncate(s->data_fd, s->data_len) < 0) {
+		log_error("%s: cannot cut %s to length: %s", s->id, s->data_tmp,
+		    strerror(errno));
+		s->data_write_error = 1;
+	}
 	if (s->data_write_error) {
 		log_error("%s: cannot queue %s: write error", s->id, s->env.id);
 		session_data_abort(s);

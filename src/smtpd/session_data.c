@@ -35,6 +35,8 @@ session_data_flush(struct session *s)
 		log_error("%s: cannot write %s: %s", s->id, s->data_tmp,
 		    strerror(errno));
 		s->data_write_error = 1;
+	} else {
+		s->data_len += (off_t)s->data_out.len;
 	}
 	buf_reset(&s->data_out);
 }
@@ -108,8 +110,12 @@ session_data_begin(struct session *s)
 	snprintf(s->env.client, sizeof(s->env.client), "%s", s->client_ip);
 	n = snprintf(s->data_tmp, sizeof(s->data_tmp), "%s/%s", sd->queue_tmp,
 	    s->env.id);
-	if (n < 0 || (size_t)n >= sizeof(s->data_tmp) ||
-	    ((s->data_fd = queue_spare_take(&sd->spares, s->data_tmp)) < 0 &&
+	s->data_len = 0;
+	s->data_reused = 0;
+	if (n >= 0 && (size_t)n < sizeof(s->data_tmp))
+		s->data_reused = (s->data_fd = queue_spare_take(&sd->spares,
+		    s->data_tmp)) >= 0;
+	if (n < 0 || (size_t)n >= sizeof(s->data_tmp) || (!s->data_reused &&
 	    (s->data_fd = open(s->data_tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC, 0600)) < 0)) {
 		log_error("%s: cannot create %s: %s", s->id, s->data_tmp,

@@ -108,6 +108,8 @@ struct session {
 	struct data_reader dr;
 	struct header_from *hf;         /* authenticated: header From, Sender */
 	int data_fd;
+	off_t data_len;                 /* written to data_fd so far */
+	int data_reused;                /* data_fd is a spare: cut to data_len */
 	char data_tmp[512];
 	struct buf data_out;
 	int data_too_big;
