@@ -121,8 +121,26 @@ queue_show(const char *dir, const char *id)
 	return 0;
 }
 
+/* Signals the running server's master; -1 when none runs. */
 static int
-queue_delete(const char *dir, const char *id)
+server_signal(const struct conf *conf, int sig)
+{
+	char path[PATH_MAX];
+	long pid;
+	FILE *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "%s/tern.pid", conf->state_dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &pid) == 1 && pid > 1 && kill((pid_t)pid, sig) == 0)
+		r = 0;
+	fclose(f);
+	return r;
+}
+
+static int
+queue_delete(const struct conf *conf, const char *dir, const char *id)
 {
 	if (!queue_id_valid(id)) {
 		cli_error("not a queue id: %s", id);
@@ -134,26 +152,19 @@ queue_delete(const char *dir, const char *id)
 		return 1;
 	}
 	printf("deleted %s\n", id);
-	fprintf(stderr, "tern: %s: removed from the queue by the postmaster\n", id);
+	/* The server forgets it and says so in its log; if none runs, the
+	 * message is simply not there at the next start. */
+	(void)server_signal(conf, SIGUSR2);
 	return 0;
 }
 
 static int
 queue_flush(const struct conf *conf)
 {
-	char path[PATH_MAX];
-	long pid;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/tern.pid", conf->state_dir);
-	if ((f = fopen(path, "re")) == NULL || fscanf(f, "%ld", &pid) != 1 ||
-	    pid <= 1 || kill((pid_t)pid, SIGUSR1) < 0) {
-		if (f)
-			fclose(f);
+	if (server_signal(conf, SIGUSR1) < 0) {
 		cli_error("the server is not running; the queue is processed when it starts");
 		return 1;
 	}
-	fclose(f);
 	printf("asked the server to retry every message now\n");
 	return 0;
 }
@@ -175,7 +186,7 @@ cli_queue(const struct conf *conf, int argc, char **argv)
 	if (strcmp(argv[1], "show") == 0 && argc == 3)
 		return queue_show(dir, argv[2]);
 	if (strcmp(argv[1], "delete") == 0 && argc == 3)
-		return queue_delete(dir, argv[2]);
+		return queue_delete(conf, dir, argv[2]);
 	if (strcmp(argv[1], "flush") == 0 && argc == 2)
 		return queue_flush(conf);
 	return queue_usage();

@@ -288,9 +288,11 @@ master_handle(struct master *m, int sig)
 		log_info("SIGHUP: reloading config and directory");
 		master_reload(m);
 		break;
-	case SIGUSR1:
-		if (m->procs[PROC_QUEUE].pid > 0)
-			kill(m->procs[PROC_QUEUE].pid, SIGUSR1);
+	case SIGUSR1:           /* tern queue flush */
+	case SIGUSR2:           /* tern queue delete */
+		if (m->procs[PROC_QUEUE].pid > 0 &&
+		    kill(m->procs[PROC_QUEUE].pid, sig) < 0)
+			log_warn("cannot signal the queue: %s", strerror(errno));
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -373,6 +375,7 @@ master_main(struct conf *conf)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)

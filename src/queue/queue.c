@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,6 +206,28 @@ queue_ctl_closed(struct ipc_chan *chan, void *arg)
 	event_base_loopbreak(q->base);
 }
 
+/* tern queue delete removed a file (SIGUSR2): the messages whose file is
+ * gone are forgotten, with the log line the postmaster looks for.  One
+ * that an attempt holds is forgotten when its results come back. */
+static void
+queue_forget_deleted(struct queue *q)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i = 0;
+
+	while (i < q->nitems) {
+		struct queue_item *it = &q->items[i];
+		snprintf(path, sizeof(path), "%s/%s", q->dir, it->id);
+		if (it->inflight > 0 || stat(path, &st) == 0 || errno != ENOENT) {
+			i++;
+			continue;
+		}
+		log_info("%s: removed from the queue by tern queue delete", it->id);
+		q->items[i] = q->items[--q->nitems];
+	}
+}
+
 static void
 queue_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -213,6 +236,10 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		child_reload_conf(q->conf);
+		return;
+	}
+	if (sig == SIGUSR2) {
+		queue_forget_deleted(q);
 		return;
 	}
 	log_info("flush: every message is due now");
@@ -226,8 +253,8 @@ int
 queue_main(struct conf *conf, const struct child_fds *fds)
 {
 	static struct queue q;
-	const int signums[2] = { SIGHUP, SIGUSR1 };
-	struct event *sigs[2];
+	const int signums[3] = { SIGHUP, SIGUSR1, SIGUSR2 };
+	struct event *sigs[3];
 	struct timeval second = { 1, 0 };
 	char err[256];
 
@@ -238,7 +265,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	snprintf(q.tmp, sizeof(q.tmp), "%s/queue/tmp", conf->state_dir);
 	if ((q.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(q.base, signums[i], queue_signal, &q);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
@@ -264,7 +291,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	child_ignore_stop_signals();
 	ipc_chan_set_free(&q.clients);
 	ipc_chan_free(&q.ctl);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_free(q.run_ev);
 	event_free(q.tick_ev);

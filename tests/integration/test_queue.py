@@ -46,8 +46,10 @@ def test_queue_list_show_delete(srv):
         assert h in r.out, "queue show: want header %r in\n%s" % (h, r.out)
     assert "queued body text" not in r.out, "queue show prints headers, not the body:\n%s" % r.out
 
+    mark = srv.log_mark()
     r = srv.cli("queue", "delete", qid)
     assert qid in r.out, r
+    srv.wait_log(r"%s: removed from the queue by tern queue delete" % qid, since=mark)
     assert qid not in srv.queue_files(), "queue delete left the file"
     assert qid not in srv.cli("queue", "list").out
     srv.cli("queue", "show", qid, expect=1)
