@@ -46,6 +46,8 @@ struct ob_msg {
 	off_t size;                     /* of the message content */
 	time_t created;
 	int tls_policy;                 /* CONF_TLS_MAY, _ENCRYPT, _VERIFY */
+	int body_8bit;                  /* send BODY=8BITMIME (RFC 6152) */
+	int smtputf8;                   /* needs SMTPUTF8 (RFC 6531) */
 	char relay[320];                /* "host[ip]:port" of the last try */
 	struct ob_rcpt *rcpts;
 	size_t nrcpt;

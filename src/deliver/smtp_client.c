@@ -205,6 +205,16 @@ smtpc_mx_done(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
 
 /* ---- connecting ---- */
 
+/* What a server offers holds for one EHLO: a new connection, the EHLO
+ * after STARTTLS (RFC 3207 4.2) and a fall back to HELO start afresh. */
+static void
+smtpc_forget_ext(struct smtp_conn *c)
+{
+	c->esmtp = c->pipelining = c->starttls = c->auth_plain = 0;
+	c->eightbit = c->smtputf8 = 0;
+	c->size_max = 0;
+}
+
 /* Is this address and port one of our own listeners?  Then the mail
  * would loop back to this server. */
 static int
@@ -279,7 +289,8 @@ smtpc_connect_next(struct smtp_conn *c)
 		fatal("cannot create a bufferevent");
 	bufferevent_setcb(c->bev, smtpc_read, smtpc_write, smtpc_event, c);
 	c->state = SC_CONNECT;
-	c->esmtp = c->pipelining = c->starttls = c->auth_plain = c->tls = 0;
+	smtpc_forget_ext(c);
+	c->tls = 0;
 	c->code = 0;
 	c->lines = 0;
 	smtpc_timeout(c, c->ob->conf->smtp_connect_timeout);
@@ -406,26 +417,63 @@ smtpc_start_body(struct smtp_conn *c)
 	smtpc_body_fill(c);
 }
 
+/* MAIL FROM with what the message declares and the server offers.  An
+ * 8-bit body goes as it is to a server without 8BITMIME (no conversion
+ * to 7bit, as Postfix with disable_mime_output_conversion = yes; see
+ * docs/operations.md). */
 static void
-smtpc_send_envelope(struct smtp_conn *c)
+smtpc_send_mail(struct smtp_conn *c, const struct ob_msg *m)
 {
-	struct ob_msg *m = c->msg;
+	char size[32] = "";
+
+	if (c->esmtp && c->size_max > 0)
+		snprintf(size, sizeof(size), " SIZE=%lld", (long long)m->size);
+	smtpc_send(c, "MAIL FROM:<%s>%s%s%s", m->sender, size,
+	    m->body_8bit && c->eightbit ? " BODY=8BITMIME" : "",
+	    m->smtputf8 && c->smtputf8 ? " SMTPUTF8" : "");
+}
+
+/* 1 if this server can take m.  If not, m's recipients bounce without a
+ * word to the server; the caller goes on with the next message (in a
+ * loop, not by recursion: a whole queue may bounce here). */
+static int
+smtpc_msg_fits(struct smtp_conn *c, struct ob_msg *m)
+{
+	const char *status = NULL;
+	char why[OB_REPLY_MAX];
 
 	if (c->size_max > 0 && (unsigned long long)m->size > c->size_max) {
-		outbound_finish_msg(m, OB_BOUNCED, "5.3.4",
-		    "message too big for the receiving server");
-		c->msg = NULL;
-		outbound_msg_done(c->ob, m);
-		smtpc_take_message(c);
-		return;
+		status = "5.3.4";
+		snprintf(why, sizeof(why), "message too big for the receiving server");
+	} else if (m->smtputf8 && !c->smtputf8) {
+		/* UTF-8 addresses or headers cannot go without SMTPUTF8 and
+		 * there is no downgrade (RFC 6530 4): bounced, as Postfix does. */
+		status = "5.6.7";
+		snprintf(why, sizeof(why),
+		    "SMTPUTF8 is required, but was not offered by host %s[%s]",
+		    smtpc_host(c), c->ip);
 	}
+	if (status == NULL)
+		return 1;
+	snprintf(m->relay, sizeof(m->relay), "%s[%s]:%u", smtpc_host(c), c->ip,
+	    c->dest->port);
+	outbound_finish_msg(m, OB_BOUNCED, status, why);
+	outbound_msg_done(c->ob, m);
+	return 0;
+}
+
+/* MAIL, and with PIPELINING the RCPTs and DATA, of a message that fits. */
+static void
+smtpc_start_msg(struct smtp_conn *c, struct ob_msg *m)
+{
+	c->reused = c->state == SC_IDLE;
+	c->msg = m;
+	snprintf(m->relay, sizeof(m->relay), "%s[%s]:%u", smtpc_host(c), c->ip,
+	    c->dest->port);
 	c->rcpt_i = 0;
 	c->accepted = 0;
 	c->fd = -1;
-	if (c->esmtp && c->size_max > 0)
-		smtpc_send(c, "MAIL FROM:<%s> SIZE=%lld", m->sender, (long long)m->size);
-	else
-		smtpc_send(c, "MAIL FROM:<%s>", m->sender);
+	smtpc_send_mail(c, m);
 	c->state = SC_MAIL;
 	if (c->pipelining) {
 		for (size_t i = 0; i < m->nrcpt; i++)
@@ -459,11 +507,11 @@ smtpc_take_message(struct smtp_conn *c)
 		c->ready = 1;
 		outbound_conn_ready(c->dest);
 	}
-	m = outbound_next_msg(c->dest);
-
-	if (m != NULL) {
-		smtp_conn_send(c, m);
-		return;
+	while ((m = outbound_next_msg(c->dest)) != NULL) {
+		if (smtpc_msg_fits(c, m)) {
+			smtpc_start_msg(c, m);
+			return;
+		}
 	}
 	c->state = SC_IDLE;
 	c->next_idle = c->dest->idle;
@@ -478,13 +526,13 @@ smtpc_take_message(struct smtp_conn *c)
 void
 smtp_conn_send(struct smtp_conn *c, struct ob_msg *m)
 {
-	c->reused = c->state == SC_IDLE;
-	if (c->idle_ev != NULL)
-		evtimer_del(c->idle_ev);
-	c->msg = m;
-	snprintf(m->relay, sizeof(m->relay), "%s[%s]:%u", smtpc_host(c), c->ip,
-	    c->dest->port);
-	smtpc_send_envelope(c);
+	if (c->idle_ev != NULL && evtimer_del(c->idle_ev) < 0)
+		log_debug("cannot stop the idle timer");
+	if (!smtpc_msg_fits(c, m)) {
+		smtpc_take_message(c);
+		return;
+	}
+	smtpc_start_msg(c, m);
 }
 
 /* The reply to the final dot (or to MAIL or DATA when they failed). */
@@ -628,6 +676,7 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 		return;
 	case SC_EHLO:
 		if (code / 100 != 2) {
+			smtpc_forget_ext(c);    /* lines of a refusal offer nothing */
 			smtpc_send(c, "HELO %s", c->ob->conf->hostname);
 			c->state = SC_HELO;
 			return;
@@ -829,7 +878,7 @@ smtpc_event(struct bufferevent *bev, short what, void *arg)
 		}
 		if (c->state == SC_TLS) {
 			c->tls = 1;
-			c->esmtp = c->pipelining = c->starttls = c->auth_plain = 0;
+			smtpc_forget_ext(c);
 			smtpc_send(c, "EHLO %s", c->ob->conf->hostname);
 			c->state = SC_EHLO;
 			return;

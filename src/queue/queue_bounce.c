@@ -65,6 +65,16 @@ done:
 	return r;
 }
 
+/* Bytes >= 0x80: an address that only an SMTPUTF8 transaction carries. */
+static int
+queue_bounce_utf8_addr(const char *addr)
+{
+	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+		if (*p >= 0x80)
+			return 1;
+	return 0;
+}
+
 static void
 queue_bounce_end(struct queue_bounce_ctx *c, int queued)
 {
@@ -84,6 +94,12 @@ queue_bounce_resolved(void *arg, unsigned status,
 	memset(&env, 0, sizeof(env));
 	queue_id_new(env.id);
 	env.created = time(NULL);
+	/* The DSN's own content decides, not the original's 8BITMIME:
+	 * bounce_compose quotes the original headers (and any UTF-8 address)
+	 * as quoted-printable, so the DSN is 7bit, except when the sender is
+	 * a UTF-8 address: that goes raw into To: and RCPT TO, which takes
+	 * SMTPUTF8, and 8-bit header bytes are 8BITMIME content. */
+	env.smtputf8 = env.body_8bit = queue_bounce_utf8_addr(c->sender);
 	switch (status) {
 	case DIR_RESOLVE_OK:
 		for (size_t i = 0; i < n; i++)

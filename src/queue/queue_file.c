@@ -81,6 +81,12 @@ queue_env_format(const struct queue_env *env, struct buf *out)
 	    "from\t%s\nclient\t%s\n", QUEUE_VERSION, env->id,
 	    (long long)env->created, env->sender, env->client);
 
+	/* Only when set: a reader before these lines existed still reads
+	 * every 7bit, non-SMTPUTF8 message. */
+	if (r == 0 && env->body_8bit)
+		r = buf_appendf(out, "body\t8bitmime\n");
+	if (r == 0 && env->smtputf8)
+		r = buf_appendf(out, "smtputf8\n");
 	for (size_t i = 0; r == 0 && i < env->nrcpt; i++)
 		r = buf_appendf(out, "rcpt\t%s\t%s\t%s\n", env->rcpts[i].orig,
 		    env->rcpts[i].addr, env->rcpts[i].remote ? "remote" : "local");
@@ -140,6 +146,18 @@ queue_env_line(struct queue_env *env, char *line)
 		return copy_field(env->sender, sizeof(env->sender), f[1]);
 	if (n == 2 && strcmp(f[0], "client") == 0)
 		return copy_field(env->client, sizeof(env->client), f[1]);
+	if (n == 2 && strcmp(f[0], "body") == 0) {
+		/* 7bit is never written (it is the default), but is no damage. */
+		if (strcmp(f[1], "8bitmime") == 0)
+			env->body_8bit = 1;
+		else if (strcmp(f[1], "7bit") != 0)
+			return -1;
+		return 0;
+	}
+	if (n == 1 && strcmp(f[0], "smtputf8") == 0) {
+		env->smtputf8 = 1;
+		return 0;
+	}
 	if (n == 4 && strcmp(f[0], "rcpt") == 0) {
 		if (env->nrcpt >= QUEUE_MAX_RCPTS ||
 		    strlen(f[1]) >= ADDR_BUF || strlen(f[2]) >= ADDR_BUF ||

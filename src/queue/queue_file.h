@@ -7,6 +7,11 @@
  * attempt, last error) lives in ID.state beside it, replaced durably.
  * Files are written to queue/tmp first and renamed in, so the queue folder
  * only ever holds whole messages.
+ *
+ * Two envelope lines are optional and written only when set, so that a
+ * file from before they existed still loads, with their defaults:
+ * "body<TAB>8bitmime" (RFC 6152; absent means 7bit) and "smtputf8"
+ * (RFC 6531; absent means not required).
  */
 #ifndef TERN_QUEUE_FILE_H
 #define TERN_QUEUE_FILE_H
@@ -40,6 +45,8 @@ struct queue_env {
 	time_t created;
 	char sender[ADDR_BUF];  /* "" for the null sender */
 	char client[64];        /* client IP address */
+	int body_8bit;          /* MAIL FROM carried BODY=8BITMIME */
+	int smtputf8;           /* MAIL FROM carried SMTPUTF8 */
 	struct queue_rcpt *rcpts;
 	size_t nrcpt;
 	off_t content_offset;   /* where the message starts in the file */

@@ -36,6 +36,8 @@ queue_ob_msg(const struct queue *q, const struct queue_job *job)
 	m->size = job->env.file_size - job->env.content_offset;
 	m->created = job->env.created;
 	m->tls_policy = q->conf->smtp_tls_policy;
+	m->body_8bit = job->env.body_8bit;
+	m->smtputf8 = job->env.smtputf8;
 	return m;
 }
 

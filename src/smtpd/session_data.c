@@ -108,6 +108,10 @@ session_data_begin(struct session *s)
 	queue_id_new(s->env.id);
 	s->env.created = time(NULL);
 	snprintf(s->env.client, sizeof(s->env.client), "%s", s->client_ip);
+	/* What MAIL declared goes with the message, so that the SMTP client
+	 * can declare it again (RFC 6152, RFC 6531) or refuse to relay it. */
+	s->env.body_8bit = s->mail.body_8bit;
+	s->env.smtputf8 = s->mail.smtputf8;
 	n = snprintf(s->data_tmp, sizeof(s->data_tmp), "%s/%s", sd->queue_tmp,
 	    s->env.id);
 	s->data_len = 0;

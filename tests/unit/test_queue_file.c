@@ -1,6 +1,8 @@
 /*
- * Unit tests of queue files and Maildir delivery: envelope round trip,
- * recipient states surviving a reload, damaged files refused, queue ids,
+ * Unit tests of queue files and Maildir delivery: envelope round trip (with
+ * and without the body type and SMTPUTF8 lines, and a file written before
+ * those lines existed), recipient states surviving a reload, damaged files
+ * refused, queue ids,
  * Maildir paths that cannot escape state_dir, and a delivered copy with its
  * headers in front and LF line ends.
  */
@@ -105,6 +107,8 @@ test_envelope_round_trip(void **state)
 	assert_int_equal(got.rcpts[1].state, QUEUE_RCPT_PENDING);
 	assert_int_equal(got.file_size - got.content_offset,
 	    (off_t)strlen("Subject: x\r\n\r\nbody\r\n"));
+	assert_int_equal(got.body_8bit, 0);
+	assert_int_equal(got.smtputf8, 0);
 
 	/* States survive a reload. */
 	got.rcpts[0].state = QUEUE_RCPT_DONE;
@@ -129,6 +133,81 @@ test_envelope_round_trip(void **state)
 	free(dir);
 }
 
+/* The flags survive a round trip, and appear in the file only when set. */
+static void
+test_envelope_body_flags(void **state)
+{
+	static const struct {
+		int body_8bit, smtputf8;
+	} cases[] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
+	char *dir = make_tmpdir(), err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct queue_env env, got;
+		struct buf b;
+
+		memset(&env, 0, sizeof(env));
+		queue_id_new(env.id);
+		snprintf(env.sender, sizeof(env.sender), "a@x.test");
+		env.body_8bit = cases[i].body_8bit;
+		env.smtputf8 = cases[i].smtputf8;
+		queue_env_add_rcpt(&env, "b@y.test", "b@y.test", 1);
+
+		buf_init(&b, 1 << 16);
+		queue_env_format(&env, &b);
+		assert_int_equal(buf_append(&b, "", 1), 0);
+		if ((strstr(b.data, "\nbody\t8bitmime\n") != NULL) != env.body_8bit)
+			fail_msg("case %zu: body line %s, want it %s", i,
+			    env.body_8bit ? "missing" : "written",
+			    env.body_8bit ? "written" : "left out");
+		if ((strstr(b.data, "\nsmtputf8\n") != NULL) != env.smtputf8)
+			fail_msg("case %zu: smtputf8 line %s, want it %s", i,
+			    env.smtputf8 ? "missing" : "written",
+			    env.smtputf8 ? "written" : "left out");
+		buf_free(&b);
+
+		write_message(dir, &env, "Subject: x\r\n\r\nbody\r\n");
+		assert_int_equal(queue_env_load(dir, env.id, &got, err, sizeof(err)), 0);
+		if (got.body_8bit != env.body_8bit || got.smtputf8 != env.smtputf8)
+			fail_msg("case %zu: got body_8bit=%d smtputf8=%d, want %d %d",
+			    i, got.body_8bit, got.smtputf8, env.body_8bit, env.smtputf8);
+		assert_int_equal(got.nrcpt, 1);
+		queue_env_free(&got);
+		queue_env_free(&env);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+
+/* A file written before the optional lines existed: 7bit, no SMTPUTF8. */
+static void
+test_envelope_without_flags_loads(void **state)
+{
+	char *dir = make_tmpdir(), id[QUEUE_ID_BUF], path[PATH_MAX], err[512];
+	struct queue_env env;
+	FILE *f;
+
+	(void)state;
+	queue_id_new(id);
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "tern-queue 1\nid\t%s\ncreated\t1700000000\nfrom\ta@x.test\n"
+	    "client\t127.0.0.1\nrcpt\tb@y.test\tb@y.test\tremote\n\n"
+	    "Subject: old\r\n\r\nbody\r\n", id);
+	assert_int_equal(fclose(f), 0);
+	if (queue_env_load(dir, id, &env, err, sizeof(err)) < 0)
+		fail_msg("old queue file refused: %s", err);
+	assert_string_equal(env.sender, "a@x.test");
+	assert_int_equal(env.nrcpt, 1);
+	assert_int_equal(env.body_8bit, 0);
+	assert_int_equal(env.smtputf8, 0);
+	queue_env_free(&env);
+	remove_tree(dir);
+	free(dir);
+}
+
 static void
 test_damaged_files_refused(void **state)
 {
@@ -138,6 +217,9 @@ test_damaged_files_refused(void **state)
 		"tern-queue 1\nid\t%s\nrcpt\ta@b\tc@d\tmoon\n\n", /* bad kind */
 		"tern-queue 1\nid\t%s\nrcpt\ta@b\tc@d\tlocal\n",  /* no blank line */
 		"tern-queue 1\nid\t%s\nbogus\t1\nrcpt\ta@b\tc@d\tlocal\n\n",
+		"tern-queue 1\nid\t%s\nbody\tbinarymime\nrcpt\ta@b\tc@d\tlocal\n\n",
+		"tern-queue 1\nid\t%s\nbody\nrcpt\ta@b\tc@d\tlocal\n\n",
+		"tern-queue 1\nid\t%s\nsmtputf8\tyes\nrcpt\ta@b\tc@d\tlocal\n\n",
 	};
 	char *dir = make_tmpdir(), id[QUEUE_ID_BUF], path[PATH_MAX], err[512];
 	struct queue_env env;
@@ -236,6 +318,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_id),
 		cmocka_unit_test(test_envelope_round_trip),
+		cmocka_unit_test(test_envelope_body_flags),
+		cmocka_unit_test(test_envelope_without_flags_loads),
 		cmocka_unit_test(test_damaged_files_refused),
 		cmocka_unit_test(test_maildir_path),
 		cmocka_unit_test(test_maildir_deliver),
