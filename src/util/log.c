@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 static char log_proc[32] = "tern";
+static pid_t log_pid;           /* set by log_init, which each child calls */
 static int log_min = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -20,6 +21,7 @@ void
 log_init(const char *procname)
 {
 	snprintf(log_proc, sizeof(log_proc), "%s", procname);
+	log_pid = getpid();
 }
 
 void
@@ -53,7 +55,8 @@ log_vline(int level, const char *fmt, va_list ap)
 
 	if (level < log_min)
 		return;
-	n = snprintf(line, sizeof(line), "%s[%d]: ", log_proc, (int)getpid());
+	n = snprintf(line, sizeof(line), "%s[%d]: ", log_proc,
+	    (int)(log_pid ? log_pid : getpid()));
 	if (n < 0)
 		return;
 	if (level >= LOG_LEVEL_WARN && (size_t)n < sizeof(line))
