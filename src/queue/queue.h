@@ -108,10 +108,11 @@ void queue_lookup_free(struct queue *q);
  * to env's sender.  then(arg, 1) once it is safely in the queue, or when
  * none is due (null sender, a sender that cannot be reached);
  * then(arg, 0) when it could not be queued now (the recipients wait and
- * bounce again later).  Always called from the loop. */
+ * bounce again later).  Always called from the loop.  remote_mta is the
+ * host that gave the failure ("" when none did), for the DSN's Remote-MTA. */
 void queue_bounce(struct queue *q, const struct queue_env *env,
-    const size_t *failed, size_t nfailed, void (*then)(void *arg, int queued),
-    void *arg);
+    const size_t *failed, size_t nfailed, const char *remote_mta,
+    void (*then)(void *arg, int queued), void *arg);
 
 /* The wait before attempt number attempts+1: queue_retry_min, doubling
  * up to queue_retry_max. */

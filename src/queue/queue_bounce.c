@@ -137,8 +137,8 @@ queue_bounce_resolved(void *arg, unsigned status,
 
 void
 queue_bounce(struct queue *q, const struct queue_env *env,
-    const size_t *failed, size_t nfailed, void (*then)(void *arg, int queued),
-    void *arg)
+    const size_t *failed, size_t nfailed, const char *remote_mta,
+    void (*then)(void *arg, int queued), void *arg)
 {
 	struct queue_bounce_ctx *c = xcalloc(1, sizeof(*c));
 	struct bounce_rcpt *br = xcalloc(nfailed, sizeof(*br));
@@ -180,7 +180,7 @@ queue_bounce(struct queue *q, const struct queue_env *env,
 		br[k].addr = rc->addr;
 		br[k].status = status[k];
 		br[k].diagnostic = reply;
-		br[k].remote_mta = "";
+		br[k].remote_mta = remote_mta;
 	}
 	snprintf(path, sizeof(path), "%s/%s", q->dir, env->id);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||

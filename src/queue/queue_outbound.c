@@ -218,22 +218,37 @@ queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
 	}
 }
 
+/* The host name of "host[ip]:port", for the DSN's Remote-MTA; "" when
+ * no server answered (DNS failed, nothing connected). */
+static const char *
+queue_ob_relay_host(const struct ob_msg *m, char *host, size_t len)
+{
+	snprintf(host, len, "%.*s", (int)strcspn(m->relay, "["), m->relay);
+	return host;
+}
+
 void
 queue_outbound_done(struct ob_msg *m, void *arg)
 {
 	struct queue *q = arg;
 	struct queue_ob_done *d = xcalloc(1, sizeof(*d));
 	time_t now = time(NULL);
-	char err[512];
+	char err[512], host[sizeof(m->relay)];
 
 	d->q = q;
 	d->m = m;
 	if (queue_env_load(q->dir, m->id, &d->env, err, sizeof(err)) < 0) {
 		/* Deleted meanwhile (tern queue delete): nothing to record. */
+		int deleted = errno == ENOENT;
 		struct queue_item *it = queue_item(q, m->id);
 		if (it != NULL && it->inflight > 0)
 			it->inflight--;
-		log_info("%s: results of a delivery attempt dropped: %s", m->id, err);
+		if (deleted)
+			log_info("%s: removed from the queue by tern queue delete "
+			    "(its delivery attempt has ended)", m->id);
+		else
+			log_info("%s: results of a delivery attempt dropped: %s",
+			    m->id, err);
 		ob_msg_free(m);
 		free(d);
 		return;
@@ -254,5 +269,6 @@ queue_outbound_done(struct ob_msg *m, void *arg)
 		queue_ob_finish(d, 1);
 		return;
 	}
-	queue_bounce(q, &d->env, d->failed, d->nfailed, queue_ob_finish, d);
+	queue_bounce(q, &d->env, d->failed, d->nfailed,
+	    queue_ob_relay_host(m, host, sizeof(host)), queue_ob_finish, d);
 }

@@ -51,6 +51,7 @@ def test_unknown_user_at_b_bounces_to_the_local_sender(mailnet):
     assert r["Action"] == "failed", r.items()
     assert r["Status"] == "5.1.1", r.items()
     assert r["Diagnostic-Code"].startswith("smtp; 550 5.1.1"), r.items()
+    assert r["Remote-MTA"] == "dns; mx.b.test", r.items()
     assert bad in dsn.text and "550 5.1.1" in dsn.text, dsn.text
     check_original_headers(dsn, subject)
     wait_queue_empty(a)
