@@ -67,6 +67,7 @@ struct queue_job {
 	size_t delivered;       /* local copies awaiting the batch commit */
 	unsigned outbound;      /* outbound attempts started */
 	unsigned char *pending; /* per recipient: what this pass did */
+	struct ob_msg *expired; /* local recipients failed past queue_lifetime */
 };
 
 /* Delivers what is due of job's recipients into batch; the copies count
@@ -88,6 +89,14 @@ time_t queue_next_attempt(const struct queue_env *env);
 unsigned queue_outbound_start(struct queue *q, struct queue_job *job);
 /* outbound's callback: one attempt's results, applied to the message. */
 void queue_outbound_done(struct ob_msg *m, void *arg);
+/* Local recipient i of job failed, past queue_lifetime: its result joins
+ * job->expired, which queue_outbound_post_expired hands, at the end of
+ * queue_deliver_start, to queue_outbound_done on the next turn of the
+ * loop.  So it bounces (4.4.7, with a DSN) exactly as a remote recipient
+ * whose lifetime ran out.  Returns the results to wait for (0 or 1). */
+void queue_outbound_local_failed(struct queue *q, struct queue_job *job,
+    size_t i, const char *why);
+unsigned queue_outbound_post_expired(struct queue *q, struct queue_job *job);
 
 /* queue_lookup.c: asks lookup to resolve addr; fn is called from the
  * loop with lookup's answer (DIR_RESOLVE_TEMPFAIL when it is away). */

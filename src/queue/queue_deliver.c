@@ -66,17 +66,18 @@ queue_log_deferred(const struct queue_job *job)
 	}
 }
 
+/* A Maildir copy for local recipient i; -1 with the reason in err. */
 static int
 queue_deliver_local(const struct conf *conf, struct queue_job *job, size_t i,
-    int fd, struct maildir_batch *batch)
+    int fd, struct maildir_batch *batch, char *err, size_t errlen)
 {
 	struct queue_rcpt *rc = &job->env.rcpts[i];
-	char maildir[PATH_MAX], err[512];
+	char maildir[PATH_MAX];
 	struct buf hdr;
 	int r;
 
 	if (maildir_path(conf->state_dir, rc->addr, maildir, sizeof(maildir)) < 0) {
-		queue_defer(job, i, "mailbox path too long");
+		snprintf(err, errlen, "mailbox path too long");
 		return -1;
 	}
 	buf_init(&hdr, 4 * ADDR_BUF);
@@ -84,12 +85,10 @@ queue_deliver_local(const struct conf *conf, struct queue_job *job, size_t i,
 	    job->env.sender, rc->addr, rc->orig) < 0)
 		bug("delivery headers larger than their buffer");
 	r = maildir_deliver(maildir, hdr.data, hdr.len, fd,
-	    job->env.content_offset, batch, err, sizeof(err));
+	    job->env.content_offset, batch, err, errlen);
 	buf_free(&hdr);
-	if (r < 0) {
+	if (r < 0)
 		log_error("%s: %s", job->env.id, err);
-		queue_defer(job, i, err);
-	}
 	return r;
 }
 
@@ -101,6 +100,7 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 	struct maildir_batch *batch = q->batch;
 	char path[PATH_MAX];
 	time_t now = time(NULL);
+	char err[512];
 	int fd;
 
 	job->pending = xcalloc(job->env.nrcpt, 1);
@@ -118,13 +118,18 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 			continue;
 		if (rc->remote)
 			continue;       /* queue_outbound_start's */
-		if (queue_deliver_local(conf, job, i, fd, batch) == 0) {
+		if (queue_deliver_local(conf, job, i, fd, batch, err, sizeof(err)) == 0) {
 			job->pending[i] = QUEUE_JOB_COPIED;
 			job->delivered++;
+		} else if (now - job->env.created >= (time_t)conf->queue_lifetime) {
+			queue_outbound_local_failed(q, job, i, err);
+		} else {
+			queue_defer(job, i, err);
 		}
 	}
 	close(fd);
 	job->outbound = queue_outbound_start(q, job);
+	job->outbound += queue_outbound_post_expired(q, job);
 }
 
 time_t

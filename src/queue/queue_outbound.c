@@ -7,6 +7,7 @@
  * done: a crash in between can only repeat the DSN.
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,63 @@ queue_ob_msg(const struct queue *q, const struct queue_job *job)
 	m->body_8bit = job->env.body_8bit;
 	m->smtputf8 = job->env.smtputf8;
 	return m;
+}
+
+void
+queue_outbound_local_failed(struct queue *q, struct queue_job *job, size_t i,
+    const char *why)
+{
+	struct ob_msg *m = job->expired;
+	struct ob_rcpt *r;
+
+	if (m == NULL) {
+		m = job->expired = queue_ob_msg(q, job);
+		snprintf(m->relay, sizeof(m->relay), "local");
+	}
+	m->rcpts = xreallocarray(m->rcpts, m->nrcpt + 1, sizeof(*m->rcpts));
+	r = &m->rcpts[m->nrcpt++];
+	memset(r, 0, sizeof(*r));
+	r->index = i;
+	snprintf(r->addr, sizeof(r->addr), "%s", job->env.rcpts[i].addr);
+	r->result = OB_DEFERRED;        /* queue_ob_apply finds it expired */
+	snprintf(r->status, sizeof(r->status), "4.3.0");
+	snprintf(r->reply, sizeof(r->reply), "%s", why);
+	job->pending[i] = QUEUE_JOB_OUTBOUND;
+}
+
+struct queue_ob_posted {
+	struct queue *q;
+	struct ob_msg *m;
+};
+
+static void
+queue_ob_posted(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue_ob_posted *p = arg;
+
+	(void)fd;
+	(void)what;
+	queue_outbound_done(p->m, p->q);
+	free(p);
+}
+
+unsigned
+queue_outbound_post_expired(struct queue *q, struct queue_job *job)
+{
+	struct queue_ob_posted *p;
+	struct timeval now = { 0, 0 };
+
+	if (job->expired == NULL)
+		return 0;
+	p = xcalloc(1, sizeof(*p));
+	p->q = q;
+	p->m = job->expired;
+	job->expired = NULL;
+	/* After this pass has saved the message's state: the results are
+	 * applied to what is on disk, as an attempt's are. */
+	if (event_base_once(q->base, -1, EV_TIMEOUT, queue_ob_posted, p, &now) < 0)
+		fatal("cannot schedule the results of a local delivery");
+	return 1;
 }
 
 /* A message for one domain, waiting for the domain's TLS policy. */
@@ -219,11 +277,13 @@ queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
 }
 
 /* The host name of "host[ip]:port", for the DSN's Remote-MTA; "" when
- * no server answered (DNS failed, nothing connected). */
+ * no server answered (DNS failed, nothing connected, local delivery). */
 static const char *
 queue_ob_relay_host(const struct ob_msg *m, char *host, size_t len)
 {
-	snprintf(host, len, "%.*s", (int)strcspn(m->relay, "["), m->relay);
+	size_t n = strcspn(m->relay, "[");
+
+	snprintf(host, len, "%.*s", m->relay[n] == '[' ? (int)n : 0, m->relay);
 	return host;
 }
 

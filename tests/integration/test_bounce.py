@@ -8,7 +8,7 @@ never to the null sender; recipients failing together are in one DSN.
 import re
 
 
-from outlib import (A_HOST, DSN, mailnet, needs_127_0_0_2, needs_smtp_sink,  # noqa: F401
+from outlib import (A_HOST, DSN, chown_to_run_user, mailnet, needs_127_0_0_2, needs_smtp_sink,  # noqa: F401
                     send_from, sent_line, wait_queue_empty)
 from ternlib import WAIT, free_port, header, new_user, uniq
 
@@ -212,5 +212,35 @@ def test_unreachable_host_defers_then_bounces_after_lifetime(mailnet):
     r = dsn.recipient(rcpt)
     assert r["Action"] == "failed" and r["Status"] == "4.4.7", r.items()
     assert "refused" in r["Diagnostic-Code"].lower(), r.items()
+    check_original_headers(dsn, subject)
+    wait_queue_empty(a)
+
+
+def test_local_mailbox_failing_past_lifetime_bounces(mailnet):
+    """A local Maildir that cannot be written defers the recipient; once
+    queue_lifetime (3 s) has passed, the next failure bounces it, with a
+    DSN (4.4.7) naming the local error, as for a remote recipient."""
+    a = mailnet.make_a(queue_retry_min="1s", queue_retry_max="1s", queue_lifetime="3s")
+    a.start()
+    sender = new_user(a, "a.test", "s")
+    rcpt = new_user(a, "a.test", "broken")
+    send_from(a, sender, sender, subject="makes the domain folder")
+    a.wait_count(sender, 1)
+    # A plain file where rcpt's Maildir folder goes: every copy fails.
+    with open(a.maildir(rcpt), "w"):
+        pass
+    chown_to_run_user(a.maildir(rcpt))
+
+    qid, subject = send_from(a, sender, rcpt)
+    a.wait_log(r"%s: to=<%s> orig_to=<[^>]*> status=deferred attempts=1" % (qid, re.escape(rcpt)))
+    m = a.wait_log(sent_line(qid, rcpt, "bounced"), timeout=WAIT + 3)
+    assert m.group(1) == "local" and m.group(2) == "4.4.7", m.group(0)
+    assert "expired" in m.group(4), m.group(0)
+    a.wait_log(r"%s: sender non-delivery notification: \w+" % qid)
+    msgs = a.wait_count(sender, 2)
+    dsn = DSN(msgs[-1])
+    r = dsn.recipient(rcpt)
+    assert r["Action"] == "failed" and r["Status"] == "4.4.7", r.items()
+    assert "Remote-MTA" not in r, r.items()
     check_original_headers(dsn, subject)
     wait_queue_empty(a)
