@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include "deliver/smtp_client.h"
+#include "deliver/smtp_reply.h"
 #include "net/dns.h"
 #include "util/base64.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define SMTPC_LINE_MAX    1024      /* a reply line, CRLF included */
 #define SMTPC_REPLY_LINES 100
 #define SMTPC_MAX_HOSTS   16
 #define SMTPC_MAX_ADDRS   16
@@ -63,8 +63,7 @@ struct smtp_conn {
 	int sent_any;           /* a message went through this connection */
 
 	/* what the server offers */
-	int esmtp, pipelining, starttls, auth_plain, eightbit, smtputf8;
-	unsigned long long size_max;
+	struct smtp_ext ext;            /* what the server offers */
 	int tls;
 
 	int policy;             /* CONF_TLS_MAY, _ENCRYPT, _VERIFY */
@@ -210,9 +209,7 @@ smtpc_mx_done(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
 static void
 smtpc_forget_ext(struct smtp_conn *c)
 {
-	c->esmtp = c->pipelining = c->starttls = c->auth_plain = 0;
-	c->eightbit = c->smtputf8 = 0;
-	c->size_max = 0;
+	memset(&c->ext, 0, sizeof(c->ext));
 }
 
 /* Is this address and port one of our own listeners?  Then the mail
@@ -426,11 +423,11 @@ smtpc_send_mail(struct smtp_conn *c, const struct ob_msg *m)
 {
 	char size[32] = "";
 
-	if (c->esmtp && c->size_max > 0)
+	if (c->ext.esmtp && c->ext.size_max > 0)
 		snprintf(size, sizeof(size), " SIZE=%lld", (long long)m->size);
 	smtpc_send(c, "MAIL FROM:<%s>%s%s%s", m->sender, size,
-	    m->body_8bit && c->eightbit ? " BODY=8BITMIME" : "",
-	    m->smtputf8 && c->smtputf8 ? " SMTPUTF8" : "");
+	    m->body_8bit && c->ext.eightbit ? " BODY=8BITMIME" : "",
+	    m->smtputf8 && c->ext.smtputf8 ? " SMTPUTF8" : "");
 }
 
 /* 1 if this server can take m.  If not, m's recipients bounce without a
@@ -442,10 +439,10 @@ smtpc_msg_fits(struct smtp_conn *c, struct ob_msg *m)
 	const char *status = NULL;
 	char why[OB_REPLY_MAX];
 
-	if (c->size_max > 0 && (unsigned long long)m->size > c->size_max) {
+	if (c->ext.size_max > 0 && (unsigned long long)m->size > c->ext.size_max) {
 		status = "5.3.4";
 		snprintf(why, sizeof(why), "message too big for the receiving server");
-	} else if (m->smtputf8 && !c->smtputf8) {
+	} else if (m->smtputf8 && !c->ext.smtputf8) {
 		/* UTF-8 addresses or headers cannot go without SMTPUTF8 and
 		 * there is no downgrade (RFC 6530 4): bounced, as Postfix does. */
 		status = "5.6.7";
@@ -475,7 +472,7 @@ smtpc_start_msg(struct smtp_conn *c, struct ob_msg *m)
 	c->fd = -1;
 	smtpc_send_mail(c, m);
 	c->state = SC_MAIL;
-	if (c->pipelining) {
+	if (c->ext.pipelining) {
 		for (size_t i = 0; i < m->nrcpt; i++)
 			smtpc_send(c, "RCPT TO:<%s>", m->rcpts[i].addr);
 		smtpc_send(c, "DATA");
@@ -622,7 +619,7 @@ smtpc_ready(struct smtp_conn *c)
 {
 	int policy = c->policy;
 
-	if (!c->tls && c->starttls) {
+	if (!c->tls && c->ext.starttls) {
 		smtpc_send(c, "STARTTLS");
 		c->state = SC_STARTTLS;
 		return;
@@ -633,7 +630,7 @@ smtpc_ready(struct smtp_conn *c)
 		return;
 	}
 	if (c->dest->relayhost && c->ob->relay_login[0] != '\0' && c->tls &&
-	    c->auth_plain && c->state != SC_AUTH) {
+	    c->ext.auth_plain && c->state != SC_AUTH) {
 		if (smtpc_auth(c) == 0)
 			return;
 	}
@@ -641,23 +638,6 @@ smtpc_ready(struct smtp_conn *c)
 }
 
 /* ---- replies ---- */
-
-static void
-smtpc_ehlo_line(struct smtp_conn *c, const char *kw)
-{
-	if (strcasecmp(kw, "PIPELINING") == 0)
-		c->pipelining = 1;
-	else if (strcasecmp(kw, "STARTTLS") == 0)
-		c->starttls = 1;
-	else if (strcasecmp(kw, "8BITMIME") == 0)
-		c->eightbit = 1;
-	else if (strcasecmp(kw, "SMTPUTF8") == 0)
-		c->smtputf8 = 1;
-	else if (strncasecmp(kw, "SIZE", 4) == 0 && (kw[4] == ' ' || kw[4] == '\0'))
-		c->size_max = strtoull(kw + 4, NULL, 10);
-	else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' || kw[4] == '='))
-		c->auth_plain = strcasestr(kw, "PLAIN") != NULL;
-}
 
 /* One complete reply: where the state machine moves. */
 static void
@@ -681,7 +661,7 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 			c->state = SC_HELO;
 			return;
 		}
-		c->esmtp = 1;
+		c->ext.esmtp = 1;
 		smtpc_ready(c);
 		return;
 	case SC_HELO:
@@ -697,7 +677,7 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 				smtpc_fail(c, 0, "STARTTLS refused by %s: %s", smtpc_host(c), text);
 				return;
 			}
-			c->starttls = 0;
+			c->ext.starttls = 0;
 			smtpc_ready(c);
 			return;
 		}
@@ -715,9 +695,9 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 			/* Pipelined RCPT and DATA replies still follow. */
 			outbound_finish_msg(m, code / 100 == 5 ? OB_BOUNCED :
 			    OB_DEFERRED, NULL, text);
-			c->state = c->pipelining ? SC_RCPT : SC_RSET;
+			c->state = c->ext.pipelining ? SC_RCPT : SC_RSET;
 			c->mail_failed = 1;
-			if (!c->pipelining) {
+			if (!c->ext.pipelining) {
 				c->msg = NULL;
 				outbound_msg_done(c->ob, m);
 				smtpc_send(c, "RSET");
@@ -726,7 +706,7 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 		}
 		c->mail_failed = 0;
 		c->state = SC_RCPT;
-		if (!c->pipelining)
+		if (!c->ext.pipelining)
 			smtpc_send(c, "RCPT TO:<%s>", m->rcpts[0].addr);
 		return;
 	case SC_RCPT:
@@ -739,12 +719,12 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 				    OB_BOUNCED : OB_DEFERRED, NULL, text);
 		}
 		if (++c->rcpt_i < m->nrcpt) {
-			if (!c->pipelining)
+			if (!c->ext.pipelining)
 				smtpc_send(c, "RCPT TO:<%s>", m->rcpts[c->rcpt_i].addr);
 			return;
 		}
 		c->state = SC_DATA;
-		if (!c->pipelining) {
+		if (!c->ext.pipelining) {
 			if (c->accepted == 0) {
 				c->msg = NULL;
 				outbound_msg_done(c->ob, m);
@@ -797,12 +777,24 @@ smtpc_reply(struct smtp_conn *c, int code, const char *text)
 	}
 }
 
+/* Does the first line of an EHLO reply name this host?  Then the server
+ * is this server (or one configured with our hostname): a loop. */
+static int
+smtpc_greets_as_me(const struct smtp_conn *c, const char *text)
+{
+	const char *me = c->ob->conf->hostname;
+	size_t n = strlen(me);
+
+	return strncasecmp(text, me, n) == 0 && (text[n] == ' ' || text[n] == '\0');
+}
+
 /* Reads whole reply lines; a reply ends at a line "ddd " (not "ddd-"). */
 static void
 smtpc_read(struct bufferevent *bev, void *arg)
 {
 	struct smtp_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct smtp_reply_line rl;
 
 	/* The greeting can come in the same turn as the connect event, and
 	 * be read before it. */
@@ -814,43 +806,34 @@ smtpc_read(struct bufferevent *bev, void *arg)
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 		if (line == NULL) {
-			if (evbuffer_get_length(in) > SMTPC_LINE_MAX)
+			if (evbuffer_get_length(in) > SMTP_REPLY_LINE_MAX)
 				smtpc_fail(c, 0, "reply line too long from %s", smtpc_host(c));
 			return;
 		}
-		if (len < 3 || len > SMTPC_LINE_MAX || line[0] < '2' || line[0] > '5' ||
-		    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
-		    (line[3] != ' ' && line[3] != '-' && line[3] != '\0') ||
+		if (smtp_reply_line_parse(line, len, &rl) < 0 ||
 		    ++c->lines > SMTPC_REPLY_LINES) {
 			free(line);
 			smtpc_fail(c, 0, "malformed reply from %s", smtpc_host(c));
 			return;
 		}
-		int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-		const char *text = len > 4 ? line + 4 : "";
 		if (c->state == SC_EHLO && c->lines > 1)
-			smtpc_ehlo_line(c, text);
-		if (c->state == SC_EHLO && c->lines == 1 && code == 250 &&
-		    strncasecmp(text, c->ob->conf->hostname, strlen(c->ob->conf->hostname)) == 0 &&
-		    (text[strlen(c->ob->conf->hostname)] == ' ' ||
-		    text[strlen(c->ob->conf->hostname)] == '\0')) {
+			smtp_ext_keyword(&c->ext, rl.text);
+		if (c->state == SC_EHLO && c->lines == 1 && rl.code == 250 &&
+		    smtpc_greets_as_me(c, rl.text)) {
 			free(line);
 			smtpc_fail(c, 0, "mail for %s loops back to myself (%s greets as %s)",
 			    c->dest->name, smtpc_host(c), c->ob->conf->hostname);
 			return;
 		}
-		if (line[3] == '-') {
+		if (!rl.last) {
 			free(line);
 			continue;
 		}
 		/* The last line carries the reply's text for logs and DSNs. */
-		snprintf(c->text, sizeof(c->text), "%.3s %s", line, text);
-		for (char *p = c->text; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = ' ';
+		smtp_reply_text(line, rl.text, c->text, sizeof(c->text));
 		free(line);
 		c->lines = 0;
-		smtpc_reply(c, code, c->text);
+		smtpc_reply(c, rl.code, c->text);
 	}
 }
 

@@ -23,6 +23,7 @@ srcs() {
 	fuzz_data_reader) echo src/smtpd/data_reader.c ;;
 	fuzz_header_from) echo src/smtpd/header_from.c src/util/addr.c \
 	    src/util/buf.c src/util/xmalloc.c src/util/log.c ;;
+	fuzz_smtp_reply)  echo src/deliver/smtp_reply.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -52,6 +53,9 @@ seed() {
 		printf 'from : g: a@b.test,\r\n\t<@r.test:c@[192.0.2.1]>;, ,\r\n' >"$d/s2"
 		printf 'Subject: x\r\nFROM:J\303\266rg <j\303\266rg@b\303\274cher.example>\r\n\r\n' >"$d/s3"
 		printf 'From: <>\r\nFrom: "a\\"b"@c.test\r\n' >"$d/s4" ;;
+	fuzz_smtp_reply)
+		printf '250-mx.example.org\n250-PIPELINING\n250-SIZE 1000\n250 AUTH LOGIN PLAIN\n' >"$d/s1"
+		printf '550 5.1.1 <x@y>: no\n421\n354 go\n' >"$d/s2" ;;
 	esac
 }
 
@@ -61,7 +65,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 	exit 2
 fi
 
-HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from}
+HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from fuzz_smtp_reply}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
