@@ -325,10 +325,18 @@ class Tern:
         return pids_with_parent(self.proc.pid) if self.running() else []
 
     def child_kinds(self):
-        """pid -> process name (lookup, queue, smtpd) from master's log."""
+        """pid -> process name (lookup, queue, smtpd) of master's children,
+        from the name each takes at fork (tern-smtpd...): master's "started"
+        log line may come after the child's own first lines."""
         kinds = {}
-        for m in re.finditer(r"started (\w+) pid=(\d+)", self.log()):
-            kinds[int(m.group(2))] = m.group(1)
+        for pid in self.children():
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if comm.startswith("tern-"):
+                kinds[pid] = comm[len("tern-"):]
         return kinds
 
     def pidfile_pid(self):
