@@ -32,29 +32,13 @@
 struct queue_item *
 queue_item(struct queue *q, const char *id)
 {
-	for (size_t i = 0; i < q->nitems; i++)
-		if (strcmp(q->items[i].id, id) == 0)
-			return &q->items[i];
-	return NULL;
+	return queue_items_find(q->items, id);
 }
 
 void
 queue_add(struct queue *q, const char *id, time_t next)
 {
-	for (size_t i = 0; i < q->nitems; i++) {
-		if (strcmp(q->items[i].id, id) == 0) {
-			q->items[i].next = next;
-			return;
-		}
-	}
-	if (q->nitems == q->capitems) {
-		q->capitems = q->capitems ? q->capitems * 2 : 64;
-		q->items = xreallocarray(q->items, q->capitems, sizeof(*q->items));
-	}
-	struct queue_item *it = &q->items[q->nitems++];
-	memset(it, 0, sizeof(*it));
-	snprintf(it->id, sizeof(it->id), "%s", id);
-	it->next = next;
+	queue_items_add(q->items, id, next);
 }
 
 /* Reads the queue folder at start: every whole message is known again.
@@ -71,38 +55,38 @@ queue_scan(struct queue *q)
 		if (queue_id_valid(de->d_name))
 			queue_add(q, de->d_name, 0);
 	closedir(d);
-	if (q->nitems)
-		log_info("recovered %zu messages from the queue", q->nitems);
+	if (queue_items_count(q->items) > 0)
+		log_info("recovered %zu messages from the queue",
+		    queue_items_count(q->items));
 }
 
-/* Takes the due items out of the list, at most max. */
+/* Takes the due items out of the queue's items, earliest first, and loads
+ * up to max of them.  One that cannot be loaded is forgotten (gone: tern
+ * queue delete) and leaves its place to the next. */
 static size_t
 queue_take_due(struct queue *q, struct queue_job *jobs, size_t max)
 {
+	struct queue_item due[QUEUE_BATCH_MAX];
 	time_t now = time(NULL);
-	size_t n = 0, i = 0;
+	size_t n = 0, ndue;
+	char err[512];
 
-	while (i < q->nitems && n < max) {
-		struct queue_item *it = &q->items[i];
-		if (it->next == (time_t)-1) {           /* delivered: forget it */
-			q->items[i] = q->items[--q->nitems];
-			continue;
+	if (max > QUEUE_BATCH_MAX)
+		bug("queue_take_due: %zu jobs", max);
+	while (n < max &&
+	    (ndue = queue_items_take_due(q->items, now, due, max - n)) > 0) {
+		for (size_t i = 0; i < ndue; i++) {
+			memset(&jobs[n], 0, sizeof(jobs[n]));
+			if (queue_env_load(q->dir, due[i].id, &jobs[n].env, err,
+			    sizeof(err)) == 0) {
+				jobs[n].conf = q->conf;
+				jobs[n].force = due[i].force;
+				jobs[n].loaded = 1;
+				n++;
+			} else if (errno != ENOENT) {
+				log_error("%s", err);
+			}
 		}
-		if (it->inflight > 0 || (it->next > now && !it->force)) {
-			i++;
-			continue;
-		}
-		memset(&jobs[n], 0, sizeof(jobs[n]));
-		char err[512];
-		if (queue_env_load(q->dir, it->id, &jobs[n].env, err, sizeof(err)) == 0) {
-			jobs[n].conf = q->conf;
-			jobs[n].force = it->force;
-			jobs[n].loaded = 1;
-			n++;
-		} else if (errno != ENOENT) {
-			log_error("%s", err);
-		}
-		q->items[i] = q->items[--q->nitems];
 	}
 	return n;
 }
@@ -123,8 +107,9 @@ queue_run(struct queue *q)
 		time_t next = queue_deliver_finish(q->dir, &jobs[i], ok);
 		if (next == -1) {
 			/* Outbound results will reschedule it. */
-			queue_add(q, jobs[i].env.id, 0);
-			queue_item(q, jobs[i].env.id)->inflight = jobs[i].outbound;
+			queue_items_flight_start(q->items,
+			    queue_items_add(q->items, jobs[i].env.id, 0),
+			    jobs[i].outbound);
 		} else if (next != 0) {
 			queue_add(q, jobs[i].env.id, next);
 		}
@@ -206,26 +191,29 @@ queue_ctl_closed(struct ipc_chan *chan, void *arg)
 	event_base_loopbreak(q->base);
 }
 
+/* Keeps it unless its file is gone, with the log line the postmaster
+ * looks for.  One that an attempt holds is forgotten when its results
+ * come back. */
+static int
+queue_keep_undeleted(const struct queue_item *it, void *arg)
+{
+	const struct queue *q = arg;
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", q->dir, it->id);
+	if (it->inflight > 0 || stat(path, &st) == 0 || errno != ENOENT)
+		return 1;
+	log_info("%s: removed from the queue by tern queue delete", it->id);
+	return 0;
+}
+
 /* tern queue delete removed a file (SIGUSR2): the messages whose file is
- * gone are forgotten, with the log line the postmaster looks for.  One
- * that an attempt holds is forgotten when its results come back. */
+ * gone are forgotten. */
 static void
 queue_forget_deleted(struct queue *q)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	size_t i = 0;
-
-	while (i < q->nitems) {
-		struct queue_item *it = &q->items[i];
-		snprintf(path, sizeof(path), "%s/%s", q->dir, it->id);
-		if (it->inflight > 0 || stat(path, &st) == 0 || errno != ENOENT) {
-			i++;
-			continue;
-		}
-		log_info("%s: removed from the queue by tern queue delete", it->id);
-		q->items[i] = q->items[--q->nitems];
-	}
+	queue_items_filter(q->items, queue_keep_undeleted, q);
 }
 
 static void
@@ -244,8 +232,7 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("flush: every message is due now");
 	outbound_forget_failures(q->ob);
-	for (size_t i = 0; i < q->nitems; i++)
-		q->items[i].force = 1;
+	queue_items_force_all(q->items);
 	event_active(q->run_ev, 0, 0);
 }
 
@@ -270,6 +257,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	q.items = queue_items_new();
 	q.batch = maildir_batch_new();
 	q.dns = dns_new(q.base, conf->dns_servers, err, sizeof(err));
 	if (q.dns == NULL)
@@ -299,7 +287,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	queue_lookup_free(&q);
 	outbound_free(&q.ob);
 	dns_free(&q.dns);
-	free(q.items);
+	queue_items_free(&q.items);
 	event_base_free(q.base);
 	return 0;
 }

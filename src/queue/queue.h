@@ -14,19 +14,13 @@
 #include "deliver/maildir.h"
 #include "net/ipc_chan_set.h"
 #include "queue/queue_file.h"
+#include "queue/queue_items.h"
 
 struct outbound;
 struct ob_msg;
 struct dns;
 struct ipc_chan;
 struct queue_lookup_req;
-
-struct queue_item {
-	char id[QUEUE_ID_BUF];
-	time_t next;            /* due at; 0 = now */
-	int force;
-	unsigned inflight;      /* outbound attempts under way: not due */
-};
 
 /* The queue process. */
 struct queue {
@@ -39,8 +33,7 @@ struct queue {
 	uint32_t lookup_next_id;
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
-	struct queue_item *items;
-	size_t nitems, capitems;
+	struct queue_items *items;      /* every message known, by id and due time */
 	struct event *run_ev;
 	struct event *tick_ev;
 	struct maildir_batch *batch;
@@ -48,8 +41,9 @@ struct queue {
 	struct outbound *ob;
 };
 
-/* queue.c: knows id again, due at next (0: now). */
+/* queue.c: knows id again, due at next (0: now); queue_items_add. */
 void queue_add(struct queue *q, const char *id, time_t next);
+/* The item of id, NULL if it is not known; queue_items_find. */
 struct queue_item *queue_item(struct queue *q, const char *id);
 
 #define QUEUE_BATCH_MAX  256    /* messages per pass of the loop */

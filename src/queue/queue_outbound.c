@@ -223,11 +223,13 @@ queue_ob_finish(void *arg, int queued)
 		log_error("%s: cannot save its state: %s", d->env.id, strerror(errno));
 	}
 	queue_ob_log(&d->log);
-	if (it != NULL && it->inflight > 0 && --it->inflight == 0) {
+	if (it != NULL && it->inflight > 0 &&
+	    queue_items_flight_end(q->items, it) == 0) {
 		if (left == 0)
-			it->next = -1;          /* gone: queue_take_due drops it */
+			queue_items_remove(q->items, it);       /* gone */
 		else
-			it->next = queue_next_attempt(&d->env);
+			queue_items_set_next(q->items, it,
+			    queue_next_attempt(&d->env));
 	}
 	queue_env_free(&d->env);
 	ob_msg_free(d->m);
@@ -302,7 +304,7 @@ queue_outbound_done(struct ob_msg *m, void *arg)
 		int deleted = errno == ENOENT;
 		struct queue_item *it = queue_item(q, m->id);
 		if (it != NULL && it->inflight > 0)
-			it->inflight--;
+			queue_items_flight_end(q->items, it);
 		if (deleted)
 			log_info("%s: removed from the queue by tern queue delete "
 			    "(its delivery attempt has ended)", m->id);
