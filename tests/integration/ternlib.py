@@ -426,16 +426,18 @@ class Tern:
     def raw(self, timeout=WAIT):
         return RawSMTP(self.port, timeout)
 
-    def send(self, rcpts, msg=None, sender="sender@client.test", **kw):
-        """One message over smtplib; asserts every step is 2xx/3xx and
-        returns the queue id from the 250 after DATA."""
+    def send(self, rcpts, msg=None, sender="sender@client.test", mail_options=(), **kw):
+        """One message over smtplib (MAIL FROM with mail_options); asserts
+        every step is 2xx/3xx and returns the queue id from the 250 after
+        DATA."""
         if isinstance(rcpts, str):
             rcpts = [rcpts]
         if msg is None:
             msg = make_msg(**kw)
         with contextlib.closing(self.smtp()) as s:
             s.ehlo()
-            code, text = s.mail(sender)
+            # smtplib sends UTF-8 commands only after MAIL ... SMTPUTF8.
+            code, text = s.mail(sender, list(mail_options))
             assert code == 250, "MAIL FROM: got %d %r, want 250" % (code, text)
             for r in rcpts:
                 code, text = s.rcpt(r)

@@ -7,8 +7,6 @@ that needs SMTPUTF8 bounces (5.6.7) at a server without it, before MAIL.
 A DSN is declared 8BITMIME and SMTPUTF8 only when it holds UTF-8 itself
 (a UTF-8 sender address).
 """
-import contextlib
-import re
 
 from outlib import DSN, mailnet, sent_line, wait_queue_empty  # noqa: F401
 from ternlib import WAIT, header, make_msg, new_user, uniq
@@ -33,20 +31,7 @@ def send_with(a, sender, rcpts, options=(), body="Hello from A.\r\n"):
     (options); returns (queue id, subject)."""
     subject = uniq("subj")
     msg = make_msg(subject=subject, sender=sender, to=rcpts[0], body=body)
-    with contextlib.closing(a.smtp()) as s:
-        s.ehlo()
-        # smtplib sends UTF-8 commands only after MAIL ... SMTPUTF8.
-        code, text = s.mail(sender, list(options))
-        assert code == 250, "MAIL FROM: got %d %r" % (code, text)
-        for r in rcpts:
-            code, text = s.rcpt(r)
-            assert code == 250, "RCPT TO:<%s>: got %d %r" % (r, code, text)
-        code, text = s.data(msg)
-        assert code == 250, "DATA: got %d %r" % (code, text)
-        s.quit()
-    m = re.search(r"queued as (\w+)", text.decode())
-    assert m, "no queue id in %r" % text
-    return m.group(1), subject
+    return a.send(rcpts, msg=msg, sender=sender, mail_options=options), subject
 
 
 def mail_commands(mini):
