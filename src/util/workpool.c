@@ -55,7 +55,8 @@ workpool_thread(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 
 		for (struct work *w = batch; w != NULL; w = w->next)
-			w->run(w);
+			if (w->run != NULL)
+				w->run(w);
 		if (pool->batch_end != NULL)
 			pool->batch_end(batch, pool->batch_arg);
 

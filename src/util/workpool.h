@@ -16,7 +16,7 @@ struct workpool;
 
 struct work {
 	struct work *next;
-	void (*run)(struct work *w);            /* on a thread */
+	void (*run)(struct work *w);            /* on a thread; NULL: none */
 	void (*done)(struct work *w, void *arg); /* on the loop; frees w */
 	void *arg;
 };
