@@ -462,12 +462,13 @@ def queue_id(reply_text):
 
 
 class RawSMTP:
-    """A byte-exact SMTP client on a plain socket."""
+    """A byte-exact SMTP client on a plain socket (greet=False: does not
+    wait for a greeting, for talking clear text to the TLS port)."""
 
-    def __init__(self, port, timeout=WAIT):
+    def __init__(self, port, timeout=WAIT, greet=True):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
-        self.greeting = self.reply()
+        self.greeting = self.reply() if greet else None
 
     def close(self):
         with contextlib.suppress(OSError):

@@ -8,14 +8,12 @@ pipelined behind the command is thrown away (CVE-2011-0411).
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
-import time
 
 import pytest
 
-from ternlib import (OPENSSL, TERN_BIN, WAIT, add_account, b64,
+from ternlib import (OPENSSL, TERN_BIN, WAIT, RawSMTP, add_account, b64,
                      client_tls_context, deliver_marker, instance_factory,
                      make_msg, module_server, subjects, uniq, wait_until)
 
@@ -233,40 +231,11 @@ def test_swaks_tls_and_tlsc(tls_srv):
     assert got, "swaks messages %r not all delivered\n%s" % (sent, tls_srv.log_tail())
 
 
-class _plain:
-    """A plain socket to a port, for talking clear text to the TLS port."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def closed_by_server(self, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        self.sock.settimeout(0.5)
-        while time.monotonic() < deadline:
-            try:
-                if not self.sock.recv(65536):
-                    return True
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                return True
-        return False
-
-
 def test_handshake_failure_logged_and_closed(tls_srv):
     mark = tls_srv.log_mark()
     # Plain text where TLS is due: on 465 from the first byte, on 587
     # after the 220 to STARTTLS.
-    with _plain(tls_srv.subs_port) as c:
+    with RawSMTP(tls_srv.subs_port, greet=False) as c:
         c.send(b"EHLO client.test\r\n")
         assert c.closed_by_server(), "465: plain text must end the connection"
     sid = session_id_of(tls_srv, mark, "submissions")
