@@ -108,10 +108,13 @@ lookup_tls_policy(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 		log_warn("malformed TLS policy request ignored");
 		return;
 	}
+	/* 1 found, 0 none, 2 unknown (a database error or a stored word we
+	 * do not know): the queue defers rather than fall back to the global
+	 * policy, which could be weaker than the domain's. */
 	found = dir_tls_policy_get(lk->dir, domain, &policy);
 	buf_init(&out, 64);
 	ipc_put_u32(&out, id);
-	ipc_put_u32(&out, found == 1);
+	ipc_put_u32(&out, found < 0 ? 2 : (uint32_t)found);
 	ipc_put_u32(&out, (uint32_t)policy);
 	ipc_chan_send(chan, IPC_LOOKUP_TLS_POLICIED, out.data, out.len, -1);
 	buf_free(&out);

@@ -100,7 +100,11 @@ typedef void queue_resolve_fn(void *arg, unsigned status,
 void queue_resolve(struct queue *q, const char *addr, queue_resolve_fn *fn,
     void *arg);
 /* The TLS policy of a destination domain (tern tls-policy): fn gets it,
- * or -1 when the domain has none (or lookup is away). */
+ * QUEUE_POLICY_NONE when the domain has none, QUEUE_POLICY_UNKNOWN when
+ * lookup is away or failed (the mail must wait: the domain's policy may
+ * be stricter than smtp_tls_policy). */
+#define QUEUE_POLICY_NONE    (-1)
+#define QUEUE_POLICY_UNKNOWN (-2)
 typedef void queue_policy_fn(void *arg, int policy);
 void queue_tls_policy(struct queue *q, const char *domain,
     queue_policy_fn *fn, void *arg);

@@ -53,12 +53,14 @@ queue_lookup_policy_reply(struct queue *q, struct ipc_msg *msg)
 	uint32_t policy = ipc_get_u32(&r);
 	if ((req = queue_lookup_take(q, id)) == NULL)
 		return;
-	if (ipc_reader_end(&r) < 0 || req->policy_fn == NULL || policy > 2) {
+	if (ipc_reader_end(&r) < 0 || req->policy_fn == NULL || policy > 2 ||
+	    found > 2) {
 		log_warn("malformed TLS policy reply from lookup");
-		found = 0;
+		found = 2;
 	}
 	if (req->policy_fn != NULL)
-		req->policy_fn(req->arg, found ? (int)policy : -1);
+		req->policy_fn(req->arg, found == 1 ? (int)policy :
+		    found == 0 ? QUEUE_POLICY_NONE : QUEUE_POLICY_UNKNOWN);
 	free(req);
 }
 
@@ -111,7 +113,7 @@ queue_lookup_fail_all(struct queue *q)
 		struct queue_lookup_req *r = list;
 		list = r->next;
 		if (r->policy_fn != NULL)
-			r->policy_fn(r->arg, -1);
+			r->policy_fn(r->arg, QUEUE_POLICY_UNKNOWN);
 		else
 			r->fn(r->arg, DIR_RESOLVE_TEMPFAIL, NULL, 0);
 		free(r);
@@ -162,7 +164,7 @@ queue_lookup_later_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (l->policy_fn != NULL)
-		l->policy_fn(l->arg, -1);
+		l->policy_fn(l->arg, QUEUE_POLICY_UNKNOWN);
 	else
 		l->fn(l->arg, DIR_RESOLVE_TEMPFAIL, NULL, 0);
 	free(l);

@@ -106,15 +106,28 @@ struct queue_ob_policy {
 	char domain[ADDR_BUF];
 };
 
-/* tern tls-policy for the domain, else smtp_tls_policy: then it goes. */
+/* tern tls-policy for the domain, else smtp_tls_policy: then it goes.
+ * Not known (lookup away or failing): it waits, deferred, rather than go
+ * under a policy that may be weaker than the domain's. */
 static void
 queue_ob_policy_known(void *arg, int policy)
 {
 	struct queue_ob_policy *p = arg;
 
-	if (policy >= 0)
-		p->m->tls_policy = policy;
-	outbound_submit(p->q->ob, p->domain, p->m);
+	if (policy == QUEUE_POLICY_UNKNOWN) {
+		for (size_t k = 0; k < p->m->nrcpt; k++) {
+			struct ob_rcpt *r = &p->m->rcpts[k];
+			r->result = OB_DEFERRED;
+			snprintf(r->status, sizeof(r->status), "4.3.0");
+			snprintf(r->reply, sizeof(r->reply),
+			    "TLS policy of %s unknown: lookup unavailable", p->domain);
+		}
+		queue_outbound_done(p->m, p->q);
+	} else {
+		if (policy >= 0)
+			p->m->tls_policy = policy;
+		outbound_submit(p->q->ob, p->domain, p->m);
+	}
 	free(p);
 }
 

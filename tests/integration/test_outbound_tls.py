@@ -6,8 +6,10 @@ tls-policy set`).  B's certificate for mx.b.test is signed by a CA the
 test makes; A trusts it through smtp_tls_ca_file.  A policy that cannot be
 met defers, with the reason in the log and in `tern queue list`.
 """
+import os
 import re
 import shutil
+import sqlite3
 
 import pytest
 
@@ -155,3 +157,24 @@ def test_per_domain_policy_overrides_the_global_one(mailnet):
     assert m.group(1) == "deferred", \
         "tls-policy encrypt for sink.test, yet sent without TLS: %s" % m.group(0)
     assert "STARTTLS" in m.group(0), m.group(0)
+
+
+@needs_smtp_sink
+def test_unknown_domain_policy_defers_not_falls_back(mailnet):
+    """A domain policy lookup cannot read (here a word this tern does not
+    know, written behind its back) must not fall back to smtp_tls_policy
+    (may), which could be weaker: the mail waits."""
+    a, sender = sink_dest(mailnet)
+    a.cli("tls-policy", "set", "sink.test", "encrypt")
+    con = sqlite3.connect(os.path.join(a.state_dir, "tern.db"))
+    try:
+        con.execute("PRAGMA ignore_check_constraints = 1")
+        con.execute("UPDATE tls_policies SET policy = 'stricter-than-you-know' "
+                    "WHERE domain = 'sink.test'")
+        con.commit()
+    finally:
+        con.close()
+    qid, _ = send_from(a, sender, "user@sink.test")
+    m = a.wait_log(r"%s: to=<user@sink.test> .*status=(sent|deferred).*" % qid)
+    assert m.group(1) == "deferred", "policy unknown, yet sent: %s" % m.group(0)
+    assert "TLS policy of sink.test unknown" in m.group(0), m.group(0)
