@@ -26,18 +26,25 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-void
-session_data_flush(struct session *s)
+/* Straight to the file; a failure is remembered for the final dot. */
+static void
+session_data_write(struct session *s, const void *p, size_t len)
 {
-	if (s->data_write_error || s->data_out.len == 0)
+	if (s->data_write_error || len == 0)
 		return;
-	if (durable_write_all(s->data_fd, s->data_out.data, s->data_out.len) < 0) {
+	if (durable_write_all(s->data_fd, p, len) < 0) {
 		log_error("%s: cannot write %s: %s", s->id, s->data_tmp,
 		    strerror(errno));
 		s->data_write_error = 1;
 	} else {
-		s->data_len += (off_t)s->data_out.len;
+		s->data_len += (off_t)len;
 	}
+}
+
+void
+session_data_flush(struct session *s)
+{
+	session_data_write(s, s->data_out.data, s->data_out.len);
 	buf_reset(&s->data_out);
 }
 
@@ -48,8 +55,10 @@ session_data_append(struct session *s, const char *p, size_t len)
 		return;
 	if (buf_append(&s->data_out, p, len) < 0) {
 		session_data_flush(s);
+		/* Larger than the buffer (the envelope of a message with many
+		 * long recipients): no need to copy it first. */
 		if (buf_append(&s->data_out, p, len) < 0)
-			bug("data chunk larger than the write buffer");
+			session_data_write(s, p, len);
 	}
 	if (s->data_out.len >= s->data_out.max / 2)
 		session_data_flush(s);

@@ -72,7 +72,9 @@ smtpd_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	ipc_reader_init(&r, msg);
 	uint32_t ref = ipc_get_u32(&r);
 	struct session *s = session_by_ref(sd, ref);
-	if (s == NULL)
+	/* A closing session has let go of what the answer is about (its
+	 * header parser, its transaction). */
+	if (s == NULL || s->state == SESSION_CLOSING)
 		return;
 	switch (msg->type) {
 	case IPC_LOOKUP_RESOLVED:

@@ -146,3 +146,17 @@ def test_relayhost_auth_never_in_the_clear(mailnet):
     cmds = [c for s in mini.sessions for c in s.commands]
     assert not any(c.upper().startswith("AUTH") for c in cmds), \
         "AUTH sent without TLS: %r" % cmds
+
+
+def test_envelope_larger_than_the_write_buffer(mailnet):
+    """150 long remote recipients make an envelope of about 80 KB, more
+    than smtpd's 64 KiB write buffer: the message is queued whole (smtpd
+    once aborted on it, taking every session with it)."""
+    a = mailnet.make_a(queue_retry_min="1h")
+    a.start()
+    domain = ".".join(["d" * 60] * 3) + ".test"
+    rcpts = ["%s%03d@%s" % ("r" * 60, i, domain) for i in range(150)]
+    qid = a.send(rcpts, msg=make_msg(subject="many recipients"))
+    a.wait_log(r"queued id=%s .* nrcpt=150 status=queued" % qid)
+    assert a.running(), "smtpd went down:\n%s" % a.log_tail()
+    a.send(rcpts[0], msg=make_msg(subject="still serving"))
