@@ -206,8 +206,12 @@ outbound_dest(struct outbound *ob, const char *destination, int policy)
 	} else {
 		snprintf(host, sizeof(host), "%s", destination);
 	}
+	/* The policy is part of the key: a connection made under a policy
+	 * carries only messages asking for that one (a relayhost serves
+	 * domains whose policies differ). */
 	for (d = ob->dests; d != NULL; d = d->next)
-		if (strcasecmp(d->name, host) == 0 && d->port == port)
+		if (strcasecmp(d->name, host) == 0 && d->port == port &&
+		    d->tls_policy == policy)
 			return d;
 	d = xcalloc(1, sizeof(*d));
 	d->ob = ob;
@@ -227,9 +231,6 @@ outbound_submit(struct outbound *ob, const char *destination, struct ob_msg *m)
 {
 	struct ob_dest *d = outbound_dest(ob, destination, m->tls_policy);
 
-	/* The strictest policy asked for applies to the connection. */
-	if (m->tls_policy > d->tls_policy)
-		d->tls_policy = m->tls_policy;
 	m->next = NULL;
 	*d->tail = m;
 	d->tail = &m->next;

@@ -178,3 +178,22 @@ def test_unknown_domain_policy_defers_not_falls_back(mailnet):
     m = a.wait_log(r"%s: to=<user@sink.test> .*status=(sent|deferred).*" % qid)
     assert m.group(1) == "deferred", "policy unknown, yet sent: %s" % m.group(0)
     assert "TLS policy of sink.test unknown" in m.group(0), m.group(0)
+
+
+@needs_smtp_sink
+def test_relayhost_connection_not_shared_across_policies(mailnet):
+    """Through one relayhost (smtp-sink, no STARTTLS), mail for a domain
+    set to encrypt must not ride the idle clear-text connection that mail
+    for a 'may' domain has just used: it defers."""
+    port = free_port()
+    mailnet.sink(port)
+    a = mailnet.make_a(relayhost="[127.0.0.1]:%d" % port, queue_retry_min="1h",
+                       queue_retry_max="1h")
+    a.start()
+    sender = new_user(a, "a.test", "s")
+    a.cli("tls-policy", "set", "strict.test", "encrypt")
+    qid, _ = send_from(a, sender, "user@open.test")
+    a.wait_log(sent_line(qid, "user@open.test"))
+    qid, _ = send_from(a, sender, "user@strict.test")
+    m = a.wait_log(r"%s: to=<user@strict.test> .*status=(sent|deferred).*" % qid)
+    assert m.group(1) == "deferred", "encrypt domain sent in clear text: %s" % m.group(0)
