@@ -30,24 +30,27 @@ usage(FILE *f)
 	    "  config check\n");
 }
 
-/* Takes "-c FILE" out of argv wherever it stands; returns the new argc. */
+/* Takes "-c FILE" out of argv wherever it stands before "--" (after it,
+ * "-c..." is an argument: a login may start with '-'); returns the new
+ * argc. */
 static int
 take_config_option(int argc, char **argv, const char **path_r)
 {
-	int out = 0;
+	int out = 0, i;
 
-	for (int i = 0; i < argc; i++) {
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			*path_r = argv[++i];
 			continue;
 		}
-		if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2] != '\0' &&
-		    strcmp(argv[i], "-c") != 0 && argv[i][1] == 'c') {
+		if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2] != '\0') {
 			*path_r = argv[i] + 2;
 			continue;
 		}
 		argv[out++] = argv[i];
 	}
+	while (i < argc)
+		argv[out++] = argv[i++];
 	argv[out] = NULL;
 	return out;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "lookup/password.h"
 #include "net/hostport.h"
 #include "util/cidr.h"
 #include "util/xmalloc.h"
@@ -87,7 +88,7 @@ const struct conf_key conf_keys[] = {
 	    "refuse, on port 25, MAIL FROM in a local domain without AUTH"),
 	KEY(login_pattern, CONF_REGEX, "^[a-z0-9._+-]+(@[a-z0-9.-]+)?$", 0, 0,
 	    "extended regular expression every new login must match"),
-	KEY(password_min_length, CONF_UINT, "10", 1, 1024,
+	KEY(password_min_length, CONF_UINT, "10", 1, PASSWORD_MAX,
 	    "shortest password accepted for a new account or a new password"),
 	KEY(auth_fail_limit, CONF_UINT, "5", 1, 100000,
 	    "failed logins from one client or against one login before 454"),

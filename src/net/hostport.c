@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/dns.h"
 #include "util/addr.h"
 
 /* Strict decimal digits, no sign or spaces, 1..65535. */
@@ -266,13 +267,19 @@ hostport_check_dns_servers(const char *value, char *why, size_t whylen)
 {
 	char spec[HOSTPORT_SPEC_MAX], host[HOSTPORT_HOST_MAX];
 	const char *p = value, *err;
-	unsigned port;
+	unsigned port, n = 0;
 	int r;
 
 	while ((r = hostport_list_next(&p, spec)) != 0) {
 		if (r < 0 || hostport_parse_ip(spec, host, &port, &err) < 0) {
 			snprintf(why, whylen, "bad server '%.100s': %s", spec,
 			    r < 0 ? "too long" : err);
+			return -1;
+		}
+		/* What the queue's resolver takes (dns.c); more would pass
+		 * here and stop the queue at every start. */
+		if (++n > DNS_SERVERS_MAX) {
+			snprintf(why, whylen, "more than %d servers", DNS_SERVERS_MAX);
 			return -1;
 		}
 	}

@@ -253,6 +253,8 @@ queue_env_load(const char *queue_dir, const char *id, struct queue_env *env,
 	if (queue_state_load(queue_dir, env) < 0) {
 		snprintf(err, errlen, "%s.state: damaged", path);
 		queue_env_free(env);
+		/* Callers tell "gone" (ENOENT) from damaged by errno. */
+		errno = EINVAL;
 		return -1;
 	}
 	return 0;
@@ -260,6 +262,7 @@ bad:
 	fclose(f);
 	snprintf(err, errlen, "%s: damaged envelope", path);
 	queue_env_free(env);
+	errno = EINVAL;
 	return -1;
 }
 

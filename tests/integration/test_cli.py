@@ -129,6 +129,14 @@ def test_user_add_list_del(t):
     assert user_logins(t) == [], "user list after del: got %r" % user_logins(t)
 
 
+def test_login_starting_with_dash_c_after_double_dash(t):
+    """After "--", "-c..." is a login, not the config option."""
+    t.cli("user", "add", "--", "-carl@example.test")
+    assert "-carl@example.test" in user_logins(t), user_logins(t)
+    t.cli("user", "del", "--", "-carl@example.test")
+    assert user_logins(t) == [], user_logins(t)
+
+
 def test_duplicate_address_in_another_case_refused(t):
     t.cli("user", "add", "alice@example.test")
     for args in (["user", "add", "ALICE@example.test", "--login", "other"],

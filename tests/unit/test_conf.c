@@ -386,6 +386,13 @@ test_errors(void **state)
 		{ "listen_smtp = , ,\n",
 		    ":1: listen_smtp: no address in ', ,'" },
 		{ "user = a\nlog_level = info\0\n", ":2: NUL byte in line" },
+		{ "password_min_length = 257\n",
+		    ":1: password_min_length: '257' is above the maximum 256" },
+		{ "dns_servers = 127.0.0.1, 127.0.0.2, 127.0.0.3, 127.0.0.4, "
+		    "127.0.0.5, 127.0.0.6, 127.0.0.7, 127.0.0.8, 127.0.0.9, "
+		    "127.0.0.10, 127.0.0.11, 127.0.0.12, 127.0.0.13, "
+		    "127.0.0.14, 127.0.0.15, 127.0.0.16, 127.0.0.17\n",
+		    ":1: dns_servers: more than 16 servers" },
 	};
 	int failures = 0;
 
