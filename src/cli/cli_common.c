@@ -28,7 +28,8 @@ cli_open_directory(const struct conf *conf)
 	struct directory *dir;
 	char err[DIR_ERR_MAX];
 
-	if (privsep_mkdir_owned(conf->state_dir, conf->user, 0750) < 0 ||
+	if (privsep_mkdir_owned(conf->state_dir, conf->user, 0750,
+	    PRIVSEP_FOLLOW) < 0 ||
 	    privsep_drop(conf->user) < 0) {
 		cli_error("cannot prepare %s as user %s", conf->state_dir, conf->user);
 		return NULL;

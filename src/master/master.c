@@ -380,7 +380,6 @@ master_main(struct conf *conf)
 	signal(SIGPIPE, SIG_IGN);
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
 		return 1;
-	master_clean_queue_tmp(conf);
 	if (master_listen_all(&m) < 0)
 		return 1;
 	/* The key may be root's alone: read it before dropping. */
@@ -391,6 +390,8 @@ master_main(struct conf *conf)
 	/* Bound and locked: nothing more needs root. */
 	if (privsep_drop(conf->user) < 0 || master_write_pid(conf) < 0)
 		return 1;
+	/* As the user: the folders are the user's, root need not go in. */
+	master_clean_queue_tmp(conf);
 	log_info("tern starting: hostname=%s state_dir=%s", conf->hostname,
 	    conf->state_dir);
 	master_loop(&m, &set);

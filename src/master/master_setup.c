@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,8 @@ master_prepare_state(const struct conf *conf)
 
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", conf->state_dir, sub[i]);
-		if (privsep_mkdir_owned(p, conf->user, i == 0 ? 0750 : 0700) < 0)
+		if (privsep_mkdir_owned(p, conf->user, i == 0 ? 0750 : 0700,
+		    i == 0 ? PRIVSEP_FOLLOW : PRIVSEP_NOFOLLOW) < 0)
 			return -1;
 	}
 	return 0;
@@ -74,11 +76,19 @@ int
 master_lock(const struct conf *conf)
 {
 	char p[PATH_MAX];
+	struct stat st;
 	int fd;
 
 	snprintf(p, sizeof(p), "%s/tern.lock", conf->state_dir);
-	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	/* Root opens it in a folder its user owns: no link followed, and
+	 * only a plain file will do (fchown below must not reach further). */
+	if ((fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		log_error("cannot open %s: %s", p, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_error("%s is not a plain file of its own", p);
+		close(fd);
 		return -1;
 	}
 	/* The lock is the server's, like everything in state_dir: a later

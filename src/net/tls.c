@@ -109,7 +109,7 @@ tls_ensure_self_signed(const struct conf *conf, const char *dir,
 
 	if (access(keypath, F_OK) == 0 && access(certpath, F_OK) == 0)
 		return 0;
-	if (privsep_mkdir_owned(dir, conf->user, 0700) < 0) {
+	if (privsep_mkdir_owned(dir, conf->user, 0700, PRIVSEP_NOFOLLOW) < 0) {
 		snprintf(err, errlen, "cannot create %s", dir);
 		return -1;
 	}

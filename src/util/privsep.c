@@ -6,6 +6,7 @@
 #include "util/privsep.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -61,10 +62,12 @@ privsep_drop(const char *user)
 }
 
 int
-privsep_mkdir_owned(const char *dir, const char *user, mode_t mode)
+privsep_mkdir_owned(const char *dir, const char *user, mode_t mode,
+    int nofollow)
 {
 	uid_t uid;
 	gid_t gid;
+	int fd, r;
 
 	if (mkdir(dir, mode) < 0 && errno != EEXIST) {
 		log_error("mkdir %s: %s", dir, strerror(errno));
@@ -76,9 +79,16 @@ privsep_mkdir_owned(const char *dir, const char *user, mode_t mode)
 		log_error("unknown user %s", user);
 		return -1;
 	}
-	if (chown(dir, uid, gid) < 0) {
-		log_error("chown %s: %s", dir, strerror(errno));
-		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0 || fchown(fd, uid, gid) < 0) {
+		log_error("chown %s: %s%s", dir, strerror(errno),
+		    errno == ELOOP || errno == ENOTDIR ? " (not a folder)" : "");
+		r = -1;
+	} else {
+		r = 0;
 	}
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	return r;
 }

@@ -16,7 +16,12 @@ int privsep_ids(const char *user, uid_t *uid_r, gid_t *gid_r);
  * back.  Not root: nothing.  0, or -1 with errno-based log line. */
 int privsep_drop(const char *user);
 
-/* Creates dir (mode 0700..0750) if missing and, as root, gives it to user. */
-int privsep_mkdir_owned(const char *dir, const char *user, mode_t mode);
+/* Creates dir (mode 0700..0750) if missing and, as root, gives it to user.
+ * PRIVSEP_NOFOLLOW for a folder inside state_dir: user owns its parent and
+ * could have put a link there, which root must not follow. */
+#define PRIVSEP_FOLLOW   0
+#define PRIVSEP_NOFOLLOW 1
+int privsep_mkdir_owned(const char *dir, const char *user, mode_t mode,
+    int nofollow);
 
 #endif

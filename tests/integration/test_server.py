@@ -340,3 +340,25 @@ def test_crashed_child_is_restarted(tern_factory):
         assert any(subject.encode() in m for m in t.messages("alice@example.test")), \
             "not delivered after %s restarted\n%s" % (kind, t.log_tail())
     assert t.running()
+
+
+def test_lock_file_link_refused(tern_factory):
+    """tern.lock lies in a folder the server's user owns: a link planted
+    there must not make root open (and give away) the file it points to."""
+    t = tern_factory()
+    t.setup(domains=["example.test"])
+    victim = os.path.join(t.state_dir, "..", "victim-" + uniq("v"))
+    with open(victim, "w") as f:
+        f.write("root's own\n")
+    os.chmod(victim, 0o600)
+    before = os.stat(victim)
+    lock = os.path.join(t.state_dir, "tern.lock")
+    if os.path.lexists(lock):
+        os.unlink(lock)
+    os.symlink(os.path.abspath(victim), lock)
+    r = t.cli("serve", expect=1)
+    assert "tern.lock" in r.err, r
+    after = os.stat(victim)
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid), \
+        "the link's target was given away"
+    os.unlink(victim)
