@@ -57,7 +57,7 @@ lookup_auth_decide(struct lookup *lk, enum dir_auth_status st,
 struct lookup_auth_job {
 	struct crypt_job crypt;
 	struct lookup *lk;
-	struct ipc_chan *chan;
+	uint64_t chan;          /* the asker's channel, by serial */
 	uint32_t id;
 	enum dir_auth_status found;
 	char login[DIR_LOGIN_MAX];
@@ -95,9 +95,11 @@ lookup_auth_done(struct crypt_job *cj, void *arg)
 	if (res == LOOKUP_AUTH_FAIL)
 		auth_throttle_fail(&lk->throttle, job->client, job->login,
 		    lk->conf->auth_fail_window, time(NULL));
-	/* The smtpd that asked may be gone. */
-	if (ipc_chan_set_contains(&lk->clients, job->chan))
-		lookup_auth_answer(job->chan, job->id, res, st,
+	/* The smtpd that asked may be gone, and a restarted one reuse its
+	 * session refs: the answer goes only to the very channel that asked. */
+	struct ipc_chan *chan = ipc_chan_set_find(&lk->clients, job->chan);
+	if (chan != NULL)
+		lookup_auth_answer(chan, job->id, res, st,
 		    st == DIR_AUTH_TEMPFAIL ? "" : job->existing);
 }
 
@@ -123,7 +125,7 @@ lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 		goto drop;
 	}
 	job->lk = lk;
-	job->chan = chan;
+	job->chan = ipc_chan_serial(chan);
 	job->found = dir_auth_lookup(lk->dir, job->login, job->crypt.hash,
 	    job->existing);
 	if (job->found == DIR_AUTH_TEMPFAIL) {

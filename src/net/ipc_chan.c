@@ -34,6 +34,7 @@ struct ipc_chan {
 	ipc_chan_close_fn *on_close;
 	void *arg;
 	struct ipc_msg *msg;    /* receive buffer, allocated once */
+	uint64_t serial;
 };
 
 static void
@@ -117,12 +118,14 @@ struct ipc_chan *
 ipc_chan_new(struct event_base *base, int fd, ipc_chan_msg_fn *on_msg,
     ipc_chan_close_fn *on_close, void *arg)
 {
+	static uint64_t serials;
 	struct ipc_chan *chan = xcalloc(1, sizeof(*chan));
 	int flags = fcntl(fd, F_GETFL);
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		fatal("ipc: fcntl: %s", strerror(errno));
 	chan->fd = fd;
+	chan->serial = ++serials;
 	chan->tail = &chan->head;
 	chan->on_msg = on_msg;
 	chan->on_close = on_close;
@@ -189,4 +192,10 @@ ipc_chan_free(struct ipc_chan **chanp)
 	free(chan->msg);
 	free(chan);
 	*chanp = NULL;
+}
+
+uint64_t
+ipc_chan_serial(const struct ipc_chan *chan)
+{
+	return chan->serial;
 }

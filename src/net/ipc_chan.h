@@ -31,5 +31,8 @@ struct ipc_chan *ipc_chan_new(struct event_base *base, int fd,
 int ipc_chan_send(struct ipc_chan *chan, uint32_t type, const void *data,
     size_t len, int fd);
 void ipc_chan_free(struct ipc_chan **chan);
+/* A number no other channel of this process has had, or will: unlike its
+ * address, which a later channel may be given. */
+uint64_t ipc_chan_serial(const struct ipc_chan *chan);
 
 #endif

@@ -58,12 +58,11 @@ ipc_chan_set_free(struct ipc_chan_set *set)
 		ipc_chan_free(&set->chans[i]);
 }
 
-int
-ipc_chan_set_contains(const struct ipc_chan_set *set,
-    const struct ipc_chan *chan)
+struct ipc_chan *
+ipc_chan_set_find(const struct ipc_chan_set *set, uint64_t serial)
 {
 	for (size_t i = 0; i < IPC_CHAN_SET_MAX; i++)
-		if (set->chans[i] == chan)
-			return 1;
-	return 0;
+		if (set->chans[i] != NULL && ipc_chan_serial(set->chans[i]) == serial)
+			return set->chans[i];
+	return NULL;
 }

@@ -23,9 +23,10 @@ void ipc_chan_set_init(struct ipc_chan_set *set, const char *what,
 /* Takes fd into the set; a full set closes it with a warning. */
 void ipc_chan_set_add(struct ipc_chan_set *set, int fd);
 void ipc_chan_set_free(struct ipc_chan_set *set);
-/* 1 if chan is still one of the set's (an answer computed off the loop
- * may outlive the peer that asked). */
-int ipc_chan_set_contains(const struct ipc_chan_set *set,
-    const struct ipc_chan *chan);
+/* The set's channel of that serial (ipc_chan_serial), or NULL when it is
+ * gone: an answer computed off the loop may outlive the peer that asked,
+ * and a new peer's channel may have the old one's address. */
+struct ipc_chan *ipc_chan_set_find(const struct ipc_chan_set *set,
+    uint64_t serial);
 
 #endif

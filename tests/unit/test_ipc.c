@@ -1,7 +1,8 @@
 /*
  * Unit tests of the framed IPC: a message and a descriptor cross a
  * socketpair intact; the payload reader refuses short fields, strings with
- * NUL or over their bound, and bytes left over.
+ * NUL or over their bound, and bytes left over; a channel set finds a
+ * channel by serial, never a later channel that took a gone one's place.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,51 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <sys/socket.h>
+
 #include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "net/ipc_chan_set.h"
+
+static void
+ignore_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	(void)chan;
+	(void)msg;
+	(void)arg;
+}
+
+static void
+test_chan_set_finds_by_serial(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct ipc_chan_set set;
+	uint64_t first, second;
+	int sv[2], sv2[2];
+
+	(void)state;
+	assert_non_null(base);
+	ipc_chan_set_init(&set, "test peer", base, ignore_msg, NULL);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ipc_chan_set_add(&set, sv[0]);
+	assert_non_null(set.chans[0]);
+	first = ipc_chan_serial(set.chans[0]);
+	assert_ptr_equal(ipc_chan_set_find(&set, first), set.chans[0]);
+	/* The peer goes; a new one comes, maybe at the same address. */
+	ipc_chan_free(&set.chans[0]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv2), 0);
+	ipc_chan_set_add(&set, sv2[0]);
+	assert_non_null(set.chans[0]);
+	second = ipc_chan_serial(set.chans[0]);
+	assert_true(second != first);
+	assert_null(ipc_chan_set_find(&set, first));
+	assert_ptr_equal(ipc_chan_set_find(&set, second), set.chans[0]);
+	ipc_chan_set_free(&set);
+	close(sv[1]);
+	close(sv2[1]);
+	event_base_free(base);
+}
 
 static void
 test_round_trip_with_fd(void **state)
@@ -120,6 +165,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_with_fd),
+		cmocka_unit_test(test_chan_set_finds_by_serial),
 		cmocka_unit_test(test_reader_refuses_bad_payloads),
 		cmocka_unit_test(test_header_mismatch_refused),
 	};
