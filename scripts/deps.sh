@@ -4,9 +4,15 @@
 # `tern` (the user the server's children run as) when run as root.
 set -eu
 
+# --no-install-recommends below: a package that only a recommendation brings
+# is named here, or it is missing on a fresh machine.  swaks needs
+# libnet-ssleay-perl for --tls, libio-socket-inet6-perl for IPv6 and
+# libnet-dns-perl for MX lookups (its recommendations); postfix brings the
+# tests' smtp-sink (docs/testing.md says why that package).
 PACKAGES="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev \
 libc-ares-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-dnslib \
-swaks openssl sqlite3 clang-14 libclang-rt-14-dev"
+swaks libnet-ssleay-perl libio-socket-inet6-perl libnet-dns-perl \
+openssl sqlite3 clang-14 libclang-rt-14-dev postfix"
 
 missing=""
 for p in $PACKAGES; do
@@ -20,6 +26,10 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix installed for its smtp-sink only: no main.cf, never a
+	# system mail server on port 25.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
 	apt-get update -q
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing

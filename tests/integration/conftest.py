@@ -90,3 +90,45 @@ def pytest_runtest_makereport(item, call):
     if rep.when == "call" and rep.failed:
         item.rep_call_failed = True
 
+
+
+# ---- no test skips for want of a package --------------------------------
+# make test must not pass quietly on a machine that lacks a package: every
+# skip is collected here, and one whose reason does not start with
+# ternlib.MACHINE (a limit of the machine itself, such as no IPv6 loopback)
+# fails the run at its end, with its reason, which names the package.
+
+_skips = []
+
+
+def _skip_reason(report):
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skips.append((report.nodeid, _skip_reason(report)))
+
+
+def pytest_collectreport(report):
+    if report.skipped:
+        _skips.append((report.nodeid, _skip_reason(report)))
+
+
+def _forbidden_skips():
+    return [(n, r) for n, r in _skips if not r.startswith(ternlib.MACHINE)]
+
+
+def pytest_terminal_summary(terminalreporter):
+    bad = _forbidden_skips()
+    if bad:
+        terminalreporter.section("skipped for want of a package (run scripts/deps.sh)")
+        for nodeid, reason in bad:
+            terminalreporter.write_line("%s: %s" % (nodeid, reason))
+
+
+def pytest_sessionfinish(session):
+    if _forbidden_skips() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

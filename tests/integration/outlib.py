@@ -37,10 +37,9 @@ A_HOST = "a.tern.test"
 B_HOST = "b.tern.test"
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
-needs_dnslib = pytest.mark.skipif(not HAVE_DNSLIB,
-                                  reason="needs python3-dnslib")
-needs_smtp_sink = pytest.mark.skipif(not os.access(SMTP_SINK, os.X_OK),
-                                     reason="needs Postfix's smtp-sink")
+needs_dnslib = ternlib.needs_package("python3-dnslib", HAVE_DNSLIB)
+# smtp-sink comes with the postfix package (docs/testing.md says why).
+needs_smtp_sink = ternlib.needs_package("postfix", os.access(SMTP_SINK, os.X_OK))
 needs_127_0_0_2 = ternlib.needs_loopback_sources
 
 # The zone every mailnet starts with: b.test's MX is B.
@@ -516,7 +515,7 @@ class MailNet:
 @pytest.fixture
 def mailnet(request):
     if not HAVE_DNSLIB:
-        pytest.skip("needs python3-dnslib")
+        pytest.skip("needs package python3-dnslib")
     failed_before = request.session.testsfailed
     net = MailNet()
     try:

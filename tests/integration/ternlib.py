@@ -39,8 +39,26 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer",
                    "SUMMARY: AddressSanitizer")
 
+# A test may skip only for what the machine itself cannot give (root, IPv6
+# on the loopback, extra loopback source addresses): its reason then starts
+# with MACHINE.  A missing package is never such a reason: scripts/deps.sh
+# installs every one, and conftest.py fails the run on any other skip,
+# naming the package (needs_package).
+MACHINE = "machine: "
+
+
+def machine_skip(reason):
+    pytest.skip(MACHINE + reason)
+
+
+def needs_package(package, present):
+    """Marks a test that needs a Debian package; without it the test skips
+    and the run fails at its end with the package's name."""
+    return pytest.mark.skipif(not present, reason="needs package %s" % package)
+
+
 root_only = pytest.mark.skipif(not IS_ROOT,
-                               reason="checks the privilege drop: needs root")
+                               reason=MACHINE + "checks the privilege drop: needs root")
 
 _counter = itertools.count(1)
 
@@ -902,4 +920,4 @@ def can_bind(addr):
 
 needs_loopback_sources = pytest.mark.skipif(
     not can_bind("127.0.0.2"),
-    reason="needs source addresses 127.0.0.2 and up on the loopback")
+    reason=MACHINE + "needs source addresses 127.0.0.2 and up on the loopback")

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+import ternlib
 from ternlib import (assert_nothing_but_marker, body_of, header, header_lines,
                      make_msg, new_user, subjects, uniq, wait_until)
 
@@ -227,7 +228,7 @@ def swaks(srv, *args):
                           capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.skipif(SWAKS is None, reason="swaks not installed")
+@ternlib.needs_package("swaks", SWAKS is not None)
 @pytest.mark.parametrize("extra", [[], ["--pipeline"]], ids=["plain", "pipeline"])
 def test_swaks_delivers(srv, extra):
     rcpt = new_user(srv)
@@ -240,7 +241,7 @@ def test_swaks_delivers(srv, extra):
     assert b"from swaks" in body_of(msgs[0])
 
 
-@pytest.mark.skipif(SWAKS is None, reason="swaks not installed")
+@ternlib.needs_package("swaks", SWAKS is not None)
 @pytest.mark.parametrize("to,reply", [("someone@remote.test", "554 5.7.1"),
                                       ("nobody-at-all@example.test", "550 5.1.1")])
 def test_swaks_refused(srv, to, reply):

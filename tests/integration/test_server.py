@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+import ternlib
 from ternlib import (RUN_USER, WAIT, group_alive, make_msg, proc_status, root_only,
                      uniq, wait_until)
 
@@ -301,7 +302,7 @@ def test_listen_ipv4_and_ipv6(tern_factory):
             s6.bind(("::1", 0))
             port6 = s6.getsockname()[1]
     except OSError:
-        pytest.skip("no IPv6 loopback here")
+        ternlib.machine_skip("no IPv6 loopback here")
     t = tern_factory()
     t.write_config(listen_smtp="127.0.0.1:%d, [::1]:%d" % (t.port, port6))
     t.setup(domains=["example.test"], users=["alice@example.test"])
