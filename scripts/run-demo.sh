@@ -1,15 +1,30 @@
 #!/bin/sh
-# make run: a demo server under run/ (state in run/state, SMTP on
-# 127.0.0.1:2525, submission on 2587 (STARTTLS) and 2465 (TLS)) with domain example.test and account demo@example.test,
-# then `tern serve` in the foreground.  Ctrl-C stops it.
+# make run: a demo server (SMTP on 127.0.0.1:2525, submission on 2587
+# (STARTTLS) and 2465 (TLS)) with domain example.test and account
+# demo@example.test, then `tern serve` in the foreground.  Ctrl-C stops it.
+#
+# Where the demo lives: as root, in /var/lib/tern-demo (config and state),
+# because the server drops to user tern, which must read the config and
+# own the state, and a clone under /root is not reachable by tern; as an
+# ordinary user, in run/ of this tree.  TERN_DEMO_DIR overrides both.
 set -eu
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
-RUN=$TOP/run
 TERN=$TOP/build/tern
+if [ -n "${TERN_DEMO_DIR:-}" ]; then
+	RUN=$TERN_DEMO_DIR
+elif [ "$(id -u)" = 0 ]; then
+	RUN=/var/lib/tern-demo
+else
+	RUN=$TOP/run
+fi
 CONF=$RUN/tern.conf
 
 mkdir -p "$RUN"
+# The server reads its config again on SIGHUP, after dropping to tern.
+if [ "$(id -u)" = 0 ]; then
+	chmod 0755 "$RUN"
+fi
 cat > "$CONF" <<CONF
 # Written by make run (scripts/run-demo.sh); see docs/config.md.
 hostname = mx.example.test
@@ -19,9 +34,9 @@ listen_submission = 127.0.0.1:2587
 listen_submissions = 127.0.0.1:2465
 CONF
 
-# As root, the server runs as user tern, which must reach run/state.
-if [ "$(id -u)" = 0 ] && ! runuser -u tern -- test -x "$RUN"; then
-	echo "make run: user tern cannot reach $RUN; clone the tree somewhere it can (e.g. /srv or /tmp)" >&2
+# As root, the server runs as user tern, which must reach the demo's folder.
+if [ "$(id -u)" = 0 ] && ! runuser -u tern -- test -r "$CONF"; then
+	echo "make run: user tern cannot read $CONF; set TERN_DEMO_DIR to a folder it can reach" >&2
 	exit 1
 fi
 
