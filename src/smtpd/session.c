@@ -380,7 +380,7 @@ session_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) &&
-	    s->wait == WAIT_TLS) {
+	    s->wait == WAIT_TLS && !session_tls_finished(s)) {
 		session_tls_failed(s);
 		session_free(s);
 		return;

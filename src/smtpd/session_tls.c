@@ -96,6 +96,17 @@ session_cmd_starttls(struct session *s, const char *arg)
 	session_watch(s);
 }
 
+/* The handshake is done: say so in the log, once. */
+static void
+session_tls_established(struct session *s, SSL *ssl)
+{
+	s->tls = 1;
+	s->wait = WAIT_NONE;
+	tls_describe(ssl, s->tls_desc, sizeof(s->tls_desc));
+	log_info("%s: TLS established from [%s]: %s", s->id, s->client_ip,
+	    s->tls_desc);
+}
+
 /* The handshake is done: greet on 465, carry on after STARTTLS. */
 void
 session_tls_ready(struct session *s)
@@ -104,14 +115,27 @@ session_tls_ready(struct session *s)
 
 	if (s->wait != WAIT_TLS || ssl == NULL)
 		return;
-	s->tls = 1;
-	s->wait = WAIT_NONE;
-	tls_describe(ssl, s->tls_desc, sizeof(s->tls_desc));
-	log_info("%s: TLS established from [%s]: %s", s->id, s->client_ip,
-	    s->tls_desc);
+	session_tls_established(s, ssl);
 	if (s->kind == LISTEN_SUBMISSIONS)
 		session_greet(s);
 	session_resume(s);
+}
+
+/*
+ * A client that closes right behind its Finished (a probe, s_client with
+ * no input): libevent reads on as soon as the handshake completes and
+ * reports the close before it reports the handshake.  Such a handshake did
+ * succeed; it is logged as one before the close is handled.
+ */
+int
+session_tls_finished(struct session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	if (s->wait != WAIT_TLS || ssl == NULL || !SSL_is_init_finished(ssl))
+		return 0;
+	session_tls_established(s, ssl);
+	return 1;
 }
 
 void

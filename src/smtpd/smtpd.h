@@ -167,6 +167,7 @@ void session_lookup_reply(struct session *s, struct ipc_reader *r);
 int session_tls_accept(struct session *s, int fd);
 void session_cmd_starttls(struct session *s, const char *arg);
 void session_tls_ready(struct session *s);
+int session_tls_finished(struct session *s);
 void session_tls_failed(struct session *s);
 
 /* session_auth.c */

@@ -5,9 +5,12 @@ state_dir/tls when none is configured, a configured one used, a bad one
 refusing to start; after STARTTLS the session starts over and whatever was
 pipelined behind the command is thrown away (CVE-2011-0411).
 """
+import contextlib
 import os
 import re
 import signal
+import socket
+import ssl
 import stat
 import subprocess
 
@@ -211,6 +214,61 @@ def test_tls_1_2_and_1_3_accepted(tls_srv, kind, version):
     sid = session_id_of(tls_srv, mark, kind)
     tls_srv.wait_log(r"%s: TLS established from \[127\.0\.0\.1\]: %s with cipher \S+ \(\d+/\d+ bits\)"
                      % (sid, re.escape(want)), since=mark)
+
+
+def finish_handshake_and_close(port, starttls):
+    """A TLS 1.3 client whose Finished, a QUIT inside TLS, its close_notify
+    and its FIN reach the server in one segment: the handshake and the
+    close arrive together."""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        if starttls:
+            f = sock.makefile("rb")
+            for cmd in (None, b"EHLO client.test\r\n", b"STARTTLS\r\n"):
+                if cmd:
+                    sock.sendall(cmd)
+                while True:
+                    line = f.readline()
+                    assert line, "connection closed before STARTTLS"
+                    if line[3:4] != b"-":
+                        break
+            assert line.startswith(b"220"), line
+        into, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = client_tls_context(ssl.TLSVersion.TLSv1_3).wrap_bio(into, out)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(out.read())
+                data = sock.recv(65536)
+                assert data, "server closed during the handshake"
+                into.write(data)
+        # The Finished is still in out: it goes with the rest.
+        tls.write(b"QUIT\r\n")
+        try:
+            tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        sock.sendall(out.read())
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(WAIT)
+        with contextlib.suppress(OSError):
+            while sock.recv(65536):
+                pass
+
+
+@pytest.mark.parametrize("kind", ["submissions", "submission"])
+def test_tls_close_with_the_finished_is_still_established(tls_srv, kind):
+    """libevent reports such a close before the handshake: the session must
+    still log the handshake that succeeded, not a failed one."""
+    for _ in range(3):
+        mark = tls_srv.log_mark()
+        finish_handshake_and_close(tls_srv.port_of(kind), kind != "submissions")
+        sid = session_id_of(tls_srv, mark, kind)
+        tls_srv.wait_log(r"%s: disconnect from" % sid, since=mark)
+        lines = "\n".join(session_lines(tls_srv, sid))
+        assert re.search(r"%s: TLS established from \[127\.0\.0\.1\]: TLSv1\.3 " % sid, lines), lines
+        assert "handshake failed" not in lines, lines
 
 
 def test_swaks_tls_and_tlsc(tls_srv):
