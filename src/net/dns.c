@@ -395,9 +395,9 @@ dns_mx_copy(struct dns_mx *out, const struct dns_mx_cand *c)
 /* Sorts by preference, equal ones at random (RFC 5321 5.1), and keeps the
  * DNS_MX_MAX best.  The list is as long as the packet allows (at most a
  * few thousand records in 64 KB over TCP), so sorting it all is bounded. */
-static enum dns_status
-dns_mx_parse(struct dns_query *q, int status, const unsigned char *abuf,
-    int alen)
+enum dns_status
+dns_mx_reply_parse(const char *name, const unsigned char *abuf, int alen,
+    struct dns_mx mx_r[DNS_MX_MAX], size_t *n_r)
 {
 	struct ares_mx_reply *list = NULL, *mx;
 	struct dns_mx_cand *cand = NULL;
@@ -406,10 +406,7 @@ dns_mx_parse(struct dns_query *q, int status, const unsigned char *abuf,
 	char esc[80], qesc[80];
 	int r;
 
-	if (status != ARES_SUCCESS) {
-		st = dns_ares_status(status);
-		return st == DNS_NODATA ? DNS_NO_MX : st;
-	}
+	*n_r = 0;
 	/* An answer without MX records (a CNAME alone) is no MX. */
 	if ((r = ares_parse_mx_reply(abuf, alen, &list)) != ARES_SUCCESS)
 		return r == ARES_ENODATA ? DNS_NO_MX : DNS_TEMPFAIL;
@@ -433,8 +430,8 @@ dns_mx_parse(struct dns_query *q, int status, const unsigned char *abuf,
 		 * below DNS_NAME_MAX). */
 		if (!dns_qname_ok(mx->host)) {
 			log_warn("dns: MX of %s: ignoring bad host '%s'",
-			    log_escape(qesc, sizeof(qesc), q->name,
-			    strlen(q->name)), log_escape(esc, sizeof(esc),
+			    log_escape(qesc, sizeof(qesc), name,
+			    strlen(name)), log_escape(esc, sizeof(esc),
 			    mx->host, strlen(mx->host)));
 			continue;
 		}
@@ -451,14 +448,27 @@ dns_mx_parse(struct dns_query *q, int status, const unsigned char *abuf,
 	for (size_t i = 0; i < n; i++)
 		dns_random(&cand[i].key, sizeof(cand[i].key));
 	qsort(cand, n, sizeof(cand[0]), dns_mx_cmp);
-	q->n = n < DNS_MX_MAX ? n : DNS_MX_MAX;
-	for (size_t i = 0; i < q->n; i++)
-		dns_mx_copy(&q->r.mx[i], &cand[i]);
+	*n_r = n < DNS_MX_MAX ? n : DNS_MX_MAX;
+	for (size_t i = 0; i < *n_r; i++)
+		dns_mx_copy(&mx_r[i], &cand[i]);
 	st = DNS_OK;
 done:
 	free(cand);
 	ares_free_data(list);
 	return st;
+}
+
+static enum dns_status
+dns_mx_parse(struct dns_query *q, int status, const unsigned char *abuf,
+    int alen)
+{
+	enum dns_status st;
+
+	if (status != ARES_SUCCESS) {
+		st = dns_ares_status(status);
+		return st == DNS_NODATA ? DNS_NO_MX : st;
+	}
+	return dns_mx_reply_parse(q->name, abuf, alen, q->r.mx, &q->n);
 }
 
 static void

@@ -75,6 +75,12 @@ void dns_free(struct dns **dns);
 struct dns_query *dns_mx(struct dns *dns, const char *domain, dns_mx_fn *fn,
     void *arg);
 
+/* The MX answer (abuf, alen) to a query for name, as dns_mx() hands it on:
+ * DNS_OK with the best hosts in mx_r and their number in *n_r, or
+ * DNS_NO_MX, DNS_NULL_MX, DNS_TEMPFAIL.  Apart for the fuzzer. */
+enum dns_status dns_mx_reply_parse(const char *name, const unsigned char *abuf,
+    int alen, struct dns_mx mx_r[DNS_MX_MAX], size_t *n_r);
+
 /* A and AAAA of host: the IPv4 addresses first, then the IPv6 ones, each
  * in the order of the answer.  An IP literal is answered without DNS (but
  * still from the loop).  When only one family answers, its addresses are

@@ -24,6 +24,13 @@ srcs() {
 	fuzz_header_from) echo src/smtpd/header_from.c src/util/addr.c \
 	    src/util/buf.c src/util/xmalloc.c src/util/log.c ;;
 	fuzz_smtp_reply)  echo src/deliver/smtp_reply.c ;;
+	fuzz_base64)      echo src/util/base64.c ;;
+	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/addr.c src/util/log.c \
+	    src/util/xmalloc.c -lcares -levent ;;
+	fuzz_ipc)         echo src/net/ipc.c src/util/buf.c src/util/log.c \
+	    src/util/xmalloc.c ;;
+	fuzz_queue_env)   echo src/queue/queue_file.c src/queue/queue_spare.c \
+	    src/util/durable.c src/util/buf.c src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -56,6 +63,17 @@ seed() {
 	fuzz_smtp_reply)
 		printf '250-mx.example.org\n250-PIPELINING\n250-SIZE 1000\n250 AUTH LOGIN PLAIN\n' >"$d/s1"
 		printf '550 5.1.1 <x@y>: no\n421\n354 go\n' >"$d/s2" ;;
+	fuzz_base64)
+		printf 'AGFsaWNlAHNlY3JldA==' >"$d/s1"
+		printf 'YWxpY2U=' >"$d/s2"
+		printf '=' >"$d/s3" ;;
+	fuzz_dns_mx)
+		# b.test MX 10 mx.b.test, MX 20 MX2.B.test. (made by dnslib)
+		printf '\055\001\205\200\000\001\000\002\000\000\000\000\001b\004test\000\000\017\000\001\300\014\000\017\000\001\000\000\000\074\000\007\000\012\002mx\300\014\300\014\000\017\000\001\000\000\000\074\000\012\000\024\003MX2\001B\300\016' >"$d/s1" ;;
+	fuzz_ipc)
+		printf '\005\014\000\000\000\020\000\000\000\007\000\000\000\004\000\000\000abcd' >"$d/s1" ;;
+	fuzz_queue_env)
+		printf 'tern-queue 1\nid\tFZZ2345BCDFG\ncreated\t1700000000\nsender\ta@b.test\nclient\t127.0.0.1\nrcpt\tx@y.test\tx@y.test\t0\n\nSubject: x\r\n\r\nbody\r\n\0000\tdeferred\t1700000100\t2\t451 4.0.0 later\n' >"$d/s1" ;;
 	esac
 }
 
@@ -65,7 +83,8 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 	exit 2
 fi
 
-HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from fuzz_smtp_reply}
+HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
+fuzz_smtp_reply fuzz_base64 fuzz_dns_mx fuzz_ipc fuzz_queue_env}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
