@@ -38,28 +38,16 @@ struct queue_bounce_ctx {
 static int
 queue_bounce_write(struct queue *q, struct queue_env *env, const struct buf *content)
 {
-	char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
+	char tmp[PATH_MAX + 32];
 	struct buf b;
-	int fd, r = -1;
+	int r = -1;
 
 	buf_init(&b, QUEUE_BOUNCE_MAX + 64 * 1024);
 	queue_env_format(env, &b);
 	if (buf_append(&b, content->data, content->len) < 0)
 		goto done;
 	snprintf(tmp, sizeof(tmp), "%s/%s", q->tmp, env->id);
-	snprintf(dst, sizeof(dst), "%s/%s", q->dir, env->id);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		goto done;
-	if (durable_write_all(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	if (close(fd) < 0 || rename(tmp, dst) < 0) {
-		unlink(tmp);
-		goto done;
-	}
-	r = durable_fsync_dir(q->dir);
+	r = durable_create(tmp, q->dir, env->id, b.data, b.len);
 done:
 	buf_free(&b);
 	return r;

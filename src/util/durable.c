@@ -46,37 +46,47 @@ durable_fsync_dir(const char *dir)
 }
 
 int
-durable_replace(const char *dir, const char *name, const void *data, size_t len)
+durable_create(const char *tmp, const char *dir, const char *name,
+    const void *data, size_t len)
 {
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	int fd, n;
+	char dst[PATH_MAX];
+	int fd, n, saved;
 
-	n = snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return errno = ENAMETOOLONG, -1;
 	n = snprintf(dst, sizeof(dst), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(dst))
 		return errno = ENAMETOOLONG, -1;
-	/* A temporary left by a crash is ours to replace. */
-	if (unlink(tmp) < 0 && errno != ENOENT)
-		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (durable_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		int saved = errno;
+		saved = errno;
 		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
+		goto fail;
 	}
 	if (close(fd) < 0 || rename(tmp, dst) < 0) {
-		int saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
+		saved = errno;
+		goto fail;
 	}
 	return durable_fsync_dir(dir);
+fail:
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+int
+durable_replace(const char *dir, const char *name, const void *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return errno = ENAMETOOLONG, -1;
+	/* A temporary left by a crash is ours to replace. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -1;
+	return durable_create(tmp, dir, name, data, len);
 }
 
 int
