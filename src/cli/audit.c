@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "util/escape.h"
 #include "util/xmalloc.h"
 
 struct audit_event {
@@ -44,96 +45,18 @@ audit_usage(void)
 	    "       DURATION: e.g. 12h or 7d; default: everything\n");
 }
 
-/* ---- escaping ---- */
+/* ---- escaping (util/escape.c) ---- */
 
-/* Length of the valid UTF-8 sequence at p (of n bytes) that encodes a
- * printable character, or 0: no overlong forms, no surrogates, nothing
- * past U+10FFFF, no C1 controls. */
-static size_t
-audit_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned long cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	cp = p[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
-		return 0;
-	return len;
-}
-
-/* For the terminal: printable ASCII and valid UTF-8 as they are, the
- * rest (and '\') as \xNN. */
 static void
 audit_put_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), len;
-
-	for (size_t i = 0; i < n; i += len) {
-		len = p[i] >= 0x80 ? audit_utf8_len(p + i, n - i) : 0;
-		if (len > 0) {
-			fwrite(p + i, 1, len, stdout);
-			continue;
-		}
-		len = 1;
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
-			putchar(p[i]);
-		else
-			printf("\\x%02x", p[i]);
-	}
+	escape_text(stdout, s, strlen(s), 0);
 }
 
-/* A JSON string (RFC 8259): quotes, backslashes and controls escaped,
- * valid UTF-8 kept, any byte that is not UTF-8 replaced by U+FFFD. */
 static void
 audit_put_json(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), len;
-
-	putchar('"');
-	for (size_t i = 0; i < n; i += len) {
-		len = p[i] >= 0x80 ? audit_utf8_len(p + i, n - i) : 0;
-		if (len > 0) {
-			fwrite(p + i, 1, len, stdout);
-			continue;
-		}
-		len = 1;
-		if (p[i] == '"' || p[i] == '\\')
-			printf("\\%c", p[i]);
-		else if (p[i] == '\n')
-			fputs("\\n", stdout);
-		else if (p[i] == '\t')
-			fputs("\\t", stdout);
-		else if (p[i] < 0x20 || p[i] == 0x7f)
-			printf("\\u%04x", p[i]);
-		else if (p[i] < 0x80)
-			putchar(p[i]);
-		else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
-		    p[i + 1] <= 0x9f) {
-			/* A C1 control: valid, but escaped like the rest. */
-			printf("\\u%04x", p[i + 1]);
-			len = 2;
-		} else
-			fputs("\\ufffd", stdout);
-	}
-	putchar('"');
+	escape_json(stdout, s, strlen(s));
 }
 
 /* Unix time as ISO 8601 in UTC: 2024-05-01T08:00:00Z. */

@@ -55,6 +55,7 @@ struct conf {
 	unsigned smtp_connect_timeout;
 	unsigned smtp_command_timeout;
 	unsigned smtp_data_timeout;
+	unsigned smtp_reply_deadline;   /* the final dot's; others get half */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

@@ -137,6 +137,9 @@ const struct conf_key conf_keys[] = {
 	    "outbound: time for the greeting and each command's reply"),
 	KEY(smtp_data_timeout, CONF_DURATION, "600s", 1, 7200,
 	    "outbound: time to send the message and hear the final reply"),
+	KEY(smtp_reply_deadline, CONF_DURATION, "10m", 2, 7200,
+	    "outbound: most time for the whole reply to the final dot, "
+	    "however slowly it trickles in; every other reply: half"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

@@ -52,6 +52,7 @@ struct smtp_conn {
 	struct dns_query *query;
 	struct bufferevent *bev;
 	struct event *idle_ev;
+	struct event *deadline_ev;      /* the reply awaited must be whole by then */
 
 	char hosts[SMTPC_MAX_HOSTS][HOSTPORT_HOST_MAX];
 	size_t nhosts, host_i;
@@ -103,6 +104,59 @@ smtpc_host(const struct smtp_conn *c)
 	return c->host_i < c->nhosts ? c->hosts[c->host_i] : c->dest->name;
 }
 
+/* ---- the reply deadline ----
+ *
+ * The timeouts bound each wait for a byte; a server that sends one byte
+ * just inside each of them could stretch one reply for days.  So every
+ * reply has a deadline of its own as well: the reply to the final dot
+ * smtp_reply_deadline after the dot was handed to the connection, any
+ * other half of it after its command was sent (the greeting: after the
+ * connection opened; a pipelined reply: after the one before it ended).
+ * The TLS handshake has the same bound as a reply.
+ */
+
+/* Seconds for a reply to a command other than the final dot. */
+static unsigned
+smtpc_command_deadline(const struct smtp_conn *c)
+{
+	unsigned secs = c->ob->conf->smtp_reply_deadline / 2;
+
+	return secs > 0 ? secs : 1;
+}
+
+/* Seconds the reply awaited in state st may take; 0: none is awaited. */
+static unsigned
+smtpc_reply_deadline(const struct smtp_conn *c, enum smtpc_state st)
+{
+	switch (st) {
+	case SC_DOT:
+		return c->ob->conf->smtp_reply_deadline;
+	case SC_GREETING: case SC_EHLO: case SC_HELO: case SC_STARTTLS:
+	case SC_TLS: case SC_AUTH: case SC_MAIL: case SC_RCPT: case SC_DATA:
+	case SC_RSET: case SC_QUIT:
+		return smtpc_command_deadline(c);
+	default:
+		return 0;
+	}
+}
+
+/* The reply awaited must be whole secs from now (0: no deadline). */
+static void
+smtpc_deadline_set(struct smtp_conn *c, unsigned secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	if (c->deadline_ev == NULL)
+		return;
+	if (secs == 0) {
+		if (evtimer_del(c->deadline_ev) < 0)
+			fatal("cannot stop a timer");
+		return;
+	}
+	if (evtimer_add(c->deadline_ev, &tv) < 0)
+		fatal("cannot arm a timer");
+}
+
 static void
 smtpc_send(struct smtp_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -117,6 +171,8 @@ smtpc_send(struct smtp_conn *c, const char *fmt, ...)
 	evbuffer_add_vprintf(out, fmt, ap);
 	va_end(ap);
 	evbuffer_add(out, "\r\n", 2);
+	/* Every command is answered: its reply is due. */
+	smtpc_deadline_set(c, smtpc_command_deadline(c));
 }
 
 static void
@@ -286,6 +342,7 @@ smtpc_connect_next(struct smtp_conn *c)
 		fatal("cannot create a bufferevent");
 	bufferevent_setcb(c->bev, smtpc_read, smtpc_write, smtpc_event, c);
 	c->state = SC_CONNECT;
+	smtpc_deadline_set(c, 0);       /* smtp_connect_timeout bounds it */
 	smtpc_forget_ext(c);
 	c->tls = 0;
 	c->code = 0;
@@ -358,6 +415,34 @@ smtpc_try_next(struct smtp_conn *c, const char *fmt, ...)
 	smtpc_connect_next(c);
 }
 
+/* A reply (or the TLS handshake) that did not end in time: the same as
+ * a timeout, with what took too long. */
+static void
+smtpc_deadline_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_conn *c = arg;
+	unsigned secs = smtpc_reply_deadline(c, c->state);
+	const char *late = c->state == SC_TLS ? "the TLS handshake" :
+	    c->state == SC_GREETING ? "the greeting" :
+	    c->state == SC_DOT ? "the reply to the end of the message" : "a reply";
+
+	(void)fd;
+	(void)what;
+	if (c->state == SC_QUIT) {
+		smtp_conn_free(c);
+		return;
+	}
+	if ((c->state == SC_GREETING || c->state == SC_EHLO ||
+	    c->state == SC_HELO) && c->msg == NULL && !c->sent_any) {
+		smtpc_try_next(c, "timeout with %s[%s] before the greeting was done: "
+		    "%s took over %us (smtp_reply_deadline)", smtpc_host(c), c->ip,
+		    late, secs);
+		return;
+	}
+	smtpc_fail(c, 0, "timeout with %s[%s]: %s took over %us (smtp_reply_deadline)",
+	    smtpc_host(c), c->ip, late, secs);
+}
+
 /* ---- the message ---- */
 
 static void
@@ -393,6 +478,7 @@ smtpc_body_fill(struct smtp_conn *c)
 			c->body_done = 1;
 			c->state = SC_DOT;
 			smtpc_timeout(c, c->ob->conf->smtp_data_timeout);
+			smtpc_deadline_set(c, smtpc_reply_deadline(c, c->state));
 		}
 		evbuffer_add(out, buf, o);
 	}
@@ -411,6 +497,7 @@ smtpc_start_body(struct smtp_conn *c)
 	c->body_done = 0;
 	c->state = SC_BODY;
 	smtpc_timeout(c, c->ob->conf->smtp_data_timeout);
+	smtpc_deadline_set(c, 0);       /* smtp_data_timeout bounds the body */
 	smtpc_body_fill(c);
 }
 
@@ -801,6 +888,7 @@ smtpc_read(struct bufferevent *bev, void *arg)
 	if (c->state == SC_CONNECT) {
 		c->state = SC_GREETING;
 		smtpc_timeout(c, c->ob->conf->smtp_command_timeout);
+		smtpc_deadline_set(c, smtpc_reply_deadline(c, c->state));
 	}
 	while (!c->dead && c->bev == bev) {
 		size_t len;
@@ -834,6 +922,10 @@ smtpc_read(struct bufferevent *bev, void *arg)
 		free(line);
 		c->lines = 0;
 		smtpc_reply(c, rl.code, c->text);
+		/* The next reply awaited (a pipelined one, or one to a new
+		 * command) is due from now; none in the body or when idle. */
+		if (!c->dead)
+			smtpc_deadline_set(c, smtpc_reply_deadline(c, c->state));
 	}
 }
 
@@ -857,6 +949,7 @@ smtpc_event(struct bufferevent *bev, short what, void *arg)
 		if (c->state == SC_CONNECT) {
 			c->state = SC_GREETING;
 			smtpc_timeout(c, c->ob->conf->smtp_command_timeout);
+			smtpc_deadline_set(c, smtpc_reply_deadline(c, c->state));
 			return;
 		}
 		if (c->state == SC_TLS) {
@@ -930,6 +1023,9 @@ smtp_conn_new(struct ob_dest *d)
 	c->dest = d;
 	c->ob = d->ob;
 	c->fd = -1;
+	c->deadline_ev = evtimer_new(c->ob->base, smtpc_deadline_expired, c);
+	if (c->deadline_ev == NULL)
+		fatal("cannot create an event");
 	c->policy = d->tls_policy;
 	c->next_conn = d->conns;
 	d->conns = c;
@@ -987,6 +1083,9 @@ smtp_conn_free(struct smtp_conn *c)
 	if (c->idle_ev != NULL)
 		event_free(c->idle_ev);
 	c->idle_ev = NULL;
+	if (c->deadline_ev != NULL)
+		event_free(c->deadline_ev);
+	c->deadline_ev = NULL;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	c->bev = NULL;

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/dns.h"
 #include "util/addr.h"
@@ -194,9 +195,27 @@ hostport_is_ip(const char *host)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
-	const char *h = strncmp(host, "IPv6:", 5) == 0 ? host + 5 : host;
 
-	return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
+	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+/* "[IPv6:2001:db8::1]" is the address literal of RFC 5321 4.1.3: the tag
+ * goes, so that the host is the bare address, never looked up as a name.
+ * The tag promises IPv6: anything else after it is refused. */
+static int
+hostport_strip_v6_tag(char host[HOSTPORT_HOST_MAX], const char **err_r)
+{
+	struct in6_addr a6;
+	size_t len = strlen(host);
+
+	if (strncasecmp(host, "IPv6:", 5) != 0)
+		return 0;
+	if (inet_pton(AF_INET6, host + 5, &a6) != 1) {
+		*err_r = "not an IPv6 address after 'IPv6:'";
+		return -1;
+	}
+	memmove(host, host + 5, len - 5 + 1);
+	return 0;
 }
 
 int
@@ -207,6 +226,8 @@ hostport_parse_dest(const char *spec, char host_r[HOSTPORT_HOST_MAX],
 	int bracketed;
 
 	if (hostport_split(spec, host_r, &bracketed, &rest, err_r) < 0)
+		return -1;
+	if (bracketed && hostport_strip_v6_tag(host_r, err_r) < 0)
 		return -1;
 	if (*host_r == '\0') {
 		*err_r = "missing host";

@@ -24,8 +24,11 @@ int hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX]);
 
 /* A destination: "host", "host:port", "[host]" or "[host]:port", where
  * host is a domain name or an IP literal; the brackets mean "no MX
- * lookup" (as Postfix's relayhost).  port_r is left alone when no port is
- * given.  0 or -1 with *err_r a static reason. */
+ * lookup" (as Postfix's relayhost).  An IPv6 address needs the brackets,
+ * with or without the tag of RFC 5321 ("[IPv6:2001:db8::1]:25"); host_r
+ * is then the bare address.  An IP literal is never looked up (no_mx_r
+ * is 1).  port_r is left alone when no port is given.  0 or -1 with
+ * *err_r a static reason. */
 int hostport_parse_dest(const char *spec, char host_r[HOSTPORT_HOST_MAX],
     unsigned *port_r, int *no_mx_r, const char **err_r);
 

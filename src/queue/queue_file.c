@@ -96,7 +96,8 @@ queue_env_format(const struct queue_env *env, struct buf *out)
 		bug("queue envelope larger than its buffer");
 }
 
-/* Splits line at tabs into at most max fields; returns the count. */
+/* Splits line at tabs into at most max fields, the last holding the rest
+ * of the line (tabs too: nothing is dropped unseen); returns the count. */
 static size_t
 split_tabs(char *line, char **fields, size_t max)
 {
@@ -105,7 +106,7 @@ split_tabs(char *line, char **fields, size_t max)
 	while (n < max) {
 		fields[n++] = line;
 		char *t = strchr(line, '\t');
-		if (t == NULL)
+		if (t == NULL || n == max)
 			break;
 		*t = '\0';
 		line = t + 1;
@@ -183,6 +184,64 @@ read_line(FILE *f, char *line, size_t size)
 	return 1;
 }
 
+/* A reply text is one field of a line of the state file: a tab, CR or
+ * LF in it would end the field or the line early, and what follows would
+ * be read as the state of a recipient (one a server could mark done).
+ * Every control byte becomes a space, before it is written and again
+ * when it is read. */
+static void
+queue_state_clean(char *text)
+{
+	for (unsigned char *p = (unsigned char *)text; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
+/* A number field of the state file: digits only, at most max. */
+static int
+queue_state_number(const char *s, unsigned long long max,
+    unsigned long long *v_r)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v_r = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' || *v_r > max ? -1 : 0;
+}
+
+/* One line of the state file: "index<TAB>state<TAB>next<TAB>attempts<TAB>
+ * last reply".  0, or -1 when it is damaged. */
+static int
+queue_state_line(struct queue_env *env, char *line)
+{
+	char *fld[5];
+	unsigned long long i, next, attempts;
+	struct queue_rcpt *rc;
+
+	if (split_tabs(line, fld, 5) != 5 ||
+	    queue_state_number(fld[0], env->nrcpt - 1, &i) < 0 ||
+	    queue_state_number(fld[2], INT64_MAX, &next) < 0 ||
+	    queue_state_number(fld[3], UINT_MAX, &attempts) < 0)
+		return -1;
+	rc = &env->rcpts[i];
+	if (strcmp(fld[1], "done") == 0)
+		rc->state = QUEUE_RCPT_DONE;
+	else if (strcmp(fld[1], "deferred") == 0)
+		rc->state = QUEUE_RCPT_DEFERRED;
+	else
+		return -1;
+	rc->next_attempt = (time_t)next;
+	rc->attempts = (unsigned)attempts;
+	if (copy_field(rc->last_error, sizeof(rc->last_error), fld[4]) < 0)
+		return -1;
+	/* Written clean; a tab or CR here is damage, not a reason to lose
+	 * the message. */
+	queue_state_clean(rc->last_error);
+	return 0;
+}
+
 static int
 queue_state_load(const char *queue_dir, struct queue_env *env)
 {
@@ -193,27 +252,8 @@ queue_state_load(const char *queue_dir, struct queue_env *env)
 	snprintf(path, sizeof(path), "%s/%s.state", queue_dir, env->id);
 	if ((f = fopen(path, "re")) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	while (r == 0 && (r = read_line(f, line, sizeof(line))) == 1) {
-		char *fld[5], *end;
-		r = -1;
-		if (split_tabs(line, fld, 5) != 5)
-			break;
-		unsigned long i = strtoul(fld[0], &end, 10);
-		if (*end != '\0' || i >= env->nrcpt)
-			break;
-		struct queue_rcpt *rc = &env->rcpts[i];
-		if (strcmp(fld[1], "done") == 0)
-			rc->state = QUEUE_RCPT_DONE;
-		else if (strcmp(fld[1], "deferred") == 0)
-			rc->state = QUEUE_RCPT_DEFERRED;
-		else
-			break;
-		rc->next_attempt = (time_t)strtoll(fld[2], NULL, 10);
-		rc->attempts = (unsigned)strtoul(fld[3], NULL, 10);
-		if (copy_field(rc->last_error, sizeof(rc->last_error), fld[4]) < 0)
-			break;
-		r = 0;
-	}
+	while (r == 0 && (r = read_line(f, line, sizeof(line))) == 1)
+		r = queue_state_line(env, line) < 0 ? -1 : 0;
 	fclose(f);
 	return r < 0 ? -1 : 0;
 }
@@ -276,11 +316,15 @@ queue_state_save(const char *queue_dir, const struct queue_env *env)
 	buf_init(&b, (size_t)QUEUE_MAX_RCPTS * (QUEUE_ERR_MAX + 64));
 	for (size_t i = 0; r == 0 && i < env->nrcpt; i++) {
 		const struct queue_rcpt *rc = &env->rcpts[i];
+		char reply[QUEUE_ERR_MAX];
 		if (rc->state == QUEUE_RCPT_PENDING)
 			continue;
+		snprintf(reply, sizeof(reply), "%s", rc->last_error);
+		queue_state_clean(reply);
 		r = buf_appendf(&b, "%zu\t%s\t%lld\t%u\t%s\n", i,
-		    queue_rcpt_state_name(rc->state), (long long)rc->next_attempt,
-		    rc->attempts, rc->last_error);
+		    queue_rcpt_state_name(rc->state),
+		    (long long)(rc->next_attempt > 0 ? rc->next_attempt : 0),
+		    rc->attempts, reply);
 	}
 	snprintf(name, sizeof(name), "%s.state", env->id);
 	if (r == 0)

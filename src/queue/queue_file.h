@@ -11,7 +11,9 @@
  * Two envelope lines are optional and written only when set, so that a
  * file from before they existed still loads, with their defaults:
  * "body<TAB>8bitmime" (RFC 6152; absent means 7bit) and "smtputf8"
- * (RFC 6531; absent means not required).
+ * (RFC 6531: the client declared it; absent means it did not).  Whether
+ * the message needs SMTPUTF8 at the next hop is decided when it is sent
+ * (queue_utf8.h).
  */
 #ifndef TERN_QUEUE_FILE_H
 #define TERN_QUEUE_FILE_H

@@ -17,6 +17,7 @@
 
 #include "deliver/outbound.h"
 #include "queue/queue.h"
+#include "queue/queue_utf8.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -37,7 +38,9 @@ queue_ob_msg(const struct queue *q, const struct queue_job *job)
 	m->size = job->env.file_size - job->env.content_offset;
 	m->created = job->env.created;
 	m->tls_policy = q->conf->smtp_tls_policy;
-	m->body_8bit = job->env.body_8bit;
+	/* SMTPUTF8 lets the body hold 8-bit text (RFC 6531 3.1): said
+	 * with BODY=8BITMIME when the message goes without SMTPUTF8. */
+	m->body_8bit = job->env.body_8bit || job->env.smtputf8;
 	m->smtputf8 = job->env.smtputf8;
 	return m;
 }
@@ -164,6 +167,13 @@ queue_outbound_start(struct queue *q, struct queue_job *job)
 		r->index = i;
 		snprintf(r->addr, sizeof(r->addr), "%s", rc->addr);
 		job->pending[i] = QUEUE_JOB_OUTBOUND;
+	}
+	/* Declared SMTPUTF8, but it may not need it: decided once for the
+	 * attempt, for every destination. */
+	if (nmsgs > 0 && job->env.smtputf8) {
+		int utf8 = queue_needs_smtputf8(msgs[0]->path, &job->env);
+		for (size_t k = 0; k < nmsgs; k++)
+			msgs[k]->smtputf8 = utf8;
 	}
 	for (size_t k = 0; k < nmsgs; k++) {
 		struct queue_ob_policy *p = xcalloc(1, sizeof(*p));

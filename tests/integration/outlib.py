@@ -112,6 +112,7 @@ class MiniSMTP:
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
 
         self._server = Server((self.host, self.port), Handler)
         self.port = self._server.server_address[1]

@@ -8,6 +8,8 @@ A DSN is declared 8BITMIME and SMTPUTF8 only when it holds UTF-8 itself
 (a UTF-8 sender address).
 """
 
+import pytest
+
 from outlib import DSN, mailnet, sent_line, wait_queue_empty  # noqa: F401
 from ternlib import WAIT, header, make_msg, new_user, uniq
 
@@ -116,6 +118,49 @@ def test_smtputf8_not_offered_bounces_before_mail(mailnet):
                     "mx.mini.test[127.0.0.1]"), r.items()
     assert ("Subject: " + subject) in dsn.headers.decode("utf-8", "replace")
     wait_queue_empty(a)
+    assert mini.count("MAIL") == 0 and mini.messages == [], \
+        "sent to a server without SMTPUTF8: %r" % [s.commands for s in mini.sessions]
+
+
+def test_smtputf8_declared_but_not_needed_is_delivered(mailnet):
+    """Issue 8, point 9: SMTPUTF8 declared, but ASCII addresses and
+    headers (UTF-8 only in the body): no bounce at a server without
+    SMTPUTF8; the message goes without the parameter, declared
+    BODY=8BITMIME, as Postfix does."""
+    a, mini, sender = mini_dest(mailnet, ext=NO_SMTPUTF8)
+    rcpt = "ascii@mini.test"
+    qid, subject = send_with(a, sender, [rcpt], ["SMTPUTF8"], body=BODY_8BIT)
+    msgs = mini.wait_messages(1)
+    a.wait_log(sent_line(qid, rcpt))
+    assert msgs[0]["rcpts"] == [rcpt], msgs[0]
+    assert msgs[0]["data"].endswith(BODY_8BIT.encode()), msgs[0]["data"]
+    cmds = mail_commands(mini)
+    assert len(cmds) == 1 and "SMTPUTF8" not in params(cmds[0]) and \
+        "BODY=8BITMIME" in params(cmds[0]), cmds
+    wait_queue_empty(a)
+    assert not a.messages(sender), "a bounce for a message that did not need SMTPUTF8"
+
+
+@pytest.mark.parametrize("where", ["sender", "header", "other_rcpt"])
+def test_smtputf8_needed_bounces(mailnet, where):
+    """What needs SMTPUTF8 with ASCII recipients at this hop: a UTF-8
+    envelope sender, a raw UTF-8 header, or a UTF-8 address among the
+    message's other recipients.  Bounced 5.6.7 before MAIL."""
+    a, mini, sender = mini_dest(mailnet, ext=NO_SMTPUTF8)
+    rcpt = "ascii@mini.test"
+    rcpts, env_sender, extra = [rcpt], sender, ""
+    if where == "sender":
+        env_sender = "wrïter@mini.test"
+    elif where == "header":
+        extra = "Comments: Grüße\r\n"
+    else:
+        mailnet.dns.add("other.test MX 10 mx.other.test", "mx.other.test A 127.0.0.2")
+        rcpts = [rcpt, "jösé@other.test"]
+    msg = make_msg(subject=uniq("subj"), sender=env_sender, to=rcpt, extra=extra)
+    qid = a.send(rcpts, msg=msg, sender=env_sender, mail_options=["SMTPUTF8"])
+    m = a.wait_log(r"%s: to=<%s> orig_to=<[^>]*> relay=(\S+) delay=\d+s "
+                   r"dsn=(\S+) status=bounced attempts=\d+ \((.*)\)" % (qid, rcpt))
+    assert m.group(2) == "5.6.7", m.group(0)
     assert mini.count("MAIL") == 0 and mini.messages == [], \
         "sent to a server without SMTPUTF8: %r" % [s.commands for s in mini.sessions]
 

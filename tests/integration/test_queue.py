@@ -104,3 +104,76 @@ def test_queue_kept_across_restart(tern_factory):
     t.cli("queue", "delete", qid)
     out = t.cli("queue", "list").out
     assert out.strip() == "0 messages in the queue", "empty queue list: got %r" % out
+
+
+def test_queue_show_escapes_control_bytes(srv):
+    """Issue 8, point 7: header bytes that would drive the terminal (ESC,
+    BEL, DEL...) come out of `tern queue show` as \\xNN; the tab of a
+    folded line stays, UTF-8 stays, a backslash is \\x5c."""
+    src = remote_alias(srv)
+    subject = uniq("esc")
+    extra = ("X-Evil: a\x1b[2Jb\x07c\x7fd\\e\r\n"
+             "X-Folded: one\r\n\ttwo\r\n"
+             "X-Utf8: Grüße\r\n")
+    qid = srv.send(src, msg=make_msg(subject=subject, extra=extra))
+    srv.wait_log(r"%s: to=<far@remote.test> .*status=deferred" % qid)
+    r = srv.cli("queue", "show", qid)
+    assert "X-Evil: a\\x1b[2Jb\\x07c\\x7fd\\x5ce\n" in r.out, r.out
+    assert "\x1b" not in r.out and "\x07" not in r.out and "\x7f" not in r.out, repr(r.out)
+    assert "X-Folded: one\n\ttwo\n" in r.out, repr(r.out)
+    assert "X-Utf8: Grüße\n" in r.out, r.out
+    srv.cli("queue", "delete", qid)
+
+
+def test_queue_json(srv):
+    """Issue 8, point 11: `queue list --json` is an array of messages,
+    `queue show ID --json` one message with its header lines; the fields
+    of docs/cli.md."""
+    import json
+
+    assert json.loads(srv.cli("queue", "list", "--json").out) == []
+    subject = uniq("json")
+    qid, src = queue_deferred(srv, subject)
+    r = srv.cli("queue", "list", "--json")
+    msgs = json.loads(r.out)
+    assert [m["id"] for m in msgs] == [qid], r.out
+    m = msgs[0]
+    assert set(m) == {"id", "arrival", "size", "sender", "client_ip", "body", "smtputf8",
+                      "recipients"}, m
+    assert m["sender"] == "sender@client.test" and m["client_ip"] == "127.0.0.1", m
+    assert m["body"] == "7bit" and m["smtputf8"] is False, m
+    assert isinstance(m["size"], int) and m["size"] > 0, m
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m["arrival"]), m
+    assert len(m["recipients"]) == 1, m
+    rc = m["recipients"][0]
+    assert set(rc) == {"to", "orig_to", "route", "status", "attempts", "next_attempt",
+                       "last_error"}, rc
+    assert rc["to"] == "far@remote.test" and rc["orig_to"] == src, rc
+    assert rc["route"] == "remote" and rc["status"] == "deferred" and rc["attempts"] == 1, rc
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rc["next_attempt"]), rc
+    assert rc["last_error"].startswith("4."), rc
+
+    shown = json.loads(srv.cli("queue", "show", qid, "--json").out)
+    assert {k: v for k, v in shown.items() if k != "headers"} == m, shown
+    assert "Subject: " + subject in shown["headers"], shown["headers"]
+    assert any(h.startswith("Received: ") for h in shown["headers"]), shown["headers"]
+    assert shown == json.loads(srv.cli("queue", "show", "--json", qid).out)
+    srv.cli("queue", "list", "--json", "--json", expect=2)
+    srv.cli("queue", "show", "--json", expect=2)
+    srv.cli("queue", "delete", qid)
+
+
+def test_queue_json_escapes(srv):
+    """Control bytes of headers are JSON escapes; the output is UTF-8 that
+    any JSON parser takes."""
+    import json
+
+    src = remote_alias(srv)
+    extra = "X-Evil: a\x1b[2J\"q\"\r\nX-Utf8: Grüße\r\n"
+    qid = srv.send(src, msg=make_msg(subject=uniq("jesc"), extra=extra))
+    srv.wait_log(r"%s: to=<far@remote.test> .*status=deferred" % qid)
+    r = srv.cli("queue", "show", qid, "--json")
+    assert "\x1b" not in r.out and "\\u001b" in r.out, repr(r.out)
+    headers = json.loads(r.out)["headers"]
+    assert "X-Evil: a\x1b[2J\"q\"" in headers and "X-Utf8: Grüße" in headers, headers
+    srv.cli("queue", "delete", qid)

@@ -7,6 +7,7 @@ authenticated submission user relaying.
 import os
 import re
 import smtplib
+import socket
 
 import pytest
 
@@ -42,6 +43,37 @@ def test_relayhost(mailnet, form):
         assert ("mx.b.test", "MX") not in q and ("mx.b.test", "A") in q, q
     else:
         assert ("relay.test", "MX") in q, q
+    wait_queue_empty(a)
+
+
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s6:
+            s6.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("form", ["[IPv6:::1]:PORT", "[::1]:PORT", "[ipv6:0:0:0:0:0:0:0:1]:PORT"])
+def test_relayhost_ipv6_literal(mailnet, form):
+    """A relayhost written as an IPv6 address literal, with or without the
+    tag of RFC 5321 ("IPv6:"), is that address: no MX, A or AAAA lookup,
+    and the mail arrives at a server on ::1."""
+    if not have_ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    mini = mailnet.mini(host="::1")
+    a = mailnet.make_a(relayhost=form.replace("PORT", str(mini.port)), smtp_port="9")
+    a.start()
+    sender = new_user(a, "a.test", "s")
+    rcpt = "r@b.test"
+    qid, subject = send_from(a, sender, rcpt)
+    msgs = mini.wait_messages(1)
+    assert msgs[0]["rcpts"] == [rcpt], msgs
+    m = a.wait_log(sent_line(qid, rcpt))
+    assert m.group(1).endswith("[::1]:%d" % mini.port), m.group(0)
+    assert mailnet.dns.queries == [], \
+        "an address literal as relayhost needs no DNS: %r" % mailnet.dns.queries
     wait_queue_empty(a)
 
 

@@ -2,7 +2,8 @@
  * Unit tests of queue files and Maildir delivery: envelope round trip (with
  * and without the body type and SMTPUTF8 lines, and a file written before
  * those lines existed), recipient states surviving a reload, damaged files
- * refused, queue ids,
+ * refused, reply texts in the state file kept to one field, damaged
+ * states refused, queue ids,
  * Maildir paths that cannot escape state_dir, and a delivered copy with its
  * headers in front and LF line ends.
  */
@@ -241,6 +242,105 @@ test_damaged_files_refused(void **state)
 	free(dir);
 }
 
+/* A message with two recipients in dir; its id in id. */
+static void
+write_two_rcpts(const char *dir, char id[QUEUE_ID_BUF])
+{
+	struct queue_env env;
+
+	memset(&env, 0, sizeof(env));
+	queue_id_new(env.id);
+	snprintf(env.sender, sizeof(env.sender), "a@x.test");
+	queue_env_add_rcpt(&env, "b@y.test", "b@y.test", 1);
+	queue_env_add_rcpt(&env, "c@y.test", "c@y.test", 1);
+	write_message(dir, &env, "Subject: x\r\n\r\nbody\r\n");
+	memcpy(id, env.id, QUEUE_ID_BUF);
+	queue_env_free(&env);
+}
+
+static void
+write_state(const char *dir, const char *id, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.state", dir, id);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A reply text with tabs, CR and LF (a server's, or our own reason) is
+ * written as one field of one line: it cannot add or change the state
+ * of another recipient. */
+static void
+test_state_reply_cleaned(void **state)
+{
+	char *dir = make_tmpdir(), id[QUEUE_ID_BUF], err[512];
+	struct queue_env got;
+
+	(void)state;
+	write_two_rcpts(dir, id);
+	assert_int_equal(queue_env_load(dir, id, &got, err, sizeof(err)), 0);
+	got.rcpts[0].state = QUEUE_RCPT_DEFERRED;
+	got.rcpts[0].attempts = 1;
+	got.rcpts[0].next_attempt = 1700000300;
+	snprintf(got.rcpts[0].last_error, sizeof(got.rcpts[0].last_error),
+	    "451 a\tb\r\n1\tdone\t0\t0\tforged\x7f\x1b[2J");
+	assert_int_equal(queue_state_save(dir, &got), 0);
+	queue_env_free(&got);
+	assert_int_equal(queue_env_load(dir, id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.rcpts[0].state, QUEUE_RCPT_DEFERRED);
+	assert_string_equal(got.rcpts[0].last_error,
+	    "451 a b  1 done 0 0 forged  [2J");
+	if (got.rcpts[1].state != QUEUE_RCPT_PENDING)
+		fail_msg("the reply text of recipient 0 changed recipient 1: %s",
+		    queue_rcpt_state_name(got.rcpts[1].state));
+	queue_env_free(&got);
+
+	/* Written by hand (or by an older tern): cleaned when read. */
+	write_state(dir, id, "0\tdeferred\t1700000300\t2\t451 a\tb\rc\n");
+	assert_int_equal(queue_env_load(dir, id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.rcpts[0].attempts, 2);
+	assert_string_equal(got.rcpts[0].last_error, "451 a b c");
+	queue_env_free(&got);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_damaged_state_refused(void **state)
+{
+	static const char *const bad[] = {
+		"2\tdone\t0\t0\tx\n",               /* no such recipient */
+		"-1\tdone\t0\t0\tx\n",
+		"0\tgone\t0\t0\tx\n",
+		"0\tdeferred\tsoon\t0\tx\n",
+		"0\tdeferred\t-5\t0\tx\n",
+		"0\tdeferred\t5\t\tx\n",
+		"0\tdeferred\t5\t99999999999\tx\n",
+		"0\tdeferred\t5\t1 \tx\n",
+		"0\tdeferred\t5\t1\n",               /* four fields */
+	};
+	char *dir = make_tmpdir(), id[QUEUE_ID_BUF], err[512];
+	struct queue_env env;
+
+	(void)state;
+	write_two_rcpts(dir, id);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_state(dir, id, bad[i]);
+		if (queue_env_load(dir, id, &env, err, sizeof(err)) == 0) {
+			queue_env_free(&env);
+			fail_msg("case %zu: damaged state loaded; want an error", i);
+		}
+		if (strstr(err, "damaged") == NULL)
+			fail_msg("case %zu: got error '%s', want 'damaged'", i, err);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+
 static void
 test_maildir_path(void **state)
 {
@@ -321,6 +421,8 @@ main(void)
 		cmocka_unit_test(test_envelope_body_flags),
 		cmocka_unit_test(test_envelope_without_flags_loads),
 		cmocka_unit_test(test_damaged_files_refused),
+		cmocka_unit_test(test_state_reply_cleaned),
+		cmocka_unit_test(test_damaged_state_refused),
 		cmocka_unit_test(test_maildir_path),
 		cmocka_unit_test(test_maildir_deliver),
 	};

@@ -1,0 +1,90 @@
+/*
+ * Escaping for the terminal and for JSON: see escape.h.  Trusts nothing
+ * in its input; the output is written with stdio, whose errors the caller
+ * checks once at the end (ferror).
+ */
+#include "util/escape.h"
+
+size_t
+escape_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned long cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	cp = p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
+		return 0;
+	return len;
+}
+
+void
+escape_text(FILE *f, const char *s, size_t n, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
+
+	for (size_t i = 0; i < n; i += len) {
+		len = p[i] >= 0x80 ? escape_utf8_len(p + i, n - i) : 0;
+		if (len > 0) {
+			fwrite(p + i, 1, len, f);
+			continue;
+		}
+		len = 1;
+		if ((p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') ||
+		    (p[i] == '\t' && (flags & ESCAPE_KEEP_TAB)))
+			putc(p[i], f);
+		else
+			fprintf(f, "\\x%02x", p[i]);
+	}
+}
+
+void
+escape_json(FILE *f, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
+
+	putc('"', f);
+	for (size_t i = 0; i < n; i += len) {
+		len = p[i] >= 0x80 ? escape_utf8_len(p + i, n - i) : 0;
+		if (len > 0) {
+			fwrite(p + i, 1, len, f);
+			continue;
+		}
+		len = 1;
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else if (p[i] == '\t')
+			fputs("\\t", f);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			fprintf(f, "\\u%04x", p[i]);
+		else if (p[i] < 0x80)
+			putc(p[i], f);
+		else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			/* A C1 control: valid, but escaped like the rest. */
+			fprintf(f, "\\u%04x", p[i + 1]);
+			len = 2;
+		} else
+			fputs("\\ufffd", f);
+	}
+	putc('"', f);
+}
