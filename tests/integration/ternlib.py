@@ -918,6 +918,20 @@ def can_bind(addr):
         return False
 
 
+def free_port6():
+    """A free TCP port on ::1, or None when the machine has no IPv6
+    loopback."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+            s6.bind(("::1", 0))
+            return s6.getsockname()[1]
+    except OSError:
+        return None
+
+
+needs_ipv6_loopback = pytest.mark.skipif(
+    free_port6() is None, reason=MACHINE + "no IPv6 loopback here")
+
 needs_loopback_sources = pytest.mark.skipif(
     not can_bind("127.0.0.2"),
     reason=MACHINE + "needs source addresses 127.0.0.2 and up on the loopback")

@@ -7,10 +7,9 @@ authenticated submission user relaying.
 import os
 import re
 import smtplib
-import socket
-
 import pytest
 
+import ternlib
 from outlib import (chown_to_run_user, mailnet, needs_127_0_0_2, send_from,  # noqa: F401
                     sent_line, wait_queue_empty)
 from ternlib import SubTern, add_account, make_msg, new_user
@@ -46,22 +45,12 @@ def test_relayhost(mailnet, form):
     wait_queue_empty(a)
 
 
-def have_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as s6:
-            s6.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
+@ternlib.needs_ipv6_loopback
 @pytest.mark.parametrize("form", ["[IPv6:::1]:PORT", "[::1]:PORT", "[ipv6:0:0:0:0:0:0:0:1]:PORT"])
 def test_relayhost_ipv6_literal(mailnet, form):
     """A relayhost written as an IPv6 address literal, with or without the
     tag of RFC 5321 ("IPv6:"), is that address: no MX, A or AAAA lookup,
     and the mail arrives at a server on ::1."""
-    if not have_ipv6_loopback():
-        pytest.skip("no IPv6 loopback here")
     mini = mailnet.mini(host="::1")
     a = mailnet.make_a(relayhost=form.replace("PORT", str(mini.port)), smtp_port="9")
     a.start()

@@ -296,13 +296,9 @@ def test_sigterm_stops_accepting(tern_factory):
     assert outcome != "nothing", "new connection waited %.1fs in the listen queue" % waited
 
 
+@ternlib.needs_ipv6_loopback
 def test_listen_ipv4_and_ipv6(tern_factory):
-    try:
-        with socket.socket(socket.AF_INET6) as s6:
-            s6.bind(("::1", 0))
-            port6 = s6.getsockname()[1]
-    except OSError:
-        ternlib.machine_skip("no IPv6 loopback here")
+    port6 = ternlib.free_port6()
     t = tern_factory()
     t.write_config(listen_smtp="127.0.0.1:%d, [::1]:%d" % (t.port, port6))
     t.setup(domains=["example.test"], users=["alice@example.test"])
