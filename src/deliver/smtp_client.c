@@ -644,17 +644,21 @@ smtpc_start_tls(struct smtp_conn *c)
 {
 	int verify = c->policy == CONF_TLS_VERIFY;
 	SSL *ssl = SSL_new(verify ? c->ob->tls_verify : c->ob->tls_may);
+	const char *host = smtpc_host(c);
 	struct bufferevent *tls;
 
 	if (ssl == NULL) {
 		smtpc_fail(c, 0, "cannot start TLS");
 		return;
 	}
-	SSL_set_tlsext_host_name(ssl, smtpc_host(c));
+	/* An address literal (a relayhost [192.0.2.1]) is sent no SNI: RFC
+	 * 6066 3 allows only host names there. */
+	if (!hostport_is_ip(host))
+		SSL_set_tlsext_host_name(ssl, host);
 	if (verify) {
 		/* The chain must lead to a trusted CA and name the MX host. */
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if (SSL_set1_host(ssl, smtpc_host(c)) != 1) {
+		if (SSL_set1_host(ssl, host) != 1) {    /* a name or an address */
 			SSL_free(ssl);
 			smtpc_fail(c, 0, "cannot set the name to verify");
 			return;

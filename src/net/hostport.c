@@ -190,7 +190,7 @@ hostport_split(const char *spec, char host_r[HOSTPORT_HOST_MAX],
 	return 0;
 }
 
-static int
+int
 hostport_is_ip(const char *host)
 {
 	struct in6_addr a6;

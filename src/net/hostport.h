@@ -29,6 +29,9 @@ int hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX]);
  * is then the bare address.  An IP literal is never looked up (no_mx_r
  * is 1).  port_r is left alone when no port is given.  0 or -1 with
  * *err_r a static reason. */
+/* 1 if host is an IPv4 or IPv6 address (without brackets). */
+int hostport_is_ip(const char *host);
+
 int hostport_parse_dest(const char *spec, char host_r[HOSTPORT_HOST_MAX],
     unsigned *port_r, int *no_mx_r, const char **err_r);
 

@@ -348,16 +348,17 @@ def make_ca(directory, name="Tern Test CA"):
     return cert, key
 
 
-def make_server_cert(directory, ca_cert, ca_key, dns_name, prefix="server"):
-    """A server certificate for dns_name (CN and subjectAltName) signed by
-    the CA; returns (cert, key), readable by the server's user."""
+def make_server_cert(directory, ca_cert, ca_key, dns_name, prefix="server", san=None):
+    """A server certificate for dns_name (CN and subjectAltName, or san
+    such as "IP:127.0.0.1") signed by the CA; returns (cert, key),
+    readable by the server's user."""
     key = os.path.join(directory, prefix + ".key")
     csr = os.path.join(directory, prefix + ".csr")
     cert = os.path.join(directory, prefix + ".pem")
     ext = os.path.join(directory, prefix + ".ext")
     with open(ext, "w") as f:
-        f.write("subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n"
-                "basicConstraints=CA:FALSE\n" % dns_name)
+        f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\n"
+                "basicConstraints=CA:FALSE\n" % (san or "DNS:" + dns_name))
     subprocess.run([ternlib.OPENSSL, "req", "-newkey", "rsa:2048", "-nodes",
                     "-keyout", key, "-out", csr, "-subj", "/CN=" + dns_name],
                    check=True, capture_output=True)

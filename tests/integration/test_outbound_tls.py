@@ -6,16 +6,20 @@ tls-policy set`).  B's certificate for mx.b.test is signed by a CA the
 test makes; A trusts it through smtp_tls_ca_file.  A policy that cannot be
 met defers, with the reason in the log and in `tern queue list`.
 """
+import contextlib
 import os
 import re
 import shutil
+import socket
 import sqlite3
+import ssl
+import threading
 
 import pytest
 
 from outlib import (mailnet, make_ca, make_server_cert, needs_smtp_sink,  # noqa: F401
                     queue_entry, send_from, sent_line, wait_queue_empty)
-from ternlib import free_port, make_tempdir, new_user, wait_until
+from ternlib import WAIT, free_port, make_tempdir, new_user, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,74 @@ def test_verify_succeeds_with_the_test_ca(mailnet, pki):
     b.wait_log(r"TLS established from \[127\.0\.0\.1\]", since=mark)
     assert b"with ESMTPS" in msgs[0], msgs[0][:600]
     wait_queue_empty(a)
+
+
+def test_verify_a_literal_relayhost_by_its_address(mailnet, pki):
+    """relayhost = [127.0.0.1]:PORT under verify: the certificate must name
+    that address (an IP subjectAltName), not a DNS name "127.0.0.1"."""
+    cert, key = make_server_cert(pki["dir"], pki["ca"], pki["ca"].replace("ca.pem", "ca.key"),
+                                 "127.0.0.1", prefix="ip", san="IP:127.0.0.1")
+    b = mailnet.make_b(tls_cert=cert, tls_key=key)
+    b.start()
+    a = mailnet.make_a(relayhost="[127.0.0.1]:%d" % b.port, smtp_tls_policy="verify",
+                       smtp_tls_ca_file=pki["ca"])
+    a.start()
+    sender = new_user(a, "a.test", "s")
+    rcpt = new_user(b, "b.test", "r")
+    qid, _ = send_from(a, sender, rcpt)
+    a.wait_log(sent_line(qid, rcpt))
+    b.wait_count(rcpt, 1)
+
+
+class SniRecorder:
+    """A STARTTLS server on 127.0.0.1 that records the server name (SNI)
+    each TLS client asks for, then ends the session with a 421."""
+
+    def __init__(self, cert, key):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ctx.sni_callback = lambda sock, name, ctx: self.names.append(name)
+        self.names = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(WAIT)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        with contextlib.suppress(OSError):
+            conn, _ = self.sock.accept()
+            with conn:
+                conn.settimeout(WAIT)
+                f = conn.makefile("rb")
+                conn.sendall(b"220 sni.test ESMTP\r\n")
+                f.readline()
+                conn.sendall(b"250-sni.test\r\n250 STARTTLS\r\n")
+                f.readline()
+                conn.sendall(b"220 go ahead\r\n")
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1024)
+                    tls.sendall(b"421 4.3.0 seen enough\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("literal", [True, False], ids=["address", "name"])
+def test_sni_only_for_a_host_name(mailnet, pki, literal):
+    """RFC 6066 3: no SNI for an address literal (relayhost [127.0.0.1]);
+    the host name otherwise."""
+    rec = SniRecorder(pki["cert"], pki["key"])
+    try:
+        relay = "[127.0.0.1]:%d" % rec.port if literal else "[mx.b.test]:%d" % rec.port
+        mailnet.dns.add("mx.b.test A 127.0.0.1")
+        a = mailnet.make_a(relayhost=relay)
+        a.start()
+        sender = new_user(a, "a.test", "s")
+        qid, _ = send_from(a, sender, "r@b.test")
+        a.wait_log(sent_line(qid, "r@b.test", "deferred"))
+        assert rec.names == ([None] if literal else ["mx.b.test"]), rec.names
+    finally:
+        rec.close()
 
 
 def verify_failure(mailnet, pki, case):
