@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "deliver/smtp_client.h"
+#include "deliver/smtp_reply.h"
 #include "net/dns.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -38,23 +39,6 @@ ob_msg_free(struct ob_msg *m)
 	free(m);
 }
 
-/* The enhanced status code in a reply ("550 5.1.1 ..."), or a default. */
-static void
-ob_status_from_reply(const char *reply, enum ob_result result, char *out,
-    size_t outlen)
-{
-	unsigned a, b, c;
-	char cls;
-
-	if (strlen(reply) > 4 && sscanf(reply + 4, "%1u.%3u.%3u", &a, &b, &c) == 3 &&
-	    (a == 2 || a == 4 || a == 5)) {
-		snprintf(out, outlen, "%u.%u.%u", a, b, c);
-		return;
-	}
-	cls = result == OB_SENT ? '2' : result == OB_BOUNCED ? '5' : '4';
-	snprintf(out, outlen, "%c.0.0", cls);
-}
-
 void
 outbound_rcpt_result(struct ob_rcpt *r, enum ob_result result,
     const char *status, const char *reply)
@@ -64,7 +48,8 @@ outbound_rcpt_result(struct ob_rcpt *r, enum ob_result result,
 	if (status != NULL)
 		snprintf(r->status, sizeof(r->status), "%s", status);
 	else
-		ob_status_from_reply(reply, result, r->status, sizeof(r->status));
+		smtp_reply_status(reply, result == OB_SENT ? '2' :
+		    result == OB_BOUNCED ? '5' : '4', r->status);
 }
 
 void

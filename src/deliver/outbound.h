@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "deliver/smtp_reply.h"
 #include "queue/queue_file.h"
 
 struct event_base;
@@ -32,7 +33,7 @@ struct ob_rcpt {
 	size_t index;                   /* in the queue envelope */
 	char addr[ADDR_BUF];
 	enum ob_result result;
-	char status[16];                /* enhanced status, "5.1.1" */
+	char status[SMTP_STATUS_BUF];   /* enhanced status, "5.1.1" */
 	char reply[OB_REPLY_MAX];       /* the remote reply, or our reason */
 };
 

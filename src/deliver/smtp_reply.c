@@ -87,3 +87,50 @@ smtp_reply_text(const char *line, const char *text, char *out, size_t outlen)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 }
+
+size_t
+smtp_status_span(const char *s)
+{
+	size_t i = 1, d;
+
+	if (s[0] != '2' && s[0] != '4' && s[0] != '5')
+		return 0;
+	for (int part = 0; part < 2; part++) {
+		if (s[i++] != '.')
+			return 0;
+		for (d = 0; d < 4 && is_digit(s[i + d]); d++)
+			;
+		if (d == 0 || d > 3)
+			return 0;
+		i += d;
+	}
+	return i;
+}
+
+int
+smtp_reply_status(const char *reply, char dflt_class,
+    char status_r[SMTP_STATUS_BUF])
+{
+	const char *p = reply != NULL ? reply : "";
+	char cls = 0;
+	size_t n;
+
+	if (p[0] >= '2' && p[0] <= '5' && is_digit(p[1]) && is_digit(p[2]) &&
+	    (p[3] == ' ' || p[3] == '-')) {
+		cls = p[0];
+		p += 4;
+	}
+	n = smtp_status_span(p);
+	/* RFC 3463 2: the class agrees with the reply code's.  A failure
+	 * code under a success class (or the reverse) says nothing sure. */
+	if (n > 0 && (p[n] == '\0' || p[n] == ' ') &&
+	    (cls == 0 || (cls != '2') == (p[0] != '2'))) {
+		memcpy(status_r, p, n);
+		status_r[n] = '\0';
+		if (cls == '4' || cls == '5')
+			status_r[0] = cls;
+		return 1;
+	}
+	snprintf(status_r, SMTP_STATUS_BUF, "%c.0.0", dflt_class);
+	return 0;
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #define SMTP_REPLY_LINE_MAX 1024        /* a reply line, CRLF included */
+#define SMTP_STATUS_BUF 16              /* "5.123.456" and its NUL */
 
 struct smtp_reply_line {
 	int code;               /* 200..599 */
@@ -34,5 +35,19 @@ void smtp_ext_keyword(struct smtp_ext *ext, const char *kw);
  * safe for a log line, a queue file's last error and a DSN. */
 void smtp_reply_text(const char *line, const char *text, char *out,
     size_t outlen);
+
+/* Length of an RFC 3463 status code ("5.1.1": class 2, 4 or 5, then two
+ * parts of 1-3 digits) at the start of s, or 0. */
+size_t smtp_status_span(const char *s);
+
+/*
+ * The enhanced status code (RFC 3463) of a reply such as "550 5.1.1 <a@b>:
+ * unknown" (also "550-5.1.1 ..." and a bare "5.1.1 ..."), its class made
+ * to agree with the reply code's (4 or 5; a 2 against a failure code, or
+ * the reverse, is no code).  Without one, "C.0.0" with C = dflt_class.
+ * Returns 1 if the code came from the reply, 0 for the default.
+ */
+int smtp_reply_status(const char *reply, char dflt_class,
+    char status_r[SMTP_STATUS_BUF]);
 
 #endif

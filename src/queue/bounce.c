@@ -90,52 +90,6 @@ is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-/* Length of an RFC 3463 status code of class 4 or 5 at s, or 0. */
-static size_t
-status_span(const char *s)
-{
-	size_t i = 1, d;
-
-	if (s[0] != '4' && s[0] != '5')
-		return 0;
-	for (int part = 0; part < 2; part++) {
-		if (s[i++] != '.')
-			return 0;
-		for (d = 0; d < 4 && is_digit((unsigned char)s[i + d]); d++)
-			;
-		if (d == 0 || d > 3)
-			return 0;
-		i += d;
-	}
-	return i;
-}
-
-int
-bounce_status_from_reply(const char *reply, int permanent,
-    char status_r[BOUNCE_STATUS_BUF])
-{
-	const char *p = reply != NULL ? reply : "";
-	char cls = 0;
-	size_t n;
-
-	if (p[0] >= '2' && p[0] <= '5' && is_digit((unsigned char)p[1]) &&
-	    is_digit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-')) {
-		cls = p[0];
-		p += 4;
-	}
-	if ((n = status_span(p)) > 0 && (p[n] == '\0' || p[n] == ' ')) {
-		memcpy(status_r, p, n);
-		status_r[n] = '\0';
-		/* RFC 3463 2: the class agrees with the reply code's. */
-		if (cls == '4' || cls == '5')
-			status_r[0] = cls;
-		return 1;
-	}
-	snprintf(status_r, BOUNCE_STATUS_BUF, "%s",
-	    permanent ? "5.0.0" : "4.0.0");
-	return 0;
-}
-
 /* 1 if s is 1..max bytes, each in the set allowed (or an ASCII letter or
  * digit). */
 static int
@@ -581,8 +535,9 @@ put_status(struct bounce_out *o, const struct bounce_info *info,
 		const char *status = r->status != NULL ? r->status : "";
 		const char *host = remote_host(r);
 
-		if (status_span(status) == 0 ||
-		    status_span(status) != strlen(status))
+		/* A failure's status: class 4 or 5, nothing after it. */
+		if (status[0] == '2' || smtp_status_span(status) == 0 ||
+		    smtp_status_span(status) != strlen(status))
 			status = r->action_delayed ? "4.0.0" : "5.0.0";
 		out_puts(o, "\r\n");
 		put_dsn_addr(o, "Final-Recipient", r->addr);

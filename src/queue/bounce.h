@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "deliver/smtp_reply.h"
 #include "util/buf.h"
 
 #define BOUNCE_LINE_MAX     998         /* RFC 5322 2.1.1, without CRLF */
@@ -27,7 +28,7 @@
 #define BOUNCE_DIAG_MAX     900         /* diagnostic text kept */
 #define BOUNCE_BOUNDARY_MAX 60          /* caller's boundary, chars */
 #define BOUNCE_MSGID_MAX    64          /* caller's Message-ID local part */
-#define BOUNCE_STATUS_BUF   16
+#define BOUNCE_STATUS_BUF   SMTP_STATUS_BUF
 
 struct bounce_info {
 	const char *reporting_mta;      /* our host name (LDH) */
@@ -62,15 +63,5 @@ struct bounce_rcpt {
 int bounce_compose(const struct bounce_info *info,
     const struct bounce_rcpt *rcpts, size_t n, int fd, off_t content_offset,
     struct buf *out, char *err, size_t errlen);
-
-/*
- * Picks the enhanced status code (RFC 3463, class 4 or 5) out of an SMTP
- * reply such as "550 5.1.1 <a@b>: unknown" (also "550-5.1.1 ..." and a
- * bare "5.1.1 ..."); its class is made to agree with the reply code's.
- * Without one, writes the default: 5.0.0 if permanent, else 4.0.0.
- * Returns 1 if the code came from the reply, 0 for the default.
- */
-int bounce_status_from_reply(const char *reply, int permanent,
-    char status_r[BOUNCE_STATUS_BUF]);
 
 #endif

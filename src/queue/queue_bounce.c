@@ -163,7 +163,7 @@ queue_bounce(struct queue *q, const struct queue_env *env,
 			snprintf(status[k], BOUNCE_STATUS_BUF, "%.*s", (int)sp,
 			    rc->last_error);
 		else
-			bounce_status_from_reply(reply, 1, status[k]);
+			smtp_reply_status(reply, '5', status[k]);
 		br[k].orig = rc->orig;
 		br[k].addr = rc->addr;
 		br[k].status = status[k];

@@ -666,52 +666,6 @@ test_errors(void **state)
 	}
 }
 
-static void
-test_status_from_reply(void **state)
-{
-	static const struct {
-		const char *reply;
-		int permanent;
-		const char *want;
-		int want_rc;
-	} sc[] = {
-		{ "550 5.1.1 <a@b>: unknown", 1, "5.1.1", 1 },
-		{ "550-5.1.1 first line", 1, "5.1.1", 1 },
-		{ "450 4.2.2 mailbox full", 0, "4.2.2", 1 },
-		{ "450 4.2.2 mailbox full", 1, "4.2.2", 1 },
-		{ "550 5.1.1", 1, "5.1.1", 1 },
-		{ "552 5.3.4", 0, "5.3.4", 1 },
-		{ "550 4.1.1 class disagrees", 1, "5.1.1", 1 },
-		{ "451 5.7.1 class disagrees", 0, "4.7.1", 1 },
-		{ "5.7.1 our own reason", 1, "5.7.1", 1 },
-		{ "550 5.123.456 x", 1, "5.123.456", 1 },
-		{ "550 user unknown", 1, "5.0.0", 0 },
-		{ "451 try later", 0, "4.0.0", 0 },
-		{ "550 5.1.1234 x", 1, "5.0.0", 0 },
-		{ "550 5.1.1x", 1, "5.0.0", 0 },
-		{ "550 5.1", 1, "5.0.0", 0 },
-		{ "550 5..1", 1, "5.0.0", 0 },
-		{ "550 2.0.0 odd", 1, "5.0.0", 0 },
-		{ "550  5.1.1 two spaces", 1, "5.0.0", 0 },
-		{ "connection refused", 0, "4.0.0", 0 },
-		{ "", 1, "5.0.0", 0 },
-		{ NULL, 0, "4.0.0", 0 },
-		{ "55", 1, "5.0.0", 0 },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < N(sc); i++) {
-		char got[BOUNCE_STATUS_BUF];
-		int rc = bounce_status_from_reply(sc[i].reply, sc[i].permanent,
-		    got);
-		if (rc != sc[i].want_rc || strcmp(got, sc[i].want) != 0)
-			fail_msg("\"%s\" permanent=%d: got %d %s, want %d %s",
-			    sc[i].reply ? sc[i].reply : "(null)",
-			    sc[i].permanent, rc, got, sc[i].want_rc,
-			    sc[i].want);
-	}
-}
-
 int
 main(void)
 {
@@ -719,7 +673,6 @@ main(void)
 		cmocka_unit_test(test_compose),
 		cmocka_unit_test(test_random_defaults),
 		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_status_from_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

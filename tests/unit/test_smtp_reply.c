@@ -13,6 +13,8 @@
 
 #include "deliver/smtp_reply.h"
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 static int
 parse(const char *line, struct smtp_reply_line *rl)
 {
@@ -103,6 +105,55 @@ test_reply_text_is_safe(void **state)
 	assert_string_equal(out, "250 ");
 }
 
+static void
+test_status(void **state)
+{
+	static const struct {
+		const char *reply;
+		char dflt;
+		const char *want;
+		int want_rc;
+	} sc[] = {
+		{ "550 5.1.1 <a@b>: unknown", '5', "5.1.1", 1 },
+		{ "550-5.1.1 first line", '5', "5.1.1", 1 },
+		{ "450 4.2.2 mailbox full", '4', "4.2.2", 1 },
+		{ "450 4.2.2 mailbox full", '5', "4.2.2", 1 },
+		{ "550 5.1.1", '5', "5.1.1", 1 },
+		{ "552 5.3.4", '4', "5.3.4", 1 },
+		{ "550 4.1.1 class disagrees", '5', "5.1.1", 1 },
+		{ "451 5.7.1 class disagrees", '4', "4.7.1", 1 },
+		{ "5.7.1 our own reason", '5', "5.7.1", 1 },
+		{ "550 5.123.456 x", '5', "5.123.456", 1 },
+		{ "550 user unknown", '5', "5.0.0", 0 },
+		{ "451 try later", '4', "4.0.0", 0 },
+		{ "550 5.1.1234 x", '5', "5.0.0", 0 },
+		{ "550 5.1.1x", '5', "5.0.0", 0 },
+		{ "550 5.1", '5', "5.0.0", 0 },
+		{ "550 5..1", '5', "5.0.0", 0 },
+		{ "550 2.0.0 odd", '5', "5.0.0", 0 },
+		{ "550  5.1.1 two spaces", '5', "5.0.0", 0 },
+		{ "connection refused", '4', "4.0.0", 0 },
+		{ "", '5', "5.0.0", 0 },
+		{ NULL, '4', "4.0.0", 0 },
+		{ "55", '5', "5.0.0", 0 },
+		{ "250 2.0.0 ok", '2', "2.0.0", 1 },
+		{ "250 5.0.0 disagrees", '2', "2.0.0", 0 },
+		{ "250 ok", '2', "2.0.0", 0 },
+		{ "2.1.5 our own", '2', "2.1.5", 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(sc); i++) {
+		char got[SMTP_STATUS_BUF];
+		int rc = smtp_reply_status(sc[i].reply, sc[i].dflt, got);
+		if (rc != sc[i].want_rc || strcmp(got, sc[i].want) != 0)
+			fail_msg("\"%s\" default %c: got %d %s, want %d %s",
+			    sc[i].reply ? sc[i].reply : "(null)",
+			    sc[i].dflt, rc, got, sc[i].want_rc,
+			    sc[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -110,6 +161,7 @@ main(void)
 		cmocka_unit_test(test_reply_lines),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_ehlo_keywords),
+		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_reply_text_is_safe),
 	};
 
