@@ -13,14 +13,16 @@
 #include <strings.h>
 
 #include "lookup/lookup_proto.h"
+#include "lookup/password.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
 #include "util/base64.h"
 #include "util/log.h"
 
-#define AUTH_PASSWORD_MAX 1023
-#define AUTH_DECODED_MAX  (DIR_LOGIN_MAX + AUTH_PASSWORD_MAX + 64)
+/* A decoded response as long as the longest AUTH line allows: a field
+ * too long is then refused for what it is, not as undecodable. */
+#define AUTH_DECODED_MAX  (SMTPD_AUTH_LINE_MAX / 4 * 3)
 
 int
 session_auth_offered(const struct session *s)
@@ -65,6 +67,22 @@ session_auth_check(struct session *s, const char *login, const char *password)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+/* A password longer than any account can have (the same PASSWORD_MAX as
+ * tern user add and the password check): refused as such, never cut
+ * down to a prefix that might match. */
+static void
+session_auth_too_long(struct session *s, const char *login)
+{
+	char esc[3 * DIR_LOGIN_MAX], reply[64];
+
+	log_info("%s: auth refused login=%s client=[%s] reason=password-too-long",
+	    s->id, log_escape(esc, sizeof(esc), login, strlen(login)),
+	    s->client_ip);
+	snprintf(reply, sizeof(reply), "501 5.5.2 Error: password longer "
+	    "than %d bytes", PASSWORD_MAX);
+	session_auth_abort(s, reply);
+}
+
 /* Decodes one base64 response into out; "=" is the empty response. */
 static long
 session_auth_decode(struct session *s, const char *line, unsigned char *out,
@@ -104,9 +122,13 @@ session_auth_plain(struct session *s, const char *response)
 		goto bad;
 	password = login + llen + 1;
 	if (llen == 0 || llen >= DIR_LOGIN_MAX ||
-	    (size_t)n - zlen - llen - 2 > AUTH_PASSWORD_MAX ||
 	    strlen(password) != (size_t)n - zlen - llen - 2)
 		goto bad;
+	if (strlen(password) > PASSWORD_MAX) {
+		session_auth_too_long(s, login);
+		explicit_bzero(buf, sizeof(buf));
+		return;
+	}
 	/* Acting for another identity is not offered. */
 	if (zlen > 0 && strcmp(authzid, login) != 0) {
 		log_info("%s: auth failed from [%s]: authorization identity differs reason=authzid",
@@ -147,9 +169,9 @@ session_auth_login(struct session *s, const char *response)
 		session_reply(s, "334 UGFzc3dvcmQ6");      /* "Password:" */
 		return;
 	}
-	if (n > AUTH_PASSWORD_MAX) {
+	if (n > PASSWORD_MAX) {
 		explicit_bzero(buf, sizeof(buf));
-		session_auth_abort(s, "501 5.5.2 Error: malformed AUTH LOGIN response");
+		session_auth_too_long(s, s->auth_user);
 		return;
 	}
 	char login[DIR_LOGIN_MAX];
