@@ -114,9 +114,9 @@ lookup_auth_limits(const struct lookup *lk, struct auth_throttle_limits *lim)
 	lim->delay_max = lk->conf->auth_fail_delay_max;
 }
 
-/* The client has logged in as the account before: remembered, or
- * refreshed once a good part of its time has passed (not at every login:
- * each is a write to tern.db). */
+/* The client has just logged in as account: remembered as known to it,
+ * or its last time refreshed once a good part of the ttl has passed (not
+ * at every login: each is a synced write to tern.db). */
 static void
 lookup_auth_remember(struct lookup *lk, const struct lookup_auth_job *job,
     const char *account, time_t now)
