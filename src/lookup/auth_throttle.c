@@ -25,6 +25,7 @@ struct throttle_entry {
 	unsigned nseen;         /* slots of seen in use */
 	unsigned next;          /* the slot the next secret takes (a ring) */
 	unsigned failures;      /* 0: a free slot */
+	int refusal_noted;      /* it has refused an attempt this window */
 	time_t window_start;
 };
 
@@ -154,14 +155,14 @@ entry_find(struct throttle_entry *tab, const unsigned char *key)
 	return NULL;
 }
 
-/* Failures of key still inside the window. */
-static unsigned
-entry_count(struct throttle_entry *tab, const unsigned char *key,
+/* The entry of key if its window has not passed, else NULL. */
+static struct throttle_entry *
+entry_live_find(struct throttle_entry *tab, const unsigned char *key,
     unsigned window, time_t now)
 {
 	struct throttle_entry *e = entry_find(tab, key);
 
-	return e != NULL && entry_live(e, window, now) ? e->failures : 0;
+	return e != NULL && entry_live(e, window, now) ? e : NULL;
 }
 
 /* The live entry of key, or a fresh one in a free or expired slot, else
@@ -230,22 +231,27 @@ auth_throttle_check(struct auth_throttle *t, const struct auth_attempt *a,
     int known, const struct auth_throttle_limits *lim, time_t now,
     struct auth_verdict *v_r)
 {
-	unsigned n;
+	struct throttle_entry *by, *login;
 
 	if (known) {
-		n = entry_count(t->tab[AUTH_SCOPE_PAIR],
+		by = entry_live_find(t->tab[AUTH_SCOPE_PAIR],
 		    a->scope[AUTH_SCOPE_PAIR], lim->window, now);
 	} else {
-		unsigned by_login = entry_count(t->tab[AUTH_SCOPE_LOGIN],
-		    a->scope[AUTH_SCOPE_LOGIN], lim->window, now);
-		n = entry_count(t->tab[AUTH_SCOPE_CLIENT],
+		by = entry_live_find(t->tab[AUTH_SCOPE_CLIENT],
 		    a->scope[AUTH_SCOPE_CLIENT], lim->window, now);
-		if (by_login > n)
-			n = by_login;
+		login = entry_live_find(t->tab[AUTH_SCOPE_LOGIN],
+		    a->scope[AUTH_SCOPE_LOGIN], lim->window, now);
+		if (by == NULL || (login != NULL &&
+		    login->failures > by->failures))
+			by = login;
 	}
-	v_r->failures = n;
-	v_r->refused = n >= lim->limit;
-	v_r->delay = v_r->refused ? lim->delay_max : throttle_delay(n, lim);
+	v_r->failures = by != NULL ? by->failures : 0;
+	v_r->refused = v_r->failures >= lim->limit;
+	v_r->first_refusal = v_r->refused && by != NULL && !by->refusal_noted;
+	if (v_r->refused && by != NULL)
+		by->refusal_noted = 1;
+	v_r->delay = v_r->refused ? lim->delay_max :
+	    throttle_delay(v_r->failures, lim);
 }
 
 int

@@ -55,6 +55,7 @@ struct auth_throttle_limits {
 
 struct auth_verdict {
 	int refused;
+	int first_refusal;      /* the first refusal its count made this window */
 	unsigned delay;         /* seconds the answer waits */
 	unsigned failures;      /* the count the verdict rests on */
 };
@@ -68,7 +69,9 @@ void auth_throttle_attempt(const struct auth_throttle *t, const char *client,
     const char *login, const char *password, struct auth_attempt *a_r);
 
 /* What the failures counted so far say of attempt a; known: the pair has
- * logged in before. */
+ * logged in before.  Only the first refusal a count makes within its
+ * window is first_refusal: what is written to tern.db per refusal must not
+ * cost more than the refused attempt itself. */
 void auth_throttle_check(struct auth_throttle *t, const struct auth_attempt *a,
     int known, const struct auth_throttle_limits *lim, time_t now,
     struct auth_verdict *v_r);

@@ -158,7 +158,9 @@ lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
 	    !auth_throttle_fail(lk->throttle, &job->attempt, &lim, now))
 		a->flags |= LOOKUP_AUTH_REPEAT;
 	if (v.refused) {
-		lookup_audit(lk, "auth-refused", job->login, "", "", job->client);
+		if (v.first_refusal)
+			lookup_audit(lk, "auth-refused", job->login, "", "",
+			    job->client);
 		if (a->res == LOOKUP_AUTH_OK)
 			a->st = DIR_AUTH_TEMPFAIL;      /* not a failure */
 		a->res = LOOKUP_AUTH_THROTTLED;
@@ -215,7 +217,9 @@ lookup_auth_refused(struct lookup *lk, struct ipc_chan *chan,
 	    time(NULL), &v);
 	if (!v.refused)
 		return 0;
-	lookup_audit(lk, "auth-refused", job->login, "", "", job->client);
+	if (v.first_refusal)
+		lookup_audit(lk, "auth-refused", job->login, "", "",
+		    job->client);
 	a.delay = v.delay;
 	lookup_auth_answer(chan, job->id, &a);
 	return 1;

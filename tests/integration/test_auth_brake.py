@@ -165,8 +165,15 @@ def test_guessing_run_is_slowed_then_refused(sub_factory):
     assert took >= 2.7, "the refusal waits the cap (3s): came after %.2fs" % took
     t.wait_log(r"auth throttled login=%s client=\[%s\] reason=too-many-failures" % (re.escape(ALICE), src),
                since=mark)
+    # Refused again: logged again, but written to tern.db once a window
+    # (a refused attempt costs the client nothing; it must not cost a
+    # synced write either).
+    assert attempt(t, ALICE, uniq("guess-"), src)[0][0] == 454
+    rx = re.compile(r"auth throttled login=%s client=\[%s\]" % (re.escape(ALICE), src))
+    assert wait_until(lambda: len(rx.findall(t.log()[mark:])) == 2, 10), t.log_tail()
     # tern audit marks the client slowed and refused.
     rows = [r for r in t.audit() if r["client_ip"] == src]
+    assert sum(r["count"] for r in rows if r["kind"] == "auth-refused") == 1, rows
     kinds = {(r["login"], r["kind"]) for r in rows}
     assert (ALICE, "auth-refused") in kinds and ("Alice@example.test", "auth-slowed") in kinds, kinds
     out = t.cli("audit").out

@@ -86,7 +86,12 @@ test_delay_grows_then_refuses(void **state)
 	}
 	struct auth_verdict v = check(t, "198.51.100.1", "z", 0, 2000);
 	assert_true(v.refused);
+	assert_true(v.first_refusal);
 	assert_int_equal(v.delay, LIM.delay_max);
+	/* One refusal per count and window is the first, worth a row. */
+	v = check(t, "198.51.100.1", "w", 0, 2001);
+	assert_true(v.refused);
+	assert_false(v.first_refusal);
 	/* The cap. */
 	struct auth_throttle_limits lim = LIM;
 	struct auth_attempt a;
