@@ -2,7 +2,8 @@
  * tern audit [--since DURATION] [--json]: what enforcing refused, or would
  * have refused in warn mode, as counted in the directory: one block per
  * login and client, the busiest first, each event with its count and its
- * first and last time seen.  Everything printed came from the network
+ * first and last time seen.  A block's header marks a client the
+ * brute-force brake slowed or refused.  Everything printed came from the network
  * (logins may hold any byte), so the text is escaped for the terminal and
  * the JSON is escaped as JSON, both valid UTF-8 whatever the input.
  */
@@ -29,6 +30,7 @@ struct audit_block {
 	struct audit_event *ev;
 	size_t n, cap;
 	unsigned long long total;
+	int slowed, refused;
 };
 
 struct audit_out {
@@ -105,7 +107,12 @@ audit_block_print(struct audit_block *b)
 	audit_put_text(b->login);
 	fputs(" from ", stdout);
 	audit_put_text(b->client);
-	printf(": %llu event%s\n", b->total, b->total == 1 ? "" : "s");
+	printf(": %llu event%s", b->total, b->total == 1 ? "" : "s");
+	if (b->slowed || b->refused)
+		printf(" (%s%s%s)", b->slowed ? "slowed" : "",
+		    b->slowed && b->refused ? ", " : "",
+		    b->refused ? "refused" : "");
+	putchar('\n');
 	for (size_t i = 0; i < b->n; i++) {
 		const struct audit_event *e = &b->ev[i];
 
@@ -163,6 +170,8 @@ audit_text_row(struct audit_out *o, const struct dir_audit_row *r)
 		b->login = xstrdup(r->login);
 		b->client = xstrdup(r->client_ip);
 	}
+	b->slowed |= strcmp(r->kind, "auth-slowed") == 0;
+	b->refused |= strcmp(r->kind, "auth-refused") == 0;
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 8;
 		b->ev = xreallocarray(b->ev, b->cap, sizeof(*b->ev));

@@ -35,6 +35,10 @@ struct conf {
 	unsigned password_min_length;
 	unsigned auth_fail_limit;
 	unsigned auth_fail_window;  /* seconds */
+	unsigned auth_fail_delay;   /* seconds; 0: failures never slow */
+	unsigned auth_fail_delay_max;
+	unsigned auth_known_client_ttl;
+	unsigned auth_known_client_max;
 	int login_case;             /* CONF_ENFORCE or CONF_WARN */
 	int sender_binding;
 	unsigned audit_max_rows;

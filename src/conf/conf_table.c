@@ -91,9 +91,21 @@ const struct conf_key conf_keys[] = {
 	KEY(password_min_length, CONF_UINT, "10", 1, PASSWORD_MAX,
 	    "shortest password accepted for a new account or a new password"),
 	KEY(auth_fail_limit, CONF_UINT, "5", 1, 100000,
-	    "failed logins from one client or against one login before 454"),
+	    "distinct failed logins from one client or against one login "
+	    "before 454"),
 	KEY(auth_fail_window, CONF_DURATION, "10m", 1, 86400,
 	    "how long failed logins count toward auth_fail_limit"),
+	KEY(auth_fail_delay, CONF_DURATION, "1s", 0, 60,
+	    "wait before answering after the second failure; doubles with "
+	    "each more; 0 never"),
+	KEY(auth_fail_delay_max, CONF_DURATION, "15s", 0, 120,
+	    "longest wait of a slowed login, and the wait before 454"),
+	KEY(auth_known_client_ttl, CONF_DURATION, "30d", 1, 365 * 86400,
+	    "how long a client address that logged in to a login stays "
+	    "known to it"),
+	KEY(auth_known_client_max, CONF_UINT, "100000", 1, 10000000,
+	    "most known (client, login) pairs kept; the least recent go "
+	    "first"),
 	KEY_ENUM(login_case, enforce_warn, "enforce",
 	    "enforce: a login in the wrong case fails; warn: it succeeds, logged"),
 	KEY_ENUM(sender_binding, enforce_warn, "enforce",

@@ -20,7 +20,7 @@ struct crypt_pool;
 struct crypt_job {
 	struct work work;       /* first: the pool's handle */
 	char hash[PASSWORD_HASH_BUF];
-	char password[1024];
+	char password[PASSWORD_MAX + 1];
 	int verified;           /* password_verify's answer, set by a worker */
 	void (*done)(struct crypt_job *job, void *arg);
 	void *arg;

@@ -97,6 +97,20 @@ static const char *const migrations[] = {
 	"  policy TEXT NOT NULL"
 	"    CHECK (policy IN ('may', 'encrypt', 'verify')),"
 	"  created INTEGER NOT NULL);",
+
+	/* 4: known clients, for the brute-force brake: the client
+	 * addresses each account logged in from, with the last time.
+	 * Failures of other addresses against the login never refuse a
+	 * known one.  Gone with the account. */
+	"CREATE TABLE known_clients ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL"
+	"    REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  client_ip TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  UNIQUE (account_id, client_ip));"
+	"CREATE INDEX known_clients_last_seen ON known_clients(last_seen);",
 };
 
 #define DIR_SCHEMA_VERSION \

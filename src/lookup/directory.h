@@ -91,13 +91,27 @@ int dir_sender_allowed(struct directory *dir, const char *login,
     const char *address);
 
 /* Counts one event for tern audit: kind is "case-mismatch",
- * "sender-outside-binding" or "auth-failure"; existing_login and address
+ * "sender-outside-binding", "auth-failure", or "auth-slowed" and
+ * "auth-refused" (a login the brute-force brake held back or refused
+ * because of earlier failures); existing_login and address
  * may be "".  One row per distinct (kind, login, existing_login, address,
  * client_ip) with count, first and last seen; past max_rows rows the
  * oldest by last seen are dropped.  0 or -1. */
 int dir_audit_record(struct directory *dir, const char *kind,
     const char *login, const char *existing_login, const char *address,
     const char *client_ip, unsigned max_rows);
+
+/* Known clients, for the brute-force brake: client addresses that logged
+ * in to an account, remembered for ttl seconds. */
+
+/* 1 if client logged in as login (exact) in the last ttl seconds, with
+ * that time in *last_r; 0 if not; -1 on error (logged). */
+int dir_known_client_get(struct directory *dir, const char *login,
+    const char *client_ip, unsigned ttl, long long *last_r);
+/* Remembers that client logged in as login now; forgets pairs older than
+ * ttl and, past max pairs, the least recently seen.  0, or -1 (logged). */
+int dir_known_client_seen(struct directory *dir, const char *login,
+    const char *client_ip, unsigned ttl, unsigned max);
 
 /* ---- administration, used by the tern command ---- */
 /* Each returns 0, or -1 with a one-line reason in err (DIR_ERR_MAX). */

@@ -18,6 +18,7 @@
 
 static const char *const audit_kinds[] = {
 	"case-mismatch", "sender-outside-binding", "auth-failure",
+	"auth-slowed", "auth-refused",
 };
 
 /* s cut to fit out (size len): the audit keeps a prefix of a value too

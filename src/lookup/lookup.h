@@ -19,7 +19,7 @@ struct lookup {
 	struct directory *dir;
 	struct ipc_chan *ctl;
 	struct ipc_chan_set clients;
-	struct auth_throttle throttle;
+	struct auth_throttle *throttle;
 	struct crypt_pool *crypt;
 };
 

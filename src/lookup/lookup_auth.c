@@ -4,8 +4,10 @@
  * The password check itself runs on the crypt pool's
  * threads, so that logins never stall recipient lookups.  This is where
  * login_case = warn lets a miscased login in (never with a
- * wrong password), where the brute-force brake holds, and where every
- * event the postmaster audits before a switch-over is counted.
+ * wrong password), where the brute-force brake holds (auth_throttle.c;
+ * the delay it asks for is waited out by smtpd, on a timer), where a
+ * client that logged in is remembered as known to that login, and where
+ * every event the postmaster audits before a switch-over is counted.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,24 +62,119 @@ struct lookup_auth_job {
 	uint64_t chan;          /* the asker's channel, by serial */
 	uint32_t id;
 	enum dir_auth_status found;
+	int known;              /* the client logged in to this login before */
+	long long known_last;   /* when, last */
+	struct auth_attempt attempt;
 	char login[DIR_LOGIN_MAX];
 	char existing[DIR_LOGIN_MAX];
 	char client[LOOKUP_CLIENT_MAX];
 };
 
+/* What smtpd hears of one login. */
+struct lookup_auth_answer {
+	enum lookup_auth_result res;
+	enum dir_auth_status st;
+	const char *existing;
+	unsigned delay;         /* seconds before smtpd answers the client */
+	uint32_t flags;         /* LOOKUP_AUTH_REPEAT */
+};
+
 static void
 lookup_auth_answer(struct ipc_chan *chan, uint32_t id,
-    enum lookup_auth_result res, enum dir_auth_status st, const char *existing)
+    const struct lookup_auth_answer *a)
 {
 	struct buf out;
 
 	buf_init(&out, IPC_MAX_PAYLOAD);
 	ipc_put_u32(&out, id);
-	ipc_put_u32(&out, (uint32_t)res);
-	ipc_put_u32(&out, (uint32_t)st);
-	ipc_put_str(&out, existing);
+	ipc_put_u32(&out, (uint32_t)a->res);
+	ipc_put_u32(&out, (uint32_t)a->st);
+	ipc_put_str(&out, a->st == DIR_AUTH_TEMPFAIL ? "" : a->existing);
+	ipc_put_u32(&out, a->delay * 1000);
+	ipc_put_u32(&out, a->flags);
 	ipc_chan_send(chan, IPC_LOOKUP_AUTHED, out.data, out.len, -1);
 	buf_free(&out);
+}
+
+static void
+lookup_auth_tempfail(struct ipc_chan *chan, uint32_t id)
+{
+	struct lookup_auth_answer a = { LOOKUP_AUTH_TEMPFAIL,
+	    DIR_AUTH_TEMPFAIL, "", 0, 0 };
+
+	lookup_auth_answer(chan, id, &a);
+}
+
+static void
+lookup_auth_limits(const struct lookup *lk, struct auth_throttle_limits *lim)
+{
+	lim->limit = lk->conf->auth_fail_limit;
+	lim->window = lk->conf->auth_fail_window;
+	lim->delay = lk->conf->auth_fail_delay;
+	lim->delay_max = lk->conf->auth_fail_delay_max;
+}
+
+/* The client has just logged in as account: remembered as known to it,
+ * or its last time refreshed once a good part of the ttl has passed (not
+ * at every login: each is a synced write to tern.db). */
+static void
+lookup_auth_remember(struct lookup *lk, const struct lookup_auth_job *job,
+    const char *account, time_t now)
+{
+	long long refresh = lk->conf->auth_known_client_ttl / 2;
+
+	if (refresh > 3600)
+		refresh = 3600;
+	if (job->known && strcmp(account, job->login) == 0 &&
+	    now - job->known_last < refresh)
+		return;
+	if (dir_known_client_seen(lk->dir, account, job->client,
+	    lk->conf->auth_known_client_ttl,
+	    lk->conf->auth_known_client_max) < 0)
+		log_warn("cannot remember a known client");
+}
+
+/*
+ * The brake's say on a checked login, with the failures counted before
+ * it (so that its own outcome does not set its delay, which would tell
+ * a failure by its wait).  Checked again here and not only on arrival:
+ * attempts sent side by side all pass the first check before any has
+ * failed.  A refused login hears 454 whatever its password was.
+ */
+static void
+lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
+    struct lookup_auth_answer *a)
+{
+	struct auth_throttle_limits lim;
+	struct auth_verdict v;
+	time_t now = time(NULL);
+
+	lookup_auth_limits(lk, &lim);
+	auth_throttle_check(lk->throttle, &job->attempt, job->known, &lim, now,
+	    &v);
+	if (a->res == LOOKUP_AUTH_TEMPFAIL)
+		return;
+	if (a->res == LOOKUP_AUTH_FAIL &&
+	    !auth_throttle_fail(lk->throttle, &job->attempt, &lim, now))
+		a->flags |= LOOKUP_AUTH_REPEAT;
+	if (v.refused) {
+		if (v.first_refusal)
+			lookup_audit(lk, "auth-refused", job->login, "", "",
+			    job->client);
+		if (a->res == LOOKUP_AUTH_OK)
+			a->st = DIR_AUTH_TEMPFAIL;      /* not a failure */
+		a->res = LOOKUP_AUTH_THROTTLED;
+		a->delay = v.delay;
+		return;
+	}
+	if (v.delay > 0)
+		lookup_audit(lk, "auth-slowed", job->login, "", "", job->client);
+	a->delay = v.delay;
+	if (a->res == LOOKUP_AUTH_OK) {
+		auth_throttle_ok(lk->throttle, &job->attempt);
+		lookup_auth_remember(lk, job, a->st == DIR_AUTH_CASE_MISMATCH ?
+		    job->existing : job->login, now);
+	}
 }
 
 /* Back on the loop with the password checked. */
@@ -86,21 +183,46 @@ lookup_auth_done(struct crypt_job *cj, void *arg)
 {
 	struct lookup_auth_job *job = arg;
 	struct lookup *lk = job->lk;
+	struct lookup_auth_answer a = { 0 };
 	int password_ok;
-	enum dir_auth_status st = dir_auth_result(job->found, cj->verified,
-	    &password_ok);
-	enum lookup_auth_result res = lookup_auth_decide(lk, st, password_ok,
-	    job->login, job->existing, job->client);
 
-	if (res == LOOKUP_AUTH_FAIL)
-		auth_throttle_fail(&lk->throttle, job->client, job->login,
-		    lk->conf->auth_fail_window, time(NULL));
+	a.st = dir_auth_result(job->found, cj->verified, &password_ok);
+	a.res = lookup_auth_decide(lk, a.st, password_ok, job->login,
+	    job->existing, job->client);
+	a.existing = job->existing;
+	lookup_auth_brake(lk, job, &a);
 	/* The smtpd that asked may be gone, and a restarted one reuse its
 	 * session refs: the answer goes only to the very channel that asked. */
 	struct ipc_chan *chan = ipc_chan_set_find(&lk->clients, job->chan);
 	if (chan != NULL)
-		lookup_auth_answer(chan, job->id, res, st,
-		    st == DIR_AUTH_TEMPFAIL ? "" : job->existing);
+		lookup_auth_answer(chan, job->id, &a);
+	explicit_bzero(&job->attempt, sizeof(job->attempt));
+}
+
+/* On arrival: refused at once, without a password check, when the
+ * failures counted so far say so.  1 if refused (and answered). */
+static int
+lookup_auth_refused(struct lookup *lk, struct ipc_chan *chan,
+    struct lookup_auth_job *job)
+{
+	struct auth_throttle_limits lim;
+	struct auth_verdict v;
+	struct lookup_auth_answer a = { LOOKUP_AUTH_THROTTLED,
+	    DIR_AUTH_TEMPFAIL, "", 0, 0 };
+
+	job->known = dir_known_client_get(lk->dir, job->login, job->client,
+	    lk->conf->auth_known_client_ttl, &job->known_last) == 1;
+	lookup_auth_limits(lk, &lim);
+	auth_throttle_check(lk->throttle, &job->attempt, job->known, &lim,
+	    time(NULL), &v);
+	if (!v.refused)
+		return 0;
+	if (v.first_refusal)
+		lookup_audit(lk, "auth-refused", job->login, "", "",
+		    job->client);
+	a.delay = v.delay;
+	lookup_auth_answer(chan, job->id, &a);
+	return 1;
 }
 
 void
@@ -118,19 +240,16 @@ lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 		log_warn("malformed login request ignored");
 		goto drop;
 	}
-	if (auth_throttle_blocked(&lk->throttle, job->client, job->login,
-	    lk->conf->auth_fail_limit, lk->conf->auth_fail_window, time(NULL))) {
-		lookup_auth_answer(chan, job->id, LOOKUP_AUTH_THROTTLED,
-		    DIR_AUTH_TEMPFAIL, "");
+	auth_throttle_attempt(lk->throttle, job->client, job->login,
+	    job->crypt.password, &job->attempt);
+	if (lookup_auth_refused(lk, chan, job))
 		goto drop;
-	}
 	job->lk = lk;
 	job->chan = ipc_chan_serial(chan);
 	job->found = dir_auth_lookup(lk->dir, job->login, job->crypt.hash,
 	    job->existing);
 	if (job->found == DIR_AUTH_TEMPFAIL) {
-		lookup_auth_answer(chan, job->id, LOOKUP_AUTH_TEMPFAIL,
-		    DIR_AUTH_TEMPFAIL, "");
+		lookup_auth_tempfail(chan, job->id);
 		goto drop;
 	}
 	job->crypt.done = lookup_auth_done;
@@ -138,8 +257,7 @@ lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 	if (crypt_pool_submit(lk->crypt, &job->crypt) == 0)
 		return;
 	log_warn("too many logins waiting for a password check: 454 for one");
-	lookup_auth_answer(chan, job->id, LOOKUP_AUTH_TEMPFAIL,
-	    DIR_AUTH_TEMPFAIL, "");
+	lookup_auth_tempfail(chan, job->id);
 drop:
 	explicit_bzero(job, sizeof(*job));
 	free(job);

@@ -14,6 +14,12 @@ enum lookup_auth_result {
 	LOOKUP_AUTH_TEMPFAIL,       /* 454 */
 };
 
+/* Flags of a login's answer. */
+#define LOOKUP_AUTH_REPEAT 0x1      /* failed as before from this client: not counted */
+
+/* The longest wait lookup may ask before an answer is given (seconds). */
+#define LOOKUP_AUTH_DELAY_MAX 120
+
 enum lookup_sender_verdict {
 	LOOKUP_SENDER_OK = 0,
 	LOOKUP_SENDER_NOT_OWNED,    /* outside the account's addresses and grants */

@@ -190,6 +190,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 		fatal("cannot create the event loop");
 	lookup_open_directory(&lk);
 	lk.crypt = crypt_pool_new(lk.base);
+	lk.throttle = auth_throttle_new();
 	for (size_t i = 0; i < 1; i++) {
 		sigs[i] = evsignal_new(lk.base, signums[i], lookup_signal, &lk);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
@@ -211,6 +212,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	for (size_t i = 0; i < 1; i++)
 		event_free(sigs[i]);
 	crypt_pool_free(&lk.crypt);
+	auth_throttle_free(&lk.throttle);
 	dir_close(&lk.dir);
 	event_base_free(lk.base);
 	return 0;

@@ -24,7 +24,7 @@ enum ipc_type {
 	/* lookup -> smtpd */
 	IPC_LOOKUP_RESOLVED = 11,   /* u32 id, u32 status, u32 n, n x (u32 remote, str addr) */
 	IPC_LOOKUP_AUTH = 12,       /* u32 id, str login, str password, str client ip */
-	IPC_LOOKUP_AUTHED = 13,     /* u32 id, u32 lookup_auth_result, u32 dir_auth_status, str existing login */
+	IPC_LOOKUP_AUTHED = 13,     /* u32 id, u32 lookup_auth_result, u32 dir_auth_status, str existing login, u32 delay ms, u32 LOOKUP_AUTH_* flags */
 	IPC_LOOKUP_SENDER = 14,     /* u32 id, str login ("" unauthenticated), str client ip, u32 n, n x str address */
 	IPC_LOOKUP_SENDER_OK = 15,  /* u32 id, u32 lookup_sender_verdict, u32 first refused, u32 mask of refused */
 	IPC_LOOKUP_TLS_POLICY = 16, /* u32 id, str domain */

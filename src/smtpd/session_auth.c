@@ -13,14 +13,16 @@
 #include <strings.h>
 
 #include "lookup/lookup_proto.h"
+#include "lookup/password.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
 #include "util/base64.h"
 #include "util/log.h"
 
-#define AUTH_PASSWORD_MAX 1023
-#define AUTH_DECODED_MAX  (DIR_LOGIN_MAX + AUTH_PASSWORD_MAX + 64)
+/* A decoded response as long as the longest AUTH line allows: a field
+ * too long is then refused for what it is, not as undecodable. */
+#define AUTH_DECODED_MAX  (SMTPD_AUTH_LINE_MAX / 4 * 3)
 
 int
 session_auth_offered(const struct session *s)
@@ -65,6 +67,22 @@ session_auth_check(struct session *s, const char *login, const char *password)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+/* A password longer than any account can have (the same PASSWORD_MAX as
+ * tern user add and the password check): refused as such, never cut
+ * down to a prefix that might match. */
+static void
+session_auth_too_long(struct session *s, const char *login)
+{
+	char esc[3 * DIR_LOGIN_MAX], reply[64];
+
+	log_info("%s: auth refused login=%s client=[%s] reason=password-too-long",
+	    s->id, log_escape(esc, sizeof(esc), login, strlen(login)),
+	    s->client_ip);
+	snprintf(reply, sizeof(reply), "501 5.5.2 Error: password longer "
+	    "than %d bytes", PASSWORD_MAX);
+	session_auth_abort(s, reply);
+}
+
 /* Decodes one base64 response into out; "=" is the empty response. */
 static long
 session_auth_decode(struct session *s, const char *line, unsigned char *out,
@@ -104,9 +122,13 @@ session_auth_plain(struct session *s, const char *response)
 		goto bad;
 	password = login + llen + 1;
 	if (llen == 0 || llen >= DIR_LOGIN_MAX ||
-	    (size_t)n - zlen - llen - 2 > AUTH_PASSWORD_MAX ||
 	    strlen(password) != (size_t)n - zlen - llen - 2)
 		goto bad;
+	if (strlen(password) > PASSWORD_MAX) {
+		session_auth_too_long(s, login);
+		explicit_bzero(buf, sizeof(buf));
+		return;
+	}
 	/* Acting for another identity is not offered. */
 	if (zlen > 0 && strcmp(authzid, login) != 0) {
 		log_info("%s: auth failed from [%s]: authorization identity differs reason=authzid",
@@ -147,9 +169,9 @@ session_auth_login(struct session *s, const char *response)
 		session_reply(s, "334 UGFzc3dvcmQ6");      /* "Password:" */
 		return;
 	}
-	if (n > AUTH_PASSWORD_MAX) {
+	if (n > PASSWORD_MAX) {
 		explicit_bzero(buf, sizeof(buf));
-		session_auth_abort(s, "501 5.5.2 Error: malformed AUTH LOGIN response");
+		session_auth_too_long(s, s->auth_user);
 		return;
 	}
 	char login[DIR_LOGIN_MAX];
@@ -242,66 +264,47 @@ auth_reason(uint32_t st)
 	}
 }
 
+/* The verdict, once any delay lookup asked for has passed. */
 static void
-session_auth_delayed(evutil_socket_t fd, short what, void *arg)
+session_auth_finish(struct session *s)
 {
-	struct session *s = arg;
+	struct session_auth_verdict *v = &s->auth_verdict;
+	char login[3 * DIR_LOGIN_MAX], ex[3 * DIR_LOGIN_MAX];
+	const char *repeat = v->flags & LOOKUP_AUTH_REPEAT ? " repeat=yes" : "";
 
-	(void)fd;
-	(void)what;
-	s->wait = WAIT_NONE;
-	session_client_error(s, "454 4.7.0 Error: too many failed logins, try again later");
-	session_resume(s);
-}
-
-void
-session_auth_reply(struct session *s, struct ipc_reader *r)
-{
-	char existing[DIR_LOGIN_MAX], login[3 * DIR_LOGIN_MAX], ex[3 * DIR_LOGIN_MAX];
-	uint32_t res = ipc_get_u32(r), st = ipc_get_u32(r);
-
-	ipc_get_str(r, existing, sizeof(existing));
-	s->wait = WAIT_NONE;
-	if (ipc_reader_end(r) < 0) {
-		log_warn("%s: malformed AUTH reply from lookup", s->id);
-		res = LOOKUP_AUTH_TEMPFAIL;
-	}
 	log_escape(login, sizeof(login), s->auth_user, strlen(s->auth_user));
-	log_escape(ex, sizeof(ex), existing, strlen(existing));
-	switch (res) {
+	log_escape(ex, sizeof(ex), v->existing, strlen(v->existing));
+	switch (v->res) {
 	case LOOKUP_AUTH_OK:
 		s->authenticated = 1;
 		/* In warn mode a miscased login acts as the account it names. */
 		snprintf(s->auth_login, sizeof(s->auth_login), "%s",
-		    st == DIR_AUTH_CASE_MISMATCH ? existing : s->auth_user);
-		if (st == DIR_AUTH_CASE_MISMATCH)
+		    v->st == DIR_AUTH_CASE_MISMATCH ? v->existing : s->auth_user);
+		if (v->st == DIR_AUTH_CASE_MISMATCH)
 			log_info("%s: auth case-mismatch login=%s existing=%s client=[%s] action=would-refuse",
 			    s->id, login, ex, s->client_ip);
 		log_info("%s: auth ok login=%s method=%s client=[%s]", s->id,
-		    st == DIR_AUTH_CASE_MISMATCH ? ex : login, s->auth_mech,
+		    v->st == DIR_AUTH_CASE_MISMATCH ? ex : login, s->auth_mech,
 		    s->client_ip);
 		session_reply(s, "235 2.7.0 Authentication successful");
 		break;
 	case LOOKUP_AUTH_FAIL:
-		if (st == DIR_AUTH_CASE_MISMATCH)
-			log_info("%s: auth failed login=%s reason=case-mismatch existing=%s client=[%s]",
-			    s->id, login, ex, s->client_ip);
-		else
-			log_info("%s: auth failed login=%s reason=%s client=[%s]",
-			    s->id, login, auth_reason(st), s->client_ip);
-		session_client_error(s, "535 5.7.8 Error: authentication failed");
-		break;
 	case LOOKUP_AUTH_THROTTLED:
+		/* A throttled login that was checked and failed still says
+		 * why it failed. */
+		if (v->st == DIR_AUTH_CASE_MISMATCH)
+			log_info("%s: auth failed login=%s reason=case-mismatch existing=%s client=[%s]%s",
+			    s->id, login, ex, s->client_ip, repeat);
+		else if (v->st != DIR_AUTH_TEMPFAIL && v->st != DIR_AUTH_OK)
+			log_info("%s: auth failed login=%s reason=%s client=[%s]%s",
+			    s->id, login, auth_reason(v->st), s->client_ip,
+			    repeat);
+		if (v->res == LOOKUP_AUTH_FAIL) {
+			session_client_error(s, "535 5.7.8 Error: authentication failed");
+			break;
+		}
 		log_info("%s: auth throttled login=%s client=[%s] reason=too-many-failures",
 		    s->id, login, s->client_ip);
-		if (s->delay_ev == NULL)
-			s->delay_ev = evtimer_new(s->sd->base, session_auth_delayed, s);
-		struct timeval tv = { SMTPD_AUTH_DELAY, 0 };
-		if (s->delay_ev != NULL && evtimer_add(s->delay_ev, &tv) == 0) {
-			s->wait = WAIT_DELAY;
-			explicit_bzero(s->auth_user, sizeof(s->auth_user));
-			return;
-		}
 		session_client_error(s, "454 4.7.0 Error: too many failed logins, try again later");
 		break;
 	default:
@@ -311,5 +314,66 @@ session_auth_reply(struct session *s, struct ipc_reader *r)
 		break;
 	}
 	explicit_bzero(s->auth_user, sizeof(s->auth_user));
+	explicit_bzero(v, sizeof(*v));
 	session_resume(s);
+}
+
+static void
+session_auth_delayed(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->wait = WAIT_NONE;
+	session_auth_finish(s);
+}
+
+/* Holds the answer for delay_ms on the session's timer (the loop goes on
+ * serving every other session).  0, or -1 when no timer could be set. */
+static int
+session_auth_hold(struct session *s, uint32_t delay_ms)
+{
+	char login[3 * DIR_LOGIN_MAX];
+	struct timeval tv;
+
+	if (delay_ms > LOOKUP_AUTH_DELAY_MAX * 1000)
+		delay_ms = LOOKUP_AUTH_DELAY_MAX * 1000;
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
+	if (s->delay_ev == NULL)
+		s->delay_ev = evtimer_new(s->sd->base, session_auth_delayed, s);
+	if (s->delay_ev == NULL || evtimer_add(s->delay_ev, &tv) < 0)
+		return -1;
+	if (s->auth_verdict.res != LOOKUP_AUTH_THROTTLED) {
+		log_escape(login, sizeof(login), s->auth_user,
+		    strlen(s->auth_user));
+		log_info("%s: auth slowed login=%s client=[%s] delay=%ums reason=earlier-failures",
+		    s->id, login, s->client_ip, delay_ms);
+	}
+	s->wait = WAIT_DELAY;
+	return 0;
+}
+
+void
+session_auth_reply(struct session *s, struct ipc_reader *r)
+{
+	struct session_auth_verdict *v = &s->auth_verdict;
+	uint32_t delay_ms;
+
+	v->res = ipc_get_u32(r);
+	v->st = ipc_get_u32(r);
+	ipc_get_str(r, v->existing, sizeof(v->existing));
+	delay_ms = ipc_get_u32(r);
+	v->flags = ipc_get_u32(r);
+	s->wait = WAIT_NONE;
+	if (ipc_reader_end(r) < 0) {
+		log_warn("%s: malformed AUTH reply from lookup", s->id);
+		v->res = LOOKUP_AUTH_TEMPFAIL;
+		delay_ms = 0;
+	}
+	if (delay_ms > 0 && v->res != LOOKUP_AUTH_TEMPFAIL &&
+	    session_auth_hold(s, delay_ms) == 0)
+		return;
+	session_auth_finish(s);
 }

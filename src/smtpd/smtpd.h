@@ -33,7 +33,6 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SMTPD_MAX_SESSIONS   4096
 #define SMTPD_LINE_MAX       512     /* a command line, CRLF included */
 #define SMTPD_AUTH_LINE_MAX  12288   /* an AUTH line (RFC 4954 section 4) */
-#define SMTPD_AUTH_DELAY     2       /* seconds before a throttled login hears 454 */
 #define SMTPD_TLS_DESC_MAX   160
 #define SMTPD_ERROR_LIMIT    10      /* client errors before 421 */
 #define SMTPD_OUTPUT_MAX     (64 * 1024) /* pending replies before we stop reading */
@@ -58,7 +57,7 @@ enum session_wait {
 	WAIT_AUTH,              /* lookup checks a login */
 	WAIT_SENDER,            /* lookup checks MAIL FROM */
 	WAIT_HEADER,            /* lookup checks the header From and Sender */
-	WAIT_DELAY,             /* a throttled login waits before 454 */
+	WAIT_DELAY,             /* a slowed or throttled login waits for its answer */
 };
 
 /* Where an AUTH exchange stands. */
@@ -88,6 +87,10 @@ struct session {
 	enum auth_step auth_step;
 	char auth_mech[8];
 	char auth_user[DIR_LOGIN_MAX];  /* AUTH LOGIN: the name, before the password */
+	struct session_auth_verdict {   /* lookup's answer, held while delayed */
+		uint32_t res, st, flags;
+		char existing[DIR_LOGIN_MAX];
+	} auth_verdict;
 	struct event *delay_ev;
 	struct event *close_ev;         /* TLS: frees once the last bytes are out */
 	enum session_state state;

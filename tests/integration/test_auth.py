@@ -32,8 +32,10 @@ def prepare(t):
 
 @pytest.fixture(scope="module")
 def auth_srv(request):
-    # Failures here must not trip the brake: it has its own tests below.
-    yield from module_server(request, {"auth_fail_limit": 100000}, prepare)
+    # Failures here must neither trip nor slow the brake: it has its own
+    # tests below.
+    yield from module_server(request, {"auth_fail_limit": 100000, "auth_fail_delay": "0s"},
+                             prepare)
 
 
 @pytest.fixture
@@ -289,6 +291,7 @@ def throttled_attempt(t, login, password, source):
 
 
 def brake_server(sub_factory, **settings):
+    settings.setdefault("auth_fail_delay_max", "2s")
     t = sub_factory(auth_fail_limit=3, auth_fail_window=settings.pop("window", "60s"), **settings)
     t.setup(domains=["example.test"])
     add_account(t, ALICE, ALICE_PW)

@@ -40,7 +40,8 @@ def prepare(t):
 
 @pytest.fixture(scope="module")
 def bsrv(request):
-    yield from module_server(request, {"auth_fail_limit": 100000}, prepare)
+    yield from module_server(request, {"auth_fail_limit": 100000, "auth_fail_delay": "0s"},
+                             prepare)
 
 
 @pytest.fixture

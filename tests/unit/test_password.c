@@ -237,6 +237,12 @@ test_verify(void **state)
 	assert_int_equal(password_hash(PASSWORD, hash, sizeof(hash)), 0);
 	assert_int_equal(password_verify(PASSWORD, hash), 1);
 	assert_int_equal(password_verify("other", hash), 0);
+	/* The longest password: hashed and verified whole. */
+	long_pw[PASSWORD_MAX] = '\0';
+	assert_int_equal(password_hash(long_pw, hash, sizeof(hash)), 0);
+	assert_int_equal(password_verify(long_pw, hash), 1);
+	long_pw[PASSWORD_MAX - 1] = 'y';
+	assert_int_equal(password_verify(long_pw, hash), 0);
 	/* Nothing ever matches a missing, empty or unusable hash. */
 	assert_int_equal(password_verify(PASSWORD, NULL), 0);
 	assert_int_equal(password_verify(PASSWORD, ""), 0);
