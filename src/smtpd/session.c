@@ -3,7 +3,7 @@
  * and the replies.  Everything read here comes from the network: a command
  * line is acted on only when it is at most SMTPD_LINE_MAX bytes, ends in
  * CRLF, and holds no bare CR and no NUL (bare LF and bare CR are refused
- * by policy, never folded into line ends).
+ * by policy, never folded into line ends, and end the session).
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -209,6 +209,22 @@ session_reset_transaction(struct session *s)
 }
 
 /*
+ * A command line with a bare LF, a bare CR or a NUL ends the session after
+ * the reply, as Postfix's smtpd_forbid_bare_newline does: a server in front
+ * of or behind tern may cut the same bytes into other commands, and nothing
+ * that follows can be trusted to start where the client meant it to.
+ */
+static void
+session_bad_line(struct session *s, const char *what, const char *reply)
+{
+	log_info("%s: %s in a command from [%s]; closing", s->id, what,
+	    s->client_ip);
+	session_reply(s, "%s", reply);
+	s->errors++;
+	session_close_after_reply(s);
+}
+
+/*
  * Takes one command line out of the input, if a whole one is there.
  * Returns 1 and the line (CRLF removed) in line, 0 if more input is needed,
  * or -1 when a refused line was consumed (the reply has been sent).
@@ -245,15 +261,13 @@ session_take_line(struct session *s, char *line)
 		return -1;
 	}
 	if (len < 2 || line[len - 2] != '\r') {
-		log_info("%s: bare LF in a command from [%s]", s->id, s->client_ip);
-		session_client_error(s, "500 5.5.2 Error: bare <LF> received");
+		session_bad_line(s, "bare LF", "500 5.5.2 Error: bare <LF> received");
 		return -1;
 	}
 	line[len - 2] = '\0';
 	if (memchr(line, '\r', len - 2) != NULL || strlen(line) != len - 2) {
-		log_info("%s: bare CR or NUL in a command from [%s]", s->id,
-		    s->client_ip);
-		session_client_error(s, "500 5.5.2 Error: bare <CR> or NUL received");
+		session_bad_line(s, "bare CR or NUL",
+		    "500 5.5.2 Error: bare <CR> or NUL received");
 		return -1;
 	}
 	return 1;

@@ -374,3 +374,20 @@ def test_pipelined_data_after_starttls_never_delivered(tls_srv):
         c.expect("QUIT", 221)
     msgs, _ = deliver_marker(tls_srv, "alice@example.test")
     assert not any(subject.encode() in m for m in msgs), "the pipelined message was delivered"
+
+
+# ---- issue 8, point 15: a bare LF ends the session on every port ----
+
+@pytest.mark.parametrize("kind,tls", [("smtp", True), ("submission", False),
+                                      ("submission", True), ("submissions", True)])
+def test_bare_lf_command_ends_session_on_every_port(tls_srv, kind, tls):
+    with tls_srv.raw_tls(kind) as c:
+        if tls and kind != "submissions":
+            c.expect("EHLO client.test", 250)
+            c.starttls()
+        c.expect("EHLO client.test", 250)
+        c.send(b"NOOP\nEHLO client.test\r\nNOOP\r\n")
+        replies, closed = c.replies_until_eof()
+    assert closed and [r[0] for r in replies] == [500], \
+        "%s (tls=%s): got %r (closed=%s), want one 500 and the end" % (
+            kind, tls, replies, closed)
