@@ -41,6 +41,29 @@ session_by_ref(struct smtpd *sd, uint32_t ref)
 	return (s != NULL && session_ref(s) == ref) ? s : NULL;
 }
 
+/*
+ * No slot for one more session.  On ports 25 and 587 the client hears 421
+ * in plain text; on 465 it expects a TLS ServerHello, and plain text would
+ * be garbage to it, so the connection closes without a word (a handshake
+ * just to say no would spend what is short).
+ */
+static void
+session_refuse_busy(int fd, const char *ip, unsigned port,
+    enum listen_kind kind)
+{
+	static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
+
+	if (kind == LISTEN_SUBMISSIONS) {
+		log_warn("too many sessions: closing [%s]:%u on the TLS port "
+		    "without a reply", ip, port);
+	} else {
+		log_warn("too many sessions: refusing [%s]:%u", ip, port);
+		if (write(fd, busy, sizeof(busy) - 1) < 0)
+			log_debug("refusal not sent: %s", strerror(errno));
+	}
+	close(fd);
+}
+
 void
 session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
     enum listen_kind kind)
@@ -51,14 +74,9 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	for (slot = 0; slot < SMTPD_MAX_SESSIONS; slot++)
 		if (sd->slots[slot] == NULL)
 			break;
-	if (slot == SMTPD_MAX_SESSIONS || sd->stopping) {
-		static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
-		log_warn("too many sessions: refusing [%s]:%u", ip, port);
-		/* On the implicit TLS port this is not TLS, but says no just
-		 * as well as a reset would. */
-		if (write(fd, busy, sizeof(busy) - 1) < 0)
-			log_debug("refusal not sent: %s", strerror(errno));
-		close(fd);
+	if (slot == SMTPD_MAX_SESSIONS || sd->stopping ||
+	    sd->nsessions >= sd->conf->smtpd_session_limit) {
+		session_refuse_busy(fd, ip, port, kind);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
