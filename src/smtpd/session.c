@@ -89,6 +89,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	snprintf(s->client_ip, sizeof(s->client_ip), "%s", ip);
 	s->client_port = port;
 	buf_init(&s->data_out, 64 * 1024);
+	session_deadline_init(s);
 	s->relay_network = cidr_list_match(sd->relay_nets, ip);
 	log_info("%s: connect from [%s]:%u port=%s%s", s->id, ip, port,
 	    kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
@@ -99,6 +100,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 		 * handshake (session_tls_ready). */
 		if (session_tls_accept(s, fd) < 0) {
 			close(fd);
+			session_deadline_free(s);
 			buf_free(&s->data_out);
 			free(s);
 			return;
@@ -150,6 +152,7 @@ session_free(struct session *s)
 		event_free(s->delay_ev);
 	if (s->close_ev != NULL)
 		event_free(s->close_ev);
+	session_deadline_free(s);
 	explicit_bzero(s->auth_user, sizeof(s->auth_user));
 	bufferevent_free(s->bev);
 	sd->slots[s->slot] = NULL;
@@ -313,8 +316,12 @@ session_process(struct session *s)
 			continue;
 		}
 		int r = session_take_line(s, line);
-		if (r == 0)
+		if (r == 0) {
+			session_deadline_line(s, s->discarding ||
+			    evbuffer_get_length(bufferevent_get_input(s->bev)) > 0);
 			return;
+		}
+		session_deadline_line_done(s);
 		if (r < 0)
 			continue;
 		s->ncommands++;

@@ -144,6 +144,7 @@ session_data_begin(struct session *s)
 	s->data_too_big = s->data_write_error = 0;
 	buf_reset(&s->data_out);
 	session_data_headers(s);
+	session_deadline_data_begin(s);
 	session_enter_state(s, SESSION_DATA);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -152,6 +153,7 @@ session_data_begin(struct session *s)
 void
 session_data_abort(struct session *s)
 {
+	session_deadline_stop(s);
 	if (s->hf != NULL) {
 		header_from_free(s->hf);
 		free(s->hf);
@@ -181,6 +183,8 @@ session_data_refuse(struct session *s, const char *reply, const char *why)
 static void
 session_data_end(struct session *s)
 {
+	/* The client is done; what follows is tern's own time. */
+	session_deadline_stop(s);
 	if (s->dr.flags & DATA_BARE_LF) {
 		session_data_refuse(s, "550 5.6.11 Error: bare <LF> in message data (SMTP smuggling)",
 		    "bare-lf");
@@ -228,6 +232,7 @@ session_data_feed(struct session *s)
 		size_t used = data_reader_feed(&s->dr, v.iov_base, len, out,
 		    &outlen, &done);
 		evbuffer_drain(in, used);
+		session_deadline_data_bytes(s, used);
 		if (s->dr.size > s->sd->conf->max_message_size)
 			s->data_too_big = 1;
 		session_data_append(s, out, outlen);

@@ -94,6 +94,10 @@ struct session {
 	enum session_wait wait;
 	int esmtp;
 	char helo[SMTPD_HELO_MAX + 1];
+	struct event *deadline_ev;      /* session_deadline.c */
+	int deadline_kind;
+	double deadline_start;          /* monotonic seconds */
+	uint64_t deadline_bytes;        /* sent inside DATA so far */
 	int discarding;                 /* inside an over-long line */
 	unsigned errors;
 	unsigned ncommands;
@@ -186,6 +190,15 @@ void session_data_flush(struct session *s);
 void session_data_begin(struct session *s);
 void session_data_feed(struct session *s);
 void session_data_abort(struct session *s);
+
+/* session_deadline.c */
+void session_deadline_init(struct session *s);
+void session_deadline_free(struct session *s);
+void session_deadline_stop(struct session *s);
+void session_deadline_line(struct session *s, int pending);
+void session_deadline_line_done(struct session *s);
+void session_deadline_data_begin(struct session *s);
+void session_deadline_data_bytes(struct session *s, size_t n);
 
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);
