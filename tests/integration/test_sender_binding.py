@@ -90,6 +90,9 @@ ENVELOPE = [
     (ALICE, ALICE, True, "owned"),
     (ALICE, "ALICE@EXAMPLE.TEST", True, "owned, other case"),
     (ALICE, "Alice@Example.Test", True, "owned, mixed case"),
+    # Issue 8, point 18: quotes nothing needs make the same address.
+    (ALICE, '"alice"@example.test', True, "owned, quoted local part"),
+    (ALICE, '"\\alice"@Example.Test', True, "owned, quoted-pair local part"),
     (ALICE, "alias-alice@example.test", True, "added address"),
     (ALICE, "Alias-Alice@EXAMPLE.test", True, "added address, other case"),
     (ALICE, "shared@other.test", True, "granted address"),
@@ -133,6 +136,8 @@ HEADERS = [
     (ALICE, ["From: <%s>, <alias-alice@example.test>" % ALICE, "Sender: <%s>" % ALICE],
      True, None, "several From owned, Sender owned"),
     (COMPANY, ["From: Billing <billing@company.test>"], True, None, "company: granted domain"),
+    (ALICE, ['From: Alice <"alice"@example.test>'], True, None, "owned, quoted local part"),
+    (ALICE, ['From: <"eve"@example.test>'], False, EVE, "another account's, quoted local part"),
     (ALICE, ["From: Eve <%s>" % EVE], False, EVE, "another account's address"),
     (ALICE, ["From: =?utf-8?q?Alice?= <EVE@EXAMPLE.TEST>"], False, "EVE@EXAMPLE.TEST",
      "another account's address, other case"),
