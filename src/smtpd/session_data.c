@@ -5,7 +5,9 @@
  * session waits for the group commit: one sync of the queue folder for
  * every message that completed in the same turn of the event loop.  Only
  * then does the client hear 250.  A message with a bare LF, a bare CR or a
- * NUL, or over the size limit, is read to its end and refused whole.
+ * NUL, over the size limit, or whose first line is a continuation (it
+ * would fold into our Received header), is read to its end and refused
+ * whole.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -141,7 +143,7 @@ session_data_begin(struct session *s)
 		s->hf = xcalloc(1, sizeof(*s->hf));
 		header_from_init(s->hf);
 	}
-	s->data_too_big = s->data_write_error = 0;
+	s->data_too_big = s->data_write_error = s->data_folded_start = 0;
 	buf_reset(&s->data_out);
 	session_data_headers(s);
 	session_deadline_data_begin(s);
@@ -203,6 +205,11 @@ session_data_end(struct session *s)
 		session_data_refuse(s, "552 5.3.4 Error: message too big", "size");
 		return;
 	}
+	if (s->data_folded_start) {
+		session_data_refuse(s, "550 5.6.0 Error: message header starts with a continuation line",
+		    "header-continuation");
+		return;
+	}
 	switch (session_header_check(s)) {
 	case 0:
 		session_data_commit(s);
@@ -229,8 +236,13 @@ session_data_feed(struct session *s)
 		if (evbuffer_peek(in, 4096, NULL, &v, 1) < 1)
 			break;
 		size_t len = v.iov_len < 4096 ? v.iov_len : 4096, outlen;
+		int first = s->dr.size == 0;
 		size_t used = data_reader_feed(&s->dr, v.iov_base, len, out,
 		    &outlen, &done);
+		/* A first line that is a continuation would fold into our
+		 * Received header, written just before it. */
+		if (first && outlen > 0 && (out[0] == ' ' || out[0] == '\t'))
+			s->data_folded_start = 1;
 		evbuffer_drain(in, used);
 		session_deadline_data_bytes(s, used);
 		if (s->dr.size > s->sd->conf->max_message_size)

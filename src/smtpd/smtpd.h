@@ -118,6 +118,7 @@ struct session {
 	struct buf data_out;
 	int data_too_big;
 	int data_write_error;
+	int data_folded_start;          /* the message began with SP or HTAB */
 };
 
 struct smtpd {

@@ -192,3 +192,33 @@ def test_clean_message_after_refused_one_same_session(srv):
         assert code == 250, "clean DATA after a dirty one: got %d %r" % (code, text)
     msgs = srv.wait_count(rcpt, 1)
     assert subject.encode() in msgs[0] and b"dirty" not in msgs[0], msgs[0]
+
+
+@pytest.mark.parametrize("start", [b" X-Folded: into Received\r\n",
+                                   b"\tcontinued\r\n",
+                                   b". dot-stuffed space\r\n"],
+                         ids=["space", "tab", "dot-space"])
+def test_header_starting_with_continuation_refused(srv, start):
+    """Issue 8, point 16: a first line starting with white space would be
+    a continuation of tern's own Received header."""
+    rcpt = new_user(srv)
+    mark = srv.log_mark()
+    replies, closed = data_session(srv, rcpt, start + b"Subject: s\r\n\r\nbody\r\n.\r\n")
+    assert closed and len(replies) == 2 and replies[1][0] == 221, replies
+    code, text = replies[0]
+    assert (code, text[:5]) == (550, "5.6.0"), \
+        "%r first: got %d %r, want 550 5.6.0" % (start, code, text)
+    srv.wait_log(r"reject DATA from \[127\.0\.0\.1\] .*reason=header-continuation", since=mark)
+    assert "status=queued" not in srv.log()[mark:], srv.log_tail()
+    assert_nothing_but_marker(srv, rcpt)
+
+
+def test_header_with_folded_second_line_accepted(srv):
+    """Folding after the first line is ordinary and stays accepted."""
+    rcpt = new_user(srv)
+    subject = uniq("fold")
+    replies, closed = data_session(
+        srv, rcpt, ("Subject: %s\r\nX-Long: one\r\n two\r\n\r\nbody\r\n.\r\n" % subject).encode())
+    assert [r[0] for r in replies] == [250, 221], replies
+    msgs = srv.wait_count(rcpt, 1)
+    assert subject.encode() in msgs[0]
