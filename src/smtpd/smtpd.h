@@ -3,7 +3,8 @@
  * from the network; it trusts lookup and queue only as far as their
  * messages pass the ipc_reader checks.  Shared here by smtpd.c (the
  * process), session.c (connection, lines, state), session_cmd.c (one
- * function per command) and session_data.c (DATA and the queue file).
+ * function per command), session_data.c (DATA and the queue file) and
+ * session_deadline.c (the clocks a trickling client cannot stretch).
  */
 #ifndef TERN_SMTPD_H
 #define TERN_SMTPD_H
