@@ -22,6 +22,9 @@ struct conf {
 	uint64_t max_message_size;  /* bytes */
 	unsigned max_recipients;
 	unsigned smtpd_timeout;     /* seconds */
+	unsigned smtpd_command_deadline; /* seconds; 0: smtpd_timeout */
+	unsigned smtpd_min_data_rate;   /* bytes/s inside DATA; 0: none */
+	unsigned smtpd_session_limit;
 	int log_level;              /* enum log_level */
 
 	/* submission, TLS and authentication */

@@ -70,6 +70,14 @@ const struct conf_key conf_keys[] = {
 	    "most recipients accepted for one message"),
 	KEY(smtpd_timeout, CONF_DURATION, "300s", 1, 3600,
 	    "how long an SMTP client may stay silent"),
+	KEY(smtpd_command_deadline, CONF_DURATION, "0", 0, 3600,
+	    "most time for one command line, from its first byte, and the "
+	    "start of DATA's allowance; 0: smtpd_timeout"),
+	KEY(smtpd_min_data_rate, CONF_UINT, "500", 0, 1000000000,
+	    "bytes/s a DATA must average after its first "
+	    "smtpd_command_deadline; 0: no limit"),
+	KEY(smtpd_session_limit, CONF_UINT, "4096", 1, 4096,
+	    "most SMTP sessions at once; more are refused"),
 	KEY_ENUM(log_level, log_levels, "info",
 	    "least severe messages logged: debug, info, warn or error"),
 

@@ -24,10 +24,12 @@
  */
 #include "smtpd/header_from.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "smtpd/header_name.h"
 #include "util/xmalloc.h"
 
 /* The header section's lines. */
@@ -76,6 +78,31 @@ static const struct field_reasons {
 		"Sender field too long",
 		"too many addresses in From and Sender",
 	},
+	[HEADER_FROM_RESENT_FROM] = {
+		"unparseable Resent-From header",
+		"invalid address in Resent-From header",
+		"no address in Resent-From header",
+		"Resent-From field too long",
+		"too many addresses in From and Sender",
+	},
+	[HEADER_FROM_RESENT_SENDER] = {
+		"unparseable Resent-Sender header",
+		"invalid address in Resent-Sender header",
+		"no address in Resent-Sender header",
+		"Resent-Sender field too long",
+		"too many addresses in From and Sender",
+	},
+};
+
+/* The fields collected, by the kind they give their addresses. */
+static const struct {
+	const char *name;
+	enum header_from_kind kind;
+} collected[] = {
+	{ "From", HEADER_FROM_FROM },
+	{ "Sender", HEADER_FROM_SENDER },
+	{ "Resent-From", HEADER_FROM_RESENT_FROM },
+	{ "Resent-Sender", HEADER_FROM_RESENT_SENDER },
 };
 
 /* Tokens of a field's value (RFC 5322 3.2), CFWS dropped between them. */
@@ -86,6 +113,7 @@ enum {
 
 struct tok {
 	int type;
+	size_t pre;             /* where the CFWS before it began */
 	size_t start;
 	size_t len;
 };
@@ -100,6 +128,7 @@ struct parser {
 	size_t pos;             /* the lexer's place */
 	struct tok tok;         /* the token ahead */
 	size_t found;           /* addresses in this field */
+	size_t addr_end;        /* just past the last address read */
 	const char *error;      /* NULL: the field's syntax reason */
 };
 
@@ -182,6 +211,7 @@ lex(struct parser *ps)
 	size_t n = 1;
 
 	t->len = 0;
+	t->pre = ps->pos;
 	if (skip_cfws(ps) == -1) {
 		t->start = ps->pos;
 		t->type = T_ERR;
@@ -255,6 +285,7 @@ append_tok(struct parser *ps, char *s, size_t *n)
 	}
 	memcpy(s + *n, ps->p + ps->tok.start, ps->tok.len);
 	*n += ps->tok.len;
+	ps->addr_end = ps->tok.start + ps->tok.len;
 	return 0;
 }
 
@@ -374,8 +405,45 @@ parse_angle(struct parser *ps)
 	}
 	if (parse_addr_spec(ps) == -1 || ps->tok.type != T_GT)
 		return -1;
+	ps->addr_end = ps->tok.start + 1;
 	lex(ps);
 	return 0;
+}
+
+/* One address found in a display name or comment: stored beside the
+ * field's own, for the same check. */
+static int
+add_name_addr(void *arg, const char *addr)
+{
+	struct parser *ps = arg;
+	struct header_from *h = ps->h;
+
+	for (size_t i = 0; i < h->naddrs; i++)
+		if (h->addrs[i].in_name && h->addrs[i].kind == ps->kind &&
+		    strcmp(h->addrs[i].addr, addr) == 0)
+			return 0;
+	if (h->naddrs >= HEADER_FROM_MAX_ADDRS) {
+		ps->error = ps->r->too_many;
+		return -1;
+	}
+	if (h->addrs == NULL)
+		h->addrs = xcalloc(HEADER_FROM_MAX_ADDRS, sizeof(*h->addrs));
+	h->addrs[h->naddrs].kind = ps->kind;
+	h->addrs[h->naddrs].in_name = 1;
+	snprintf(h->addrs[h->naddrs].addr, ADDR_BUF, "%s", addr);
+	h->naddrs++;
+	return 0;
+}
+
+/* The words around an address, from..to of the field: searched for the
+ * addresses a reader would see in them. */
+static int
+scan_names(struct parser *ps, size_t from, size_t to)
+{
+	if (to <= from)
+		return 0;
+	return header_name_addrs((const char *)ps->p + from, to - from,
+	    add_name_addr, ps);
 }
 
 /*
@@ -383,12 +451,13 @@ parse_angle(struct parser *ps)
  * group: its display name and ':' are read and *group_r set, and the
  * caller reads the members.  The display name is a phrase of words and,
  * as obs-phrase allows, dots; a phrase followed by '@' was the local part
- * of an addr-spec and is read again as one.
+ * of an addr-spec and is read again as one.  What surrounds the address
+ * (display name, comments) is searched for addresses too.
  */
 static int
 parse_mailbox(struct parser *ps, int allow_group, int *group_r)
 {
-	size_t first = ps->tok.start, words = 0;
+	size_t pre = ps->tok.pre, first = ps->tok.start, words = 0, lt;
 
 	*group_r = 0;
 	while (ps->tok.type == T_ATOM || ps->tok.type == T_QSTR ||
@@ -399,14 +468,23 @@ parse_mailbox(struct parser *ps, int allow_group, int *group_r)
 	}
 	switch (ps->tok.type) {
 	case T_LT:
-		return parse_angle(ps);
+		lt = ps->tok.start;
+		if (parse_angle(ps) == -1)
+			return -1;
+		return scan_names(ps, pre, lt) == -1 ||
+		    scan_names(ps, ps->addr_end, ps->tok.start) == -1 ? -1 : 0;
 	case T_AT:
 		if (words == 0)
 			return -1;
 		rewind_to(ps, first);
-		return parse_addr_spec(ps);
+		if (parse_addr_spec(ps) == -1)
+			return -1;
+		return scan_names(ps, pre, first) == -1 ||
+		    scan_names(ps, ps->addr_end, ps->tok.start) == -1 ? -1 : 0;
 	case T_COLON:
 		if (!allow_group || words == 0)
+			return -1;
+		if (scan_names(ps, pre, ps->tok.start) == -1)
 			return -1;
 		lex(ps);
 		*group_r = 1;
@@ -508,7 +586,7 @@ parse_field(struct header_from *h)
 	    h->value.data : "");
 	ps.len = h->value.len;
 	lex(&ps);
-	if (h->field == HEADER_FROM_FROM)
+	if (h->field == HEADER_FROM_FROM || h->field == HEADER_FROM_RESENT_FROM)
 		rc = parse_address_list(&ps);
 	else
 		rc = parse_single(&ps);
@@ -529,20 +607,33 @@ field_begin(struct header_from *h)
 	buf_reset(&h->value);
 }
 
-/* The name is complete at its colon: From and Sender are kept. */
+/* The name is complete at its colon: From, Sender and their Resent-
+ * forms are kept. */
 static void
 field_named(struct header_from *h)
 {
 	h->name_state = FN_SKIP;
-	if (h->name_len == 4 && strncasecmp(h->name, "From", 4) == 0) {
-		h->field = HEADER_FROM_FROM;
-		h->from_fields++;
-	} else if (h->name_len == 6 && strncasecmp(h->name, "Sender", 6) == 0) {
-		h->field = HEADER_FROM_SENDER;
-		h->sender_fields++;
-	} else
+	for (size_t i = 0; i < sizeof(collected) / sizeof(collected[0]); i++) {
+		if (h->name_len != strlen(collected[i].name) ||
+		    strncasecmp(h->name, collected[i].name, h->name_len) != 0)
+			continue;
+		h->field = collected[i].kind;
+		if (h->field == HEADER_FROM_FROM)
+			h->from_fields++;
+		else if (h->field == HEADER_FROM_SENDER)
+			h->sender_fields++;
+		h->name_state = FN_VALUE;
 		return;
-	h->name_state = FN_VALUE;
+	}
+}
+
+const char *
+header_from_kind_name(enum header_from_kind kind)
+{
+	for (size_t i = 0; i < sizeof(collected) / sizeof(collected[0]); i++)
+		if (collected[i].kind == kind)
+			return collected[i].name;
+	return "?";
 }
 
 /* One byte of the current field's unfolded text. */

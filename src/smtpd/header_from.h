@@ -1,8 +1,11 @@
 /*
  * The From and Sender addresses of a message's header (RFC 5322 3.6.2,
  * 3.4, with the obsolete forms of 4.4 that real clients send; RFC 6532
- * UTF-8), collected while the message streams in so that a submission
- * session can check them against the account that sent it.  Resumable:
+ * UTF-8), and those of Resent-From and Resent-Sender (3.6.6), collected
+ * while the message streams in so that a submission session can check
+ * them against the account that sent it.  An address written in a display
+ * name or a comment beside a mailbox counts too (in_name): it is what a
+ * reader sees.  Resumable:
  * the message may arrive split at any byte.  Bounded: only the From and
  * Sender fields are stored, each up to HEADER_FROM_MAX_FIELD bytes, and
  * the whole header section may not pass HEADER_FROM_MAX_HEADER_BYTES.
@@ -29,19 +32,25 @@
 enum header_from_kind {
 	HEADER_FROM_FROM = 1,
 	HEADER_FROM_SENDER = 2,
+	HEADER_FROM_RESENT_FROM = 3,
+	HEADER_FROM_RESENT_SENDER = 4,
 };
 
 struct header_from_addr {
 	enum header_from_kind kind;
+	int in_name;            /* found in a display name or comment */
 	char addr[ADDR_BUF];    /* addr_parse()'s form, domain folded */
 };
+
+/* "From", "Sender", "Resent-From", "Resent-Sender". */
+const char *header_from_kind_name(enum header_from_kind kind);
 
 struct header_from {
 	/* Private: where the reader is. */
 	int state;              /* in the header section's lines */
 	int name_state;         /* in the current field's name */
 	int field;              /* the current field's kind, 0: other */
-	char name[8];
+	char name[16];
 	size_t name_len;
 	size_t header_bytes;
 	struct buf value;       /* the current From or Sender, unfolded */
@@ -53,6 +62,8 @@ struct header_from {
 	unsigned sender_fields; /* Sender fields seen (at most 1) */
 	size_t naddrs;
 	struct header_from_addr *addrs; /* naddrs of them, in header order */
+	/* Resent-From and Resent-Sender may come once per resending: they are
+	 * not counted, only checked. */
 };
 
 /* Starts on a new message: h is fresh or was freed. */

@@ -3,7 +3,7 @@
  * and the replies.  Everything read here comes from the network: a command
  * line is acted on only when it is at most SMTPD_LINE_MAX bytes, ends in
  * CRLF, and holds no bare CR and no NUL (bare LF and bare CR are refused
- * by policy, never folded into line ends).
+ * by policy, never folded into line ends, and end the session).
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -41,6 +41,29 @@ session_by_ref(struct smtpd *sd, uint32_t ref)
 	return (s != NULL && session_ref(s) == ref) ? s : NULL;
 }
 
+/*
+ * No slot for one more session.  On ports 25 and 587 the client hears 421
+ * in plain text; on 465 it expects a TLS ServerHello, and plain text would
+ * be garbage to it, so the connection closes without a word (a handshake
+ * just to say no would spend what is short).
+ */
+static void
+session_refuse_busy(int fd, const char *ip, unsigned port,
+    enum listen_kind kind)
+{
+	static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
+
+	if (kind == LISTEN_SUBMISSIONS) {
+		log_warn("too many sessions: closing [%s]:%u on the TLS port "
+		    "without a reply", ip, port);
+	} else {
+		log_warn("too many sessions: refusing [%s]:%u", ip, port);
+		if (write(fd, busy, sizeof(busy) - 1) < 0)
+			log_debug("refusal not sent: %s", strerror(errno));
+	}
+	close(fd);
+}
+
 void
 session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
     enum listen_kind kind)
@@ -51,14 +74,9 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	for (slot = 0; slot < SMTPD_MAX_SESSIONS; slot++)
 		if (sd->slots[slot] == NULL)
 			break;
-	if (slot == SMTPD_MAX_SESSIONS || sd->stopping) {
-		static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
-		log_warn("too many sessions: refusing [%s]:%u", ip, port);
-		/* On the implicit TLS port this is not TLS, but says no just
-		 * as well as a reset would. */
-		if (write(fd, busy, sizeof(busy) - 1) < 0)
-			log_debug("refusal not sent: %s", strerror(errno));
-		close(fd);
+	if (slot == SMTPD_MAX_SESSIONS || sd->stopping ||
+	    sd->nsessions >= sd->conf->smtpd_session_limit) {
+		session_refuse_busy(fd, ip, port, kind);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -71,6 +89,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	snprintf(s->client_ip, sizeof(s->client_ip), "%s", ip);
 	s->client_port = port;
 	buf_init(&s->data_out, 64 * 1024);
+	session_deadline_init(s);
 	s->relay_network = cidr_list_match(sd->relay_nets, ip);
 	log_info("%s: connect from [%s]:%u port=%s%s", s->id, ip, port,
 	    kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
@@ -81,6 +100,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 		 * handshake (session_tls_ready). */
 		if (session_tls_accept(s, fd) < 0) {
 			close(fd);
+			session_deadline_free(s);
 			buf_free(&s->data_out);
 			free(s);
 			return;
@@ -132,6 +152,7 @@ session_free(struct session *s)
 		event_free(s->delay_ev);
 	if (s->close_ev != NULL)
 		event_free(s->close_ev);
+	session_deadline_free(s);
 	explicit_bzero(s->auth_user, sizeof(s->auth_user));
 	bufferevent_free(s->bev);
 	sd->slots[s->slot] = NULL;
@@ -209,6 +230,22 @@ session_reset_transaction(struct session *s)
 }
 
 /*
+ * A command line with a bare LF, a bare CR or a NUL ends the session after
+ * the reply, as Postfix's smtpd_forbid_bare_newline does: a server in front
+ * of or behind tern may cut the same bytes into other commands, and nothing
+ * that follows can be trusted to start where the client meant it to.
+ */
+static void
+session_bad_line(struct session *s, const char *what, const char *reply)
+{
+	log_info("%s: %s in a command from [%s]; closing", s->id, what,
+	    s->client_ip);
+	session_reply(s, "%s", reply);
+	s->errors++;
+	session_close_after_reply(s);
+}
+
+/*
  * Takes one command line out of the input, if a whole one is there.
  * Returns 1 and the line (CRLF removed) in line, 0 if more input is needed,
  * or -1 when a refused line was consumed (the reply has been sent).
@@ -245,15 +282,13 @@ session_take_line(struct session *s, char *line)
 		return -1;
 	}
 	if (len < 2 || line[len - 2] != '\r') {
-		log_info("%s: bare LF in a command from [%s]", s->id, s->client_ip);
-		session_client_error(s, "500 5.5.2 Error: bare <LF> received");
+		session_bad_line(s, "bare LF", "500 5.5.2 Error: bare <LF> received");
 		return -1;
 	}
 	line[len - 2] = '\0';
 	if (memchr(line, '\r', len - 2) != NULL || strlen(line) != len - 2) {
-		log_info("%s: bare CR or NUL in a command from [%s]", s->id,
-		    s->client_ip);
-		session_client_error(s, "500 5.5.2 Error: bare <CR> or NUL received");
+		session_bad_line(s, "bare CR or NUL",
+		    "500 5.5.2 Error: bare <CR> or NUL received");
 		return -1;
 	}
 	return 1;
@@ -281,8 +316,12 @@ session_process(struct session *s)
 			continue;
 		}
 		int r = session_take_line(s, line);
-		if (r == 0)
+		if (r == 0) {
+			session_deadline_line(s, s->discarding ||
+			    evbuffer_get_length(bufferevent_get_input(s->bev)) > 0);
 			return;
+		}
+		session_deadline_line_done(s);
 		if (r < 0)
 			continue;
 		s->ncommands++;

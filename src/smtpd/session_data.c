@@ -5,7 +5,9 @@
  * session waits for the group commit: one sync of the queue folder for
  * every message that completed in the same turn of the event loop.  Only
  * then does the client hear 250.  A message with a bare LF, a bare CR or a
- * NUL, or over the size limit, is read to its end and refused whole.
+ * NUL, over the size limit, or whose first line is a continuation (it
+ * would fold into our Received header), is read to its end and refused
+ * whole.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -141,9 +143,10 @@ session_data_begin(struct session *s)
 		s->hf = xcalloc(1, sizeof(*s->hf));
 		header_from_init(s->hf);
 	}
-	s->data_too_big = s->data_write_error = 0;
+	s->data_too_big = s->data_write_error = s->data_folded_start = 0;
 	buf_reset(&s->data_out);
 	session_data_headers(s);
+	session_deadline_data_begin(s);
 	session_enter_state(s, SESSION_DATA);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -152,6 +155,7 @@ session_data_begin(struct session *s)
 void
 session_data_abort(struct session *s)
 {
+	session_deadline_stop(s);
 	if (s->hf != NULL) {
 		header_from_free(s->hf);
 		free(s->hf);
@@ -181,6 +185,8 @@ session_data_refuse(struct session *s, const char *reply, const char *why)
 static void
 session_data_end(struct session *s)
 {
+	/* The client is done; what follows is tern's own time. */
+	session_deadline_stop(s);
 	if (s->dr.flags & DATA_BARE_LF) {
 		session_data_refuse(s, "550 5.6.11 Error: bare <LF> in message data (SMTP smuggling)",
 		    "bare-lf");
@@ -197,6 +203,11 @@ session_data_end(struct session *s)
 	}
 	if (s->data_too_big) {
 		session_data_refuse(s, "552 5.3.4 Error: message too big", "size");
+		return;
+	}
+	if (s->data_folded_start) {
+		session_data_refuse(s, "550 5.6.0 Error: message header starts with a continuation line",
+		    "header-continuation");
 		return;
 	}
 	switch (session_header_check(s)) {
@@ -225,9 +236,15 @@ session_data_feed(struct session *s)
 		if (evbuffer_peek(in, 4096, NULL, &v, 1) < 1)
 			break;
 		size_t len = v.iov_len < 4096 ? v.iov_len : 4096, outlen;
+		int first = s->dr.size == 0;
 		size_t used = data_reader_feed(&s->dr, v.iov_base, len, out,
 		    &outlen, &done);
+		/* A first line that is a continuation would fold into our
+		 * Received header, written just before it. */
+		if (first && outlen > 0 && (out[0] == ' ' || out[0] == '\t'))
+			s->data_folded_start = 1;
 		evbuffer_drain(in, used);
+		session_deadline_data_bytes(s, used);
 		if (s->dr.size > s->sd->conf->max_message_size)
 			s->data_too_big = 1;
 		session_data_append(s, out, outlen);

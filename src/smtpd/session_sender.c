@@ -1,7 +1,7 @@
 /*
  * Sender binding: an authenticated session may use, as MAIL FROM and in
- * the header From and Sender, only the addresses its account owns or was
- * granted; on port 25 an unauthenticated client may not claim one of our
+ * the header From, Sender, Resent-From and Resent-Sender (and in their
+ * display names), only the addresses its account owns or was granted; on port 25 an unauthenticated client may not claim one of our
  * own domains.  lookup answers (and counts what tern audit shows); here
  * the answer becomes a reply, or, with sender_binding = warn, a log line
  * saying what enforce would have done.
@@ -166,10 +166,13 @@ session_header_verdict(struct session *s, uint32_t v, uint32_t index,
 		/* One line for each address the binding refuses. */
 		for (size_t i = 0; i < s->hf->naddrs && i < 32; i++)
 			if (refused & (1u << i))
-				log_info("%s: %sheader sender outside binding login=%s address=<%s> client=[%s] action=%s",
+				log_info("%s: %sheader sender outside binding login=%s address=<%s> client=[%s] action=%s field=%s%s",
 				    s->id, warn ? "" : "reject DATA: ", login,
 				    s->hf->addrs[i].addr, s->client_ip,
-				    warn ? "would-refuse" : "refused");
+				    warn ? "would-refuse" : "refused",
+				    header_from_kind_name(s->hf->addrs[i].kind),
+				    s->hf->addrs[i].in_name ?
+				    " in=display-name" : "");
 		if (warn)
 			v = LOOKUP_SENDER_OK;
 	}

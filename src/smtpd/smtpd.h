@@ -3,7 +3,8 @@
  * from the network; it trusts lookup and queue only as far as their
  * messages pass the ipc_reader checks.  Shared here by smtpd.c (the
  * process), session.c (connection, lines, state), session_cmd.c (one
- * function per command) and session_data.c (DATA and the queue file).
+ * function per command), session_data.c (DATA and the queue file) and
+ * session_deadline.c (the clocks a trickling client cannot stretch).
  */
 #ifndef TERN_SMTPD_H
 #define TERN_SMTPD_H
@@ -97,6 +98,10 @@ struct session {
 	enum session_wait wait;
 	int esmtp;
 	char helo[SMTPD_HELO_MAX + 1];
+	struct event *deadline_ev;      /* session_deadline.c */
+	int deadline_kind;
+	double deadline_start;          /* monotonic seconds */
+	uint64_t deadline_bytes;        /* sent inside DATA so far */
 	int discarding;                 /* inside an over-long line */
 	unsigned errors;
 	unsigned ncommands;
@@ -117,6 +122,7 @@ struct session {
 	struct buf data_out;
 	int data_too_big;
 	int data_write_error;
+	int data_folded_start;          /* the message began with SP or HTAB */
 };
 
 struct smtpd {
@@ -190,6 +196,15 @@ void session_data_flush(struct session *s);
 void session_data_begin(struct session *s);
 void session_data_feed(struct session *s);
 void session_data_abort(struct session *s);
+
+/* session_deadline.c */
+void session_deadline_init(struct session *s);
+void session_deadline_free(struct session *s);
+void session_deadline_stop(struct session *s);
+void session_deadline_line(struct session *s, int pending);
+void session_deadline_line_done(struct session *s);
+void session_deadline_data_begin(struct session *s);
+void session_deadline_data_bytes(struct session *s, size_t n);
 
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);

@@ -277,6 +277,39 @@ dotstring_scan(const unsigned char *p, size_t len, int utf8,
 	return i;
 }
 
+/*
+ * The one spelling of a quoted local part that scanned well (p[0] == '"',
+ * llen bytes through the closing quote): RFC 5321 4.1.2 makes "alice" and
+ * alice the same mailbox, so quotes that nothing needs go, and what needs
+ * them keeps them with only '"' and '\' escaped.  Never longer than the
+ * input.  Returns the length written to out.
+ */
+static size_t
+quoted_canonical(const unsigned char *p, size_t llen, int utf8, char *out)
+{
+	unsigned char inner[ADDR_LOCAL_MAX] = { 0 };
+	size_t n = 0, o = 0;
+	const char *ignored;
+
+	for (size_t i = 1; i + 1 < llen && n < sizeof(inner); i++) {
+		if (p[i] == '\\')
+			i++;
+		inner[n++] = p[i];
+	}
+	if (dotstring_scan(inner, n, utf8, &ignored) == n) {
+		memcpy(out, inner, n);
+		return n;
+	}
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (inner[i] == '"' || inner[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)inner[i];
+	}
+	out[o++] = '"';
+	return o;
+}
+
 int
 addr_parse(const char *s, size_t len, int utf8, char out_r[ADDR_BUF],
     const char **err_r)
@@ -325,7 +358,10 @@ addr_parse(const char *s, size_t len, int utf8, char out_r[ADDR_BUF],
 		return -1;
 
 	/* Every part is good: only now is the output written. */
-	memcpy(out_r, s, llen);
+	if (p[0] == '"')
+		llen = quoted_canonical(p, llen, utf8, out_r);
+	else
+		memcpy(out_r, s, llen);
 	out_r[llen] = '@';
 	for (size_t i = 0; i < dlen; i++)
 		out_r[llen + 1 + i] = (char)fold_char(dom[i]);

@@ -20,7 +20,10 @@
  * literal ([192.0.2.1], [IPv6:...]).  Bytes >= 0x80 are allowed only when
  * utf8 is set (and then must be valid UTF-8).  On success writes the
  * address, domain folded to lower case, to out_r and returns 0; otherwise
- * returns -1 and sets *err_r to a static one-line reason.
+ * returns -1 and sets *err_r to a static one-line reason.  A quoted local
+ * part is written in its one spelling: without quotes when it is a valid
+ * dot-string ("alice"@x is alice@x, RFC 5321 4.1.2), else quoted with only
+ * '"' and '\' escaped.
  */
 int addr_parse(const char *s, size_t len, int utf8, char out_r[ADDR_BUF],
     const char **err_r);

@@ -1,8 +1,8 @@
 /*
  * libFuzzer harness for addr_parse(): any bytes, both with and without
- * UTF-8.  Checks that a success yields a NUL-terminated address that
- * parses again to itself (the output is a fixed point) and never holds a
- * control byte.
+ * UTF-8.  Checks that a success yields a NUL-terminated address, no longer
+ * than the input, that parses again to itself (the output is a fixed
+ * point) and never holds a control byte.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +25,10 @@ check_one(const char *s, size_t len, int utf8)
 			abort();
 		return;
 	}
+	/* Only a quoted local part may change length: its one spelling is
+	 * never longer. */
 	olen = strnlen(out, ADDR_BUF);
-	if (olen != len || olen > ADDR_MAX)
+	if (olen > len || (olen != len && s[0] != '"') || olen > ADDR_MAX)
 		abort();
 	for (size_t i = 0; i < olen; i++)
 		if ((unsigned char)out[i] < 32 || out[i] == 0x7f)

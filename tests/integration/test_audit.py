@@ -5,6 +5,7 @@ done, never admit a wrong password and never open relaying; every such
 event, in either mode, is counted for `tern audit [--since] [--json]`,
 boundedly (audit_max_rows).
 """
+import base64
 import contextlib
 import re
 import time
@@ -148,6 +149,36 @@ def test_warn_logs_and_counts_every_header_address(wsrv):
     assert counted == sorted(outside) and logged == sorted(outside), \
         "warn mode, header From and Sender outside the binding:\n counted %r\n logged  %r\n want    %r" % (
             counted, logged, sorted(outside))
+
+
+def test_warn_counts_display_names_and_resent_fields(wsrv):
+    """Issue 8, point 17: in warn mode a foreign address in a display name
+    (plain or RFC 2047) and in Resent-From or Resent-Sender is let through
+    and counted like a foreign From."""
+    login = new_login(wsrv)
+    rcpt = new_user(wsrv, prefix="wr")
+    named = "named-%s@remote.test" % uniq("h")
+    encoded = "enc-%s@remote.test" % uniq("h")
+    resent_from = "rf-%s@remote.test" % uniq("h")
+    resent_sender = "rs-%s@remote.test" % uniq("h")
+    b = base64.b64encode(encoded.encode()).decode()
+    msg = ("From: \"%s\" <%s>, =?utf-8?B?%s?= <%s>\r\nResent-From: <%s>\r\n"
+           "Resent-Sender: <%s>\r\nTo: <%s>\r\nSubject: names\r\n\r\nbody\r\n"
+           % (named, login, b, login, resent_from, resent_sender, rcpt)).encode()
+    mark = wsrv.log_mark()
+    with wsrv.client("submission", login=login, password=PW) as s:
+        assert s.sendmail(login, [rcpt], msg) == {}
+    wsrv.wait_count(rcpt, 1)
+    log = wsrv.log()[mark:]
+    want = sorted([named, encoded, resent_from, resent_sender])
+    counted = sorted(r["address"] for r in rows_of(wsrv, login))
+    logged = sorted(a for a in want if re.search(
+        r"address=<%s> client=\[127\.0\.0\.1\] action=would-refuse" % re.escape(a), log))
+    assert counted == want and logged == want, \
+        "warn mode, names and Resent- fields:\n counted %r\n logged  %r\n want    %r" % (
+            counted, logged, want)
+    assert re.search(r"address=<%s> .*field=From in=display-name" % re.escape(named), log), log
+    assert re.search(r"address=<%s> .*field=Resent-Sender" % re.escape(resent_sender), log), log
 
 
 def test_warn_never_opens_relaying(wsrv):

@@ -91,6 +91,9 @@ ENVELOPE = [
     (ALICE, ALICE, True, "owned"),
     (ALICE, "ALICE@EXAMPLE.TEST", True, "owned, other case"),
     (ALICE, "Alice@Example.Test", True, "owned, mixed case"),
+    # Issue 8, point 18: quotes nothing needs make the same address.
+    (ALICE, '"alice"@example.test', True, "owned, quoted local part"),
+    (ALICE, '"\\alice"@Example.Test', True, "owned, quoted-pair local part"),
     (ALICE, "alias-alice@example.test", True, "added address"),
     (ALICE, "Alias-Alice@EXAMPLE.test", True, "added address, other case"),
     (ALICE, "shared@other.test", True, "granted address"),
@@ -134,6 +137,8 @@ HEADERS = [
     (ALICE, ["From: <%s>, <alias-alice@example.test>" % ALICE, "Sender: <%s>" % ALICE],
      True, None, "several From owned, Sender owned"),
     (COMPANY, ["From: Billing <billing@company.test>"], True, None, "company: granted domain"),
+    (ALICE, ['From: Alice <"alice"@example.test>'], True, None, "owned, quoted local part"),
+    (ALICE, ['From: <"eve"@example.test>'], False, EVE, "another account's, quoted local part"),
     (ALICE, ["From: Eve <%s>" % EVE], False, EVE, "another account's address"),
     (ALICE, ["From: =?utf-8?q?Alice?= <EVE@EXAMPLE.TEST>"], False, "EVE@EXAMPLE.TEST",
      "another account's address, other case"),
@@ -155,6 +160,28 @@ HEADERS = [
     (ALICE, ["X-Junk a line without a colon", "From: <%s>" % EVE], False, EVE, "after a line without colon"),
     (ALICE, ["From: <@%s:%s>" % ("alice.example.test", EVE)], False, EVE, "source route"),
     (ALICE, ["From: <%s>" % ALICE, "sender:<%s>" % EVE], False, EVE, "sender lower case, no space"),
+    # Issue 8, point 17: a display name that is a foreign address, plain
+    # or RFC 2047-encoded, and the Resent- fields.
+    (ALICE, ["From: \"%s\" <%s>" % (EVE, ALICE)], False, EVE, "foreign address as display name"),
+    (ALICE, ["From: \"Eve <%s>\" <%s>" % (EVE, ALICE)], False, EVE,
+     "foreign name-addr as display name"),
+    (ALICE, ["From: =?utf-8?B?ZXZlQGV4YW1wbGUudGVzdA==?= <%s>" % ALICE], False, EVE,
+     "foreign address as B-encoded display name"),
+    (ALICE, ["From: =?UTF-8?Q?eve=40example=2Etest?= <%s>" % ALICE], False, EVE,
+     "foreign address as Q-encoded display name"),
+    (ALICE, ["From: %s (%s)" % (ALICE, EVE)], False, EVE, "foreign address in a comment"),
+    (ALICE, ["From: <%s>" % ALICE, "Sender: \"%s\" <%s>" % (EVE, ALICE)], False, EVE,
+     "foreign address as Sender display name"),
+    (ALICE, ["From: \"%s\" <%s>" % (ALICE, ALICE)], True, None, "own address as display name"),
+    (ALICE, ["From: \"Alice (alias-alice@example.test)\" <%s>" % ALICE], True, None,
+     "own added address in the display name"),
+    (ALICE, ["From: <%s>" % ALICE, "Resent-From: <%s>" % EVE], False, EVE, "Resent-From not owned"),
+    (ALICE, ["From: <%s>" % ALICE, "Resent-Sender: <%s>" % EVE], False, EVE, "Resent-Sender not owned"),
+    (ALICE, ["From: <%s>" % ALICE, "Resent-From: \"%s\" <%s>" % (EVE, ALICE)], False, EVE,
+     "Resent-From display name not owned"),
+    (ALICE, ["From: <%s>" % ALICE, "Resent-From: <%s>" % ALICE,
+             "Resent-Sender: <alias-alice@example.test>"], True, None, "Resent-From and -Sender owned"),
+    (ALICE, ["Resent-From: <%s>" % EVE], False, EVE, "Resent-From not owned, no From"),
 ]
 
 

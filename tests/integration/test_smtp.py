@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ternlib import WAIT, assert_nothing_but_marker, make_msg, new_user, uniq
+from ternlib import WAIT, assert_nothing_but_marker, header, make_msg, new_user, uniq
 
 MAX_SIZE = 64 * 1024
 MAX_RCPT = 5
@@ -142,6 +142,33 @@ def test_unknown_user_in_local_domain(srv):
             code, text = c.cmd("RCPT TO:<%s>" % rcpt)
             assert (code, text[:5]) == (550, "5.1.1"), \
                 "RCPT %s: got %d %r, want 550 5.1.1" % (rcpt, code, text)
+
+
+def test_quoted_local_part_is_the_same_address(srv):
+    """Issue 8, point 18: <"alice"@example.test> is alice@example.test
+    (RFC 5321 4.1.2); a local part that needs its quotes stays another
+    address."""
+    rcpt = new_user(srv)
+    local, domain = rcpt.split("@")
+    subject = uniq("quoted")
+    mark = srv.log_mark()
+    with srv.raw() as c:
+        c.expect("EHLO c.test", 250)
+        c.expect("MAIL FROM:<\"a\"@c.test>", 250)
+        c.expect('RCPT TO:<"%s"@%s>' % (local, domain.upper()), 250)
+        c.expect('RCPT TO:<"\\%s"@%s>' % (local, domain), 250)
+        for other in ('"%s "@%s' % (local, domain), '"%s.."@%s' % (local, domain),
+                      '"%s@x"@%s' % (local, domain)):
+            code, text = c.cmd("RCPT TO:<%s>" % other)
+            assert (code, text[:5]) == (550, "5.1.1"), \
+                "RCPT %s: got %d %r, want 550 5.1.1 (not %s)" % (other, code, text, rcpt)
+        c.expect("DATA", 354)
+        c.send(make_msg(subject=subject, to=rcpt) + b".\r\n")
+        assert c.reply()[0] == 250
+        c.expect("QUIT", 221)
+    msgs = srv.wait_count(rcpt, 1)
+    assert header(msgs[0], "X-Original-To") == rcpt, msgs[0][:400]
+    assert "from=<a@c.test>" in srv.log()[mark:], srv.log_tail()
 
 
 def test_max_recipients(srv):

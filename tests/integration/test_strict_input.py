@@ -2,7 +2,8 @@
 Issue 3, point 7, strict input: a bare LF or bare CR in a command or in
 DATA, and NUL bytes, are refused with a 5xx; nothing acts on a line that
 did not end in CRLF, and nothing from a refused transaction is queued
-(the SMTP smuggling family, CVE-2023-51764).
+(the SMTP smuggling family, CVE-2023-51764).  Issue 8, point 15: such a
+command line ends the session after its 500.
 """
 import socket
 import time
@@ -15,29 +16,33 @@ TERN_SETUP = {"domains": ["example.test"]}
 TERN_SETTINGS = {"smtpd_timeout": "60s"}
 
 
-# Each case: where the session is when the bad line comes, the bytes, and a
-# command with its reply code that shows the bad line was not acted on.
+# Each case: where the session is when the bad line comes, and the bytes.
+# A good command follows in the same write: no server may act on it,
+# because a server in front could have cut the bytes into other commands
+# (issue 8, point 15: the reply, then the session ends).
 COMMAND_CASES = [
-    ("helo", b"MAIL FROM:<a@c.test>\n", "RCPT TO:<{rcpt}>", 503),
-    ("helo", b"MAIL FROM:<a@c.test>\r\r\n", "RCPT TO:<{rcpt}>", 503),
-    ("helo", b"MAIL FROM:<a@c.test>\rNOOP\r\n", "RCPT TO:<{rcpt}>", 503),
-    ("helo", b"MAIL FROM:<a@c.test>\x00\r\n", "RCPT TO:<{rcpt}>", 503),
-    ("helo", b"MAIL\x00 FROM:<a@c.test>\r\n", "RCPT TO:<{rcpt}>", 503),
-    ("helo", b"QUIT\n", "NOOP", 250),
-    ("helo", b"QUIT\r", None, None),
-    ("helo", b"NO\x00OP\r\n", "NOOP", 250),
-    ("mail", b"RCPT TO:<{rcpt}>\n", "DATA", 554),
-    ("mail", b"RCPT TO:<{rcpt}>\rX\r\n", "DATA", 554),
-    ("rcpt", b"DATA\n", "NOOP", 250),
-    ("rcpt", b"DATA\r\r\n", "NOOP", 250),
-    ("rcpt", b"RSET\n", "DATA", 354),
-    ("init", b"EHLO c.test\n", "MAIL FROM:<a@c.test>", 503),
+    ("helo", b"MAIL FROM:<a@c.test>\n"),
+    ("helo", b"MAIL FROM:<a@c.test>\r\r\n"),
+    ("helo", b"MAIL FROM:<a@c.test>\rNOOP\r\n"),
+    ("helo", b"MAIL FROM:<a@c.test>\x00\r\n"),
+    ("helo", b"MAIL\x00 FROM:<a@c.test>\r\n"),
+    ("helo", b"NOOP\n"),
+    ("helo", b"QUIT\n"),
+    ("helo", b"QUIT\r"),
+    ("helo", b"NO\x00OP\r\n"),
+    ("mail", b"RCPT TO:<{rcpt}>\n"),
+    ("mail", b"RCPT TO:<{rcpt}>\rX\r\n"),
+    ("rcpt", b"DATA\n"),
+    ("rcpt", b"DATA\r\r\n"),
+    ("rcpt", b"RSET\n"),
+    ("init", b"EHLO c.test\n"),
 ]
 
 
-@pytest.mark.parametrize("state,bad,probe,probe_code", COMMAND_CASES)
-def test_bare_lf_cr_nul_in_command(srv, state, bad, probe, probe_code):
+@pytest.mark.parametrize("state,bad", COMMAND_CASES)
+def test_bare_lf_cr_nul_in_command_ends_session(srv, state, bad):
     rcpt = new_user(srv)
+    mark = srv.log_mark()
     with srv.raw() as c:
         if state != "init":
             c.expect("EHLO c.test", 250)
@@ -46,20 +51,25 @@ def test_bare_lf_cr_nul_in_command(srv, state, bad, probe, probe_code):
         if state == "rcpt":
             c.expect("RCPT TO:<%s>" % rcpt, 250)
         bad = bad.replace(b"{rcpt}", rcpt.encode())
-        c.send(bad)
-        if probe is None:
-            # A bare CR alone ends no line: the server waits for more, and
-            # the command it would make is refused once the line ends.
-            code, text = c.cmd("")
-            assert 500 <= code < 600, "%r then CRLF: got %d %r, want 5xx" % (bad, code, text)
-            c.expect("NOOP", 250)
-            return
-        code, text = c.reply()
-        assert 500 <= code < 600, "%r: got %d %r, want 5xx" % (bad, code, text)
-        got = c.cmd(probe.format(rcpt=rcpt))
-        assert got[0] == probe_code, \
-            "after %r, %s: got %r, want %d (the bad line must not be acted on)" % (
-                bad, probe, got, probe_code)
+        c.send(bad + b"MAIL FROM:<x@y.test>\r\nNOOP\r\n")
+        replies, closed = c.replies_until_eof()
+    assert closed, "%r: the session stayed open; replies %r" % (bad, replies)
+    assert len(replies) == 1 and replies[0][0] == 500 and \
+        replies[0][1].startswith("5.5.2"), \
+        "%r: got replies %r, want one 500 5.5.2 and the end" % (bad, replies)
+    srv.wait_log(r"(bare LF|bare CR or NUL) in a command from \[127\.0\.0\.1\]; closing",
+                 since=mark)
+    assert "x@y.test" not in srv.log()[mark:], srv.log_tail()
+
+
+def test_noop_bare_lf_then_mail_is_not_run(srv):
+    """The probe's own case: the MAIL after "NOOP\\n" never runs."""
+    with srv.raw() as c:
+        c.expect("EHLO c.test", 250)
+        c.send(b"NOOP\nMAIL FROM:<x@y>\r\n")
+        replies, closed = c.replies_until_eof()
+    assert closed and [r[0] for r in replies] == [500], \
+        "NOOP\\nMAIL: got %r (closed=%s), want [500] and the end" % (replies, closed)
 
 
 def data_session(srv, rcpt, payload, chunks=None):
@@ -182,3 +192,33 @@ def test_clean_message_after_refused_one_same_session(srv):
         assert code == 250, "clean DATA after a dirty one: got %d %r" % (code, text)
     msgs = srv.wait_count(rcpt, 1)
     assert subject.encode() in msgs[0] and b"dirty" not in msgs[0], msgs[0]
+
+
+@pytest.mark.parametrize("start", [b" X-Folded: into Received\r\n",
+                                   b"\tcontinued\r\n",
+                                   b". dot-stuffed space\r\n"],
+                         ids=["space", "tab", "dot-space"])
+def test_header_starting_with_continuation_refused(srv, start):
+    """Issue 8, point 16: a first line starting with white space would be
+    a continuation of tern's own Received header."""
+    rcpt = new_user(srv)
+    mark = srv.log_mark()
+    replies, closed = data_session(srv, rcpt, start + b"Subject: s\r\n\r\nbody\r\n.\r\n")
+    assert closed and len(replies) == 2 and replies[1][0] == 221, replies
+    code, text = replies[0]
+    assert (code, text[:5]) == (550, "5.6.0"), \
+        "%r first: got %d %r, want 550 5.6.0" % (start, code, text)
+    srv.wait_log(r"reject DATA from \[127\.0\.0\.1\] .*reason=header-continuation", since=mark)
+    assert "status=queued" not in srv.log()[mark:], srv.log_tail()
+    assert_nothing_but_marker(srv, rcpt)
+
+
+def test_header_with_folded_second_line_accepted(srv):
+    """Folding after the first line is ordinary and stays accepted."""
+    rcpt = new_user(srv)
+    subject = uniq("fold")
+    replies, closed = data_session(
+        srv, rcpt, ("Subject: %s\r\nX-Long: one\r\n two\r\n\r\nbody\r\n.\r\n" % subject).encode())
+    assert [r[0] for r in replies] == [250, 221], replies
+    msgs = srv.wait_count(rcpt, 1)
+    assert subject.encode() in msgs[0]

@@ -433,3 +433,85 @@ def test_pipelined_data_after_starttls_never_delivered(tls_srv):
         c.expect("QUIT", 221)
     msgs, _ = deliver_marker(tls_srv, "alice@example.test")
     assert not any(subject.encode() in m for m in msgs), "the pipelined message was delivered"
+
+
+# ---- issue 8, point 15: a bare LF ends the session on every port ----
+
+@pytest.mark.parametrize("kind,tls", [("smtp", True), ("submission", False),
+                                      ("submission", True), ("submissions", True)])
+def test_bare_lf_command_ends_session_on_every_port(tls_srv, kind, tls):
+    with tls_srv.raw_tls(kind) as c:
+        if tls and kind != "submissions":
+            c.expect("EHLO client.test", 250)
+            c.starttls()
+        c.expect("EHLO client.test", 250)
+        c.send(b"NOOP\nEHLO client.test\r\nNOOP\r\n")
+        replies, closed = c.replies_until_eof()
+    assert closed and [r[0] for r in replies] == [500], \
+        "%s (tls=%s): got %r (closed=%s), want one 500 and the end" % (
+            kind, tls, replies, closed)
+
+
+# ---- issue 8, point 19: no plaintext 421 on the implicit TLS port ----
+
+def hold_only_session(t):
+    """Takes the one session slot with a plain session on port 25 (the
+    start-up probe's session may still hold it for a moment)."""
+    def attempt():
+        try:
+            c = RawSMTP(t.port)
+        except (EOFError, OSError):
+            return None
+        if c.greeting[0] == 220:
+            return c
+        c.close()
+        return None
+    c = wait_until(attempt)
+    assert c is not None, "no session slot came free\n" + t.log_tail()
+    return c
+
+
+def test_full_smtpd_closes_tls_port_without_plaintext(sub_factory):
+    t = sub_factory(smtpd_session_limit="1")
+    prepare(t)
+    t.start()
+    held = hold_only_session(t)
+    try:
+        mark = t.log_mark()
+        # Raw bytes first: on 465 not one byte may come before TLS.
+        with socket.create_connection(("127.0.0.1", t.subs_port), timeout=WAIT) as s:
+            s.settimeout(WAIT)
+            got = b""
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+            except ConnectionResetError:
+                pass
+        assert got == b"", "465 with every slot taken sent plain text: %r" % got
+        t.wait_log(r"too many sessions: closing \[127\.0\.0\.1\]:\d+ on the TLS port "
+                   r"without a reply", since=mark)
+        # A TLS client sees the connection end, not a record it cannot read.
+        with socket.create_connection(("127.0.0.1", t.subs_port), timeout=WAIT) as s:
+            with pytest.raises((ssl.SSLError, OSError)) as e:
+                client_tls_context().wrap_socket(s).recv(1)
+        assert "WRONG_VERSION_NUMBER" not in str(e.value) and \
+            "record layer failure" not in str(e.value), e.value
+        # Ports 25 and 587 still say why, in plain text.
+        for port in (t.port, t.sub_port):
+            with RawSMTP(port) as c:
+                assert c.greeting[0] == 421 and c.greeting[1].startswith("4.3.2"), \
+                    "port %d full: got %r" % (port, c.greeting)
+    finally:
+        held.cmd("QUIT")
+        held.close()
+    # The slot comes free again: 465 greets inside TLS.
+    def tls_greets():
+        try:
+            with t.raw_tls("submissions") as c:
+                return c.greeting[0] == 220
+        except (ssl.SSLError, OSError, EOFError):
+            return False
+    assert wait_until(tls_greets), "465 did not greet once the slot was free\n" + t.log_tail()

@@ -54,6 +54,18 @@ static const struct addr_case addr_cases[] = {
 	{ "\"a\".b@e.org", 0, 0, BAD, NULL },
 	{ "a.\"b\"@e.org", 0, 0, BAD, NULL },
 	{ "\"a\x7f\"@e.org", 0, 0, BAD, NULL },
+	/* Quotes nothing needs go (RFC 5321 4.1.2: the same mailbox);
+	 * what needs them keeps them, with only '"' and '\\' escaped. */
+	{ "\"alice\"@example.test", 0, 0, OK, "alice@example.test" },
+	{ "\"Alice.Smith\"@E.org", 0, 0, OK, "Alice.Smith@e.org" },
+	{ "\"a+b=c\"@e.org", 0, 0, OK, "a+b=c@e.org" },
+	{ "\"\\a\\l\"@e.org", 0, 0, OK, "al@e.org" },
+	{ "\"a\\ b\"@e.org", 0, 0, OK, "\"a b\"@e.org" },
+	{ "\"a.b.\"@e.org", 0, 0, OK, "\"a.b.\"@e.org" },
+	{ "\".a\"@e.org", 0, 0, OK, "\".a\"@e.org" },
+	{ "\"a..b\"@e.org", 0, 0, OK, "\"a..b\"@e.org" },
+	{ "\"a\\\"b\"@e.org", 0, 0, OK, "\"a\\\"b\"@e.org" },
+	{ "\"\xc3\xb6\"@e.org", 0, 1, OK, "\xc3\xb6@e.org" },
 	/* Address literals. */
 	{ "a@[192.0.2.1]", 0, 0, OK, NULL },
 	{ "a@[IPv6:2001:DB8::1]", 0, 0, OK, "a@[ipv6:2001:db8::1]" },

@@ -65,7 +65,7 @@ static const struct hf_case hf_cases[] = {
 	    "F:j@d.test" },
 	{ "quoted name with specials",
 	    S("From: \"a@x.test <b@y.test>\" <j@d.test>\r\n\r\n"), NULL, 1, 0,
-	    "F:j@d.test" },
+	    "F:j@d.test f:a@x.test f:b@y.test" },
 	{ "quoted name with quoted-pairs",
 	    S("From: \"Jo \\\"JJ\\\" \\\\ Doe\" <j@d.test>\r\n\r\n"), NULL, 1,
 	    0, "F:j@d.test" },
@@ -97,7 +97,7 @@ static const struct hf_case hf_cases[] = {
 	    0, "F:a.b@b.test" },
 	{ "comment with specials",
 	    S("From: a@b.test (evil@x.test, <e@x.test>; \\) :)\r\n\r\n"),
-	    NULL, 1, 0, "F:a@b.test" },
+	    NULL, 1, 0, "F:a@b.test f:evil@x.test f:e@x.test" },
 	{ "nested comments", S("From: a@b.test (a (b (c)) d)\r\n\r\n"), NULL,
 	    1, 0, "F:a@b.test" },
 	{ "comments 16 deep", S("From: a@b.test " P16 "\r\n\r\n"), NULL, 1, 0,
@@ -210,7 +210,7 @@ static const struct hf_case hf_cases[] = {
 	{ "other names",
 	    S("From-X: a@b.test\r\nFromx: b@b.test\r\nFrm: c@b.test\r\n"
 	    "Resent-From: d@b.test\r\nXFrom: e@b.test\r\nSenders: f@b.test\r\n"
-	    "\r\n"), E_NO_FROM, 0, 0, "" },
+	    "\r\n"), E_NO_FROM, 0, 0, "R:d@b.test" },
 	{ "space inside the name", S("Fr om: a@b.test\r\n\r\n"), E_NO_FROM, 0,
 	    0, "" },
 	{ "line that is no field, then From",
@@ -298,6 +298,65 @@ static const struct hf_case hf_cases[] = {
 	    "F:a@b.test" },
 	{ "CR at the end", S("From: a@b.test\r"), E_BARE_CR, 1, 0, "" },
 	{ "NUL", S("Subject: \0\r\nFrom: a@b.test\r\n\r\n"), E_NUL, 0, 0, "" },
+
+	/* Issue 8, point 17: addresses in display names and comments, plain
+	 * and RFC 2047-encoded, and the Resent- fields. */
+	{ "address as display name",
+	    S("From: \"bob@example.test\" <alice@example.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:alice@example.test f:bob@example.test" },
+	{ "unquoted name words around an address",
+	    S("From: Bob Example.Test <alice@example.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:alice@example.test" },
+	{ "B-encoded address as display name",
+	    S("From: =?utf-8?B?Ym9iQGV4YW1wbGUudGVzdA==?= <a@b.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:a@b.test f:bob@example.test" },
+	{ "B-encoded, no padding, lower case b",
+	    S("From: =?UTF-8?b?Qm9iIDxib2JAZXhhbXBsZS50ZXN0Pg?= <a@b.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:a@b.test f:bob@example.test" },
+	{ "Q-encoded address as display name",
+	    S("From: =?iso-8859-1?Q?bob=40example=2Etest?= <a@b.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:a@b.test f:bob@example.test" },
+	{ "address split over two encoded-words",
+	    S("From: =?utf-8?q?bob?= \r\n =?utf-8?q?=40example.test?= <a@b.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:a@b.test f:bob@example.test" },
+	{ "encoded-word inside quotes",
+	    S("From: \"=?utf-8?q?bob=40example.test?=\" <a@b.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:a@b.test f:bob@example.test" },
+	{ "quoted-pairs in the name",
+	    S("From: \"bob\\@example\\.test\" <a@b.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:a@b.test f:bob@example.test" },
+	{ "double dot before the name's address",
+	    S("From: \"see..bob@x.test.\" <a@b.test>\r\n\r\n"), NULL, 1, 0,
+	    "F:a@b.test f:bob@x.test" },
+	{ "comment after the angle address",
+	    S("From: <a@b.test> (c@d.test)\r\n\r\n"), NULL, 1, 0,
+	    "F:a@b.test f:c@d.test" },
+	{ "comment before an addr-spec",
+	    S("From: (c@d.test) a@b.test\r\n\r\n"), NULL, 1, 0,
+	    "F:a@b.test f:c@d.test" },
+	{ "name without a dotted domain is no address",
+	    S("From: \"me@home\" <a@b.test>\r\n\r\n"), NULL, 1, 0,
+	    "F:a@b.test" },
+	{ "the same name address once",
+	    S("From: \"c@d.test c@D.TEST\" <a@b.test>\r\n\r\n"), NULL, 1, 0,
+	    "F:a@b.test f:c@d.test" },
+	{ "group name",
+	    S("From: \"c@d.test\": a@b.test;\r\n\r\n"), NULL, 1, 0,
+	    "f:c@d.test F:a@b.test" },
+	{ "Sender display name",
+	    S("From: a@b.test\r\nSender: \"c@d.test\" <a@b.test>\r\n\r\n"),
+	    NULL, 1, 1, "F:a@b.test S:a@b.test s:c@d.test" },
+	{ "Resent-From and Resent-Sender",
+	    S("From: a@b.test\r\nResent-From: c@d.test, \"x@y.test\" <e@f.test>\r\n"
+	    "Resent-Sender: g@h.test\r\nresent-from: i@j.test\r\n\r\n"),
+	    NULL, 1, 0,
+	    "F:a@b.test R:c@d.test R:e@f.test r:x@y.test T:g@h.test R:i@j.test" },
+	{ "Resent-Sender with two mailboxes",
+	    S("From: a@b.test\r\nResent-Sender: c@d.test, e@f.test\r\n\r\n"),
+	    "unparseable Resent-Sender header", 1, 0, "F:a@b.test" },
+	{ "bad Resent-From",
+	    S("From: a@b.test\r\nResent-From: <c@>\r\n\r\n"),
+	    "unparseable Resent-From header", 1, 0, "F:a@b.test" },
 };
 
 struct hf_input {
@@ -318,8 +377,13 @@ render(const struct header_from *h, char *out, size_t size)
 	    h->sender_fields);
 	o = n > 0 ? (size_t)n : 0;
 	for (size_t i = 0; i < h->naddrs && o < size; i++) {
-		n = snprintf(out + o, size - o, "%s%c:%s", i ? " " : "",
-		    h->addrs[i].kind == HEADER_FROM_FROM ? 'F' : 'S',
+		/* F, S, R (Resent-From), T (Resent-Sender); in lower case
+		 * when found in a display name or comment. */
+		char k = "?FSRT"[h->addrs[i].kind <= 4 ? h->addrs[i].kind : 0];
+
+		if (h->addrs[i].in_name)
+			k = (char)(k - 'A' + 'a');
+		n = snprintf(out + o, size - o, "%s%c:%s", i ? " " : "", k,
 		    h->addrs[i].addr);
 		o += n > 0 ? (size_t)n : 0;
 	}

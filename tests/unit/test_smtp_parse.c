@@ -316,6 +316,9 @@ static const struct rcpt_case rcpt_cases[] = {
 	{ "TO:<a>", 0, RBAD, NULL },
 	{ "TO:<a@b.org.>", 0, RBAD, NULL },
 	{ "TO:<\"a\"@>", 0, RBAD, NULL },
+	/* Issue 8, point 18: quotes nothing needs go. */
+	{ "TO:<\"alice\"@Example.Test>", 0, NULL, "alice@example.test" },
+	{ "TO:<\"al ice\"@b.org>", 0, NULL, "\"al ice\"@b.org" },
 	{ "TO:<@x.org>", 0, RBAD, NULL },
 	{ "TO:<a@b.org> NOTIFY=NEVER", 0, RUNSUPP, NULL },
 	{ "TO:<a@b.org> ORCPT=rfc822;a@b.org", 0, RUNSUPP, NULL },
