@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "smtpd/smtp_line.h"
 #include "smtpd/smtpd.h"
 #include "util/cidr.h"
 #include "util/log.h"
@@ -253,42 +254,32 @@ session_bad_line(struct session *s, const char *what, const char *reply)
 static int
 session_take_line(struct session *s, char *line)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t eol_len, len;
-	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
-	    EVBUFFER_EOL_LF);
+	struct smtp_line_cutter cut = { SMTPD_AUTH_LINE_MAX, s->discarding };
+	size_t len = 0;
+	enum smtp_line_result r;
 
-	if (p.pos < 0) {
-		/* No line end yet: a line this long is refused whole. */
-		if (evbuffer_get_length(in) >= SMTPD_AUTH_LINE_MAX) {
-			evbuffer_drain(in, evbuffer_get_length(in));
-			s->discarding = 1;
-		}
+	r = smtp_line_take(&cut, bufferevent_get_input(s->bev), line, &len);
+	s->discarding = cut.discarding;
+	switch (r) {
+	case SMTP_LINE_MORE:
 		return 0;
-	}
-	len = (size_t)p.pos + 1;
-	if (s->discarding || len > SMTPD_AUTH_LINE_MAX) {
-		evbuffer_drain(in, len);
-		s->discarding = 0;
+	case SMTP_LINE_TOO_LONG:
 		session_client_error(s, "500 5.5.2 Error: line too long");
 		return -1;
+	case SMTP_LINE_BARE_LF:
+		session_bad_line(s, "bare LF", "500 5.5.2 Error: bare <LF> received");
+		return -1;
+	case SMTP_LINE_BARE_CR:
+		session_bad_line(s, "bare CR or NUL",
+		    "500 5.5.2 Error: bare <CR> or NUL received");
+		return -1;
+	case SMTP_LINE_OK:
+		break;
 	}
-	if (evbuffer_remove(in, line, len) != (int)len)
-		fatal("evbuffer_remove failed");
 	/* Only AUTH and its responses may pass 512 bytes (RFC 4954). */
 	if (len > SMTPD_LINE_MAX && s->auth_step == AUTH_NONE &&
 	    strncasecmp(line, "AUTH ", 5) != 0) {
 		session_client_error(s, "500 5.5.2 Error: line too long");
-		return -1;
-	}
-	if (len < 2 || line[len - 2] != '\r') {
-		session_bad_line(s, "bare LF", "500 5.5.2 Error: bare <LF> received");
-		return -1;
-	}
-	line[len - 2] = '\0';
-	if (memchr(line, '\r', len - 2) != NULL || strlen(line) != len - 2) {
-		session_bad_line(s, "bare CR or NUL",
-		    "500 5.5.2 Error: bare <CR> or NUL received");
 		return -1;
 	}
 	return 1;

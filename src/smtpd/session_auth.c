@@ -108,21 +108,11 @@ session_auth_plain(struct session *s, const char *response)
 	unsigned char buf[AUTH_DECODED_MAX + 1];
 	long n = session_auth_decode(s, response, buf, sizeof(buf));
 	const char *authzid, *login, *password;
-	size_t zlen, llen;
 
 	if (n < 0)
 		return;
-	authzid = (const char *)buf;
-	zlen = strnlen(authzid, (size_t)n);
-	if (zlen + 1 >= (size_t)n)
-		goto bad;
-	login = authzid + zlen + 1;
-	llen = strnlen(login, (size_t)n - zlen - 1);
-	if (zlen + 1 + llen + 1 > (size_t)n)
-		goto bad;
-	password = login + llen + 1;
-	if (llen == 0 || llen >= DIR_LOGIN_MAX ||
-	    strlen(password) != (size_t)n - zlen - llen - 2)
+	if (smtp_auth_plain_split((const char *)buf, (size_t)n, &authzid,
+	    &login, &password) < 0 || strlen(login) >= DIR_LOGIN_MAX)
 		goto bad;
 	if (strlen(password) > PASSWORD_MAX) {
 		session_auth_too_long(s, login);
@@ -130,7 +120,7 @@ session_auth_plain(struct session *s, const char *response)
 		return;
 	}
 	/* Acting for another identity is not offered. */
-	if (zlen > 0 && strcmp(authzid, login) != 0) {
+	if (*authzid != '\0' && strcmp(authzid, login) != 0) {
 		log_info("%s: auth failed from [%s]: authorization identity differs reason=authzid",
 		    s->id, s->client_ip);
 		explicit_bzero(buf, sizeof(buf));

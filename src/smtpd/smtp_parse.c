@@ -320,3 +320,27 @@ smtp_parse_rcpt(const char *arg, int utf8, struct smtp_path *path_r,
 	*path_r = p;
 	return 0;
 }
+
+int
+smtp_auth_plain_split(const char *buf, size_t n, const char **authzid_r,
+    const char **login_r, const char **password_r)
+{
+	const char *login, *password;
+	size_t zlen, llen;
+
+	zlen = strnlen(buf, n);
+	if (zlen + 1 >= n)
+		return -1;
+	login = buf + zlen + 1;
+	llen = strnlen(login, n - zlen - 1);
+	if (llen == 0 || zlen + 1 + llen + 1 > n)
+		return -1;
+	password = login + llen + 1;
+	/* No NUL inside the password: it runs to the end. */
+	if (strnlen(password, n - zlen - llen - 2) != n - zlen - llen - 2)
+		return -1;
+	*authzid_r = buf;
+	*login_r = login;
+	*password_r = password;
+	return 0;
+}

@@ -58,4 +58,11 @@ int smtp_parse_mail(const char *arg, struct smtp_path *path_r,
 int smtp_parse_rcpt(const char *arg, int utf8, struct smtp_path *path_r,
     struct smtp_parse_error *err_r);
 
+/* The parts of a decoded AUTH PLAIN response of n bytes (RFC 4616:
+ * [authzid] NUL authcid NUL passwd), buf[n] being NUL: 0 with the three
+ * pointing into buf, or -1 when a NUL is missing or extra, or the login
+ * (authcid) is empty. */
+int smtp_auth_plain_split(const char *buf, size_t n, const char **authzid_r,
+    const char **login_r, const char **password_r);
+
 #endif

@@ -26,6 +26,9 @@ srcs() {
 	    src/util/buf.c src/util/xmalloc.c src/util/log.c ;;
 	fuzz_smtp_reply)  echo src/deliver/smtp_reply.c ;;
 	fuzz_base64)      echo src/util/base64.c ;;
+	fuzz_auth_plain)  echo src/smtpd/smtp_parse.c src/util/addr.c \
+	    src/util/base64.c ;;
+	fuzz_smtp_line)   echo src/smtpd/smtp_line.c src/util/log.c -levent ;;
 	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/addr.c src/util/log.c \
 	    src/util/xmalloc.c -lcares -levent ;;
 	fuzz_ipc)         echo src/net/ipc.c src/util/buf.c src/util/log.c \
@@ -64,6 +67,12 @@ seed() {
 	fuzz_smtp_reply)
 		printf '250-mx.example.org\n250-PIPELINING\n250-SIZE 1000\n250 AUTH LOGIN PLAIN\n' >"$d/s1"
 		printf '550 5.1.1 <x@y>: no\n421\n354 go\n' >"$d/s2" ;;
+	fuzz_auth_plain)
+		printf 'AGFsaWNlAHNlY3JldA==' >"$d/s1"
+		printf 'YWxpY2UAYWxpY2UAc2VjcmV0' >"$d/s2" ;;
+	fuzz_smtp_line)
+		printf '\003EHLO x\r\nNOOP\nMAIL FROM:<a@b>\r\n' >"$d/s1"
+		printf '\001AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nQUIT\r\0\r\n' >"$d/s2" ;;
 	fuzz_base64)
 		printf 'AGFsaWNlAHNlY3JldA==' >"$d/s1"
 		printf 'YWxpY2U=' >"$d/s2"
@@ -85,7 +94,8 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 fi
 
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
-fuzz_smtp_reply fuzz_base64 fuzz_dns_mx fuzz_ipc fuzz_queue_env}
+fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
+fuzz_ipc fuzz_queue_env}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

@@ -393,6 +393,43 @@ test_output_untouched_on_error(void **state)
 	assert_memory_equal(&path, &before, sizeof(path));
 }
 
+static void
+test_auth_plain_split(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		int rc;
+		const char *authzid, *login, *password;
+	} sc[] = {
+		{ "\0alice\0secret", 13, 0, "", "alice", "secret" },
+		{ "alice\0alice\0secret", 18, 0, "alice", "alice", "secret" },
+		{ "\0alice\0", 7, 0, "", "alice", "" },
+		{ "\0\0secret", 8, -1, NULL, NULL, NULL },      /* no login */
+		{ "alice\0secret", 12, -1, NULL, NULL, NULL },   /* one NUL */
+		{ "alice", 5, -1, NULL, NULL, NULL },
+		{ "", 0, -1, NULL, NULL, NULL },
+		{ "\0", 1, -1, NULL, NULL, NULL },
+		{ "\0alice", 6, -1, NULL, NULL, NULL },
+		{ "\0alice\0sec\0ret", 14, -1, NULL, NULL, NULL }, /* extra NUL */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
+		char buf[64];
+		const char *z = NULL, *l = NULL, *p = NULL;
+
+		memcpy(buf, sc[i].in, sc[i].n);
+		buf[sc[i].n] = '\0';
+		int rc = smtp_auth_plain_split(buf, sc[i].n, &z, &l, &p);
+		if (rc != sc[i].rc)
+			fail_msg("case %zu: got %d, want %d", i, rc, sc[i].rc);
+		if (rc == 0 && (strcmp(z, sc[i].authzid) != 0 ||
+		    strcmp(l, sc[i].login) != 0 || strcmp(p, sc[i].password) != 0))
+			fail_msg("case %zu: got \"%s\" \"%s\" \"%s\"", i, z, l, p);
+	}
+}
+
 int
 main(void)
 {
@@ -402,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_rcpt_table),
 		cmocka_unit_test(test_rcpt_path_length),
 		cmocka_unit_test(test_output_untouched_on_error),
+		cmocka_unit_test(test_auth_plain_split),
 	};
 
 	return cmocka_run_group_tests(tests, setup_paths, NULL);
