@@ -166,6 +166,15 @@ session_free(struct session *s)
 void
 session_enter_state(struct session *s, enum session_state state)
 {
+	static const char *const names[] = {
+		[SESSION_INIT] = "init", [SESSION_HELO] = "helo",
+		[SESSION_MAIL] = "mail", [SESSION_RCPT] = "rcpt",
+		[SESSION_DATA] = "data", [SESSION_CLOSING] = "closing",
+	};
+
+	if (state != s->state)
+		log_debug("%s: state %s -> %s", s->id, names[s->state],
+		    names[state]);
 	s->state = state;
 }
 

@@ -177,26 +177,6 @@ session_cmd_auth(struct session *s, const char *arg)
 	const char *ir;
 	size_t len = strcspn(arg, " ");
 
-	if (!session_auth_offered(s)) {
-		session_client_error(s, "503 5.5.1 Error: authentication not enabled");
-		return;
-	}
-	if (!s->tls) {
-		session_client_error(s, "538 5.7.11 Encryption required for requested authentication mechanism");
-		return;
-	}
-	if (s->state == SESSION_INIT) {
-		session_client_error(s, "503 5.5.1 Error: send EHLO first");
-		return;
-	}
-	if (s->authenticated) {
-		session_client_error(s, "503 5.5.1 Error: already authenticated");
-		return;
-	}
-	if (s->state != SESSION_HELO) {
-		session_client_error(s, "503 5.5.1 Error: MAIL transaction in progress");
-		return;
-	}
 	if (len == 0 || len >= sizeof(mech)) {
 		session_client_error(s, "501 5.5.4 Syntax: AUTH mechanism");
 		return;

@@ -71,14 +71,6 @@ cmd_mail(struct session *s, const char *arg)
 	struct smtp_parse_error err;
 	const struct conf *conf = s->sd->conf;
 
-	if (s->state == SESSION_INIT) {
-		session_client_error(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
-	if (s->state != SESSION_HELO) {
-		session_client_error(s, "503 5.5.1 Error: nested MAIL command");
-		return;
-	}
 	if (smtp_parse_mail(arg, &s->mail, &err) < 0) {
 		session_client_error(s, "%s", err.reply);
 		return;
@@ -97,10 +89,6 @@ cmd_rcpt(struct session *s, const char *arg)
 	struct smtp_path path;
 	struct buf req;
 
-	if (s->state != SESSION_MAIL && s->state != SESSION_RCPT) {
-		session_client_error(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
 	if (smtp_parse_rcpt(arg, s->mail.smtputf8, &path, &err) < 0) {
 		session_client_error(s, "%s", err.reply);
 		return;
@@ -212,14 +200,6 @@ cmd_data(struct session *s, const char *arg)
 		session_client_error(s, "501 5.5.4 Syntax: DATA");
 		return;
 	}
-	if (s->state == SESSION_MAIL) {
-		session_client_error(s, "554 5.5.1 Error: no valid recipients");
-		return;
-	}
-	if (s->state != SESSION_RCPT) {
-		session_client_error(s, "503 5.5.1 Error: need RCPT command");
-		return;
-	}
 	session_data_begin(s);
 }
 
@@ -269,37 +249,96 @@ cmd_not_offered(struct session *s, const char *arg)
 	session_client_error(s, "502 5.5.1 Error: command not offered");
 }
 
-static const struct {
+/*
+ * What a command needs before it runs.  session_command() checks them in
+ * this order, once, so that every command is refused the same way for the
+ * same reason; the command's function then checks only its argument.
+ */
+enum {
+	CMD_AUTH_PORT = 1 << 0,         /* AUTH is offered on this port */
+	CMD_PLAIN = 1 << 1,             /* not inside TLS yet (STARTTLS) */
+	CMD_TLS = 1 << 2,               /* inside TLS (AUTH: no password in clear) */
+	CMD_HELO = 1 << 3,              /* after HELO/EHLO */
+	CMD_UNAUTHENTICATED = 1 << 4,   /* not logged in yet (AUTH) */
+	CMD_BEFORE_AUTH = 1 << 5,       /* allowed before AUTH on submission */
+	CMD_IDLE = 1 << 6,              /* not inside a transaction */
+	CMD_AFTER_MAIL = 1 << 7,        /* after MAIL (RCPT) */
+	CMD_AFTER_RCPT = 1 << 8,        /* after a good RCPT (DATA) */
+};
+
+static const struct session_cmd_def {
 	enum smtp_verb verb;
 	session_cmd_fn *fn;
+	unsigned needs;
 } session_cmds[] = {
-	{ SMTP_HELO, cmd_helo_plain },
-	{ SMTP_EHLO, cmd_ehlo },
-	{ SMTP_MAIL, cmd_mail },
-	{ SMTP_RCPT, cmd_rcpt },
-	{ SMTP_DATA, cmd_data },
-	{ SMTP_RSET, cmd_rset },
-	{ SMTP_NOOP, cmd_noop },
-	{ SMTP_QUIT, cmd_quit },
-	{ SMTP_HELP, cmd_help },
-	{ SMTP_VRFY, cmd_vrfy },
-	{ SMTP_EXPN, cmd_not_offered },
-	{ SMTP_STARTTLS, session_cmd_starttls },
-	{ SMTP_AUTH, session_cmd_auth },
-	{ SMTP_BDAT, cmd_not_offered },
+	{ SMTP_HELO, cmd_helo_plain, CMD_BEFORE_AUTH },
+	{ SMTP_EHLO, cmd_ehlo, CMD_BEFORE_AUTH },
+	{ SMTP_MAIL, cmd_mail, CMD_HELO | CMD_IDLE },
+	{ SMTP_RCPT, cmd_rcpt, CMD_AFTER_MAIL },
+	{ SMTP_DATA, cmd_data, CMD_AFTER_RCPT },
+	{ SMTP_RSET, cmd_rset, CMD_BEFORE_AUTH },
+	{ SMTP_NOOP, cmd_noop, CMD_BEFORE_AUTH },
+	{ SMTP_QUIT, cmd_quit, CMD_BEFORE_AUTH },
+	{ SMTP_HELP, cmd_help, CMD_BEFORE_AUTH },
+	{ SMTP_VRFY, cmd_vrfy, CMD_BEFORE_AUTH },
+	{ SMTP_EXPN, cmd_not_offered, CMD_BEFORE_AUTH },
+	{ SMTP_STARTTLS, session_cmd_starttls,
+	    CMD_PLAIN | CMD_HELO | CMD_BEFORE_AUTH },
+	{ SMTP_AUTH, session_cmd_auth, CMD_AUTH_PORT | CMD_TLS | CMD_HELO |
+	    CMD_UNAUTHENTICATED | CMD_BEFORE_AUTH | CMD_IDLE },
+	{ SMTP_BDAT, cmd_not_offered, CMD_BEFORE_AUTH },
 };
+
+/* The reply to a command whose needs are not met, or NULL. */
+static const char *
+session_cmd_refusal(const struct session *s, const struct session_cmd_def *c)
+{
+	unsigned needs = c->needs;
+
+	if ((needs & CMD_AUTH_PORT) && !session_auth_offered(s))
+		return "503 5.5.1 Error: authentication not enabled";
+	if ((needs & CMD_PLAIN) && s->tls)
+		return "503 5.5.1 Error: TLS already active";
+	if ((needs & CMD_TLS) && !s->tls)
+		return "538 5.7.11 Encryption required for requested authentication mechanism";
+	if ((needs & (CMD_HELO | CMD_AFTER_MAIL | CMD_AFTER_RCPT)) &&
+	    s->state == SESSION_INIT)
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	if ((needs & CMD_UNAUTHENTICATED) && s->authenticated)
+		return "503 5.5.1 Error: already authenticated";
+	if (!(needs & CMD_BEFORE_AUTH) && s->kind != LISTEN_SMTP &&
+	    !s->authenticated)
+		return "530 5.7.0 Authentication required";
+	if ((needs & CMD_IDLE) && s->state != SESSION_HELO)
+		return c->verb == SMTP_MAIL ? "503 5.5.1 Error: nested MAIL command" :
+		    "503 5.5.1 Error: MAIL transaction in progress";
+	if ((needs & CMD_AFTER_MAIL) && s->state != SESSION_MAIL &&
+	    s->state != SESSION_RCPT)
+		return "503 5.5.1 Error: need MAIL command";
+	if ((needs & CMD_AFTER_RCPT) && s->state == SESSION_MAIL)
+		return "554 5.5.1 Error: no valid recipients";
+	if ((needs & CMD_AFTER_RCPT) && s->state != SESSION_RCPT)
+		return "503 5.5.1 Error: need RCPT command";
+	return NULL;
+}
 
 void
 session_command(struct session *s, char *line)
 {
+	const struct session_cmd_def *c;
+	const char *refusal;
 	struct smtp_cmd cmd;
 
 	smtp_cmd_parse(line, &cmd);
 	for (size_t i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++) {
-		if (session_cmds[i].verb == cmd.verb) {
-			session_cmds[i].fn(s, cmd.arg);
-			return;
-		}
+		c = &session_cmds[i];
+		if (c->verb != cmd.verb)
+			continue;
+		if ((refusal = session_cmd_refusal(s, c)) != NULL)
+			session_client_error(s, "%s", refusal);
+		else
+			c->fn(s, cmd.arg);
+		return;
 	}
 	session_client_error(s, "500 5.5.2 Error: command not recognized");
 }

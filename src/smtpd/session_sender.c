@@ -59,10 +59,6 @@ session_mail_check(struct session *s)
 	const struct conf *conf = s->sd->conf;
 	const char *addr = s->mail.addr;
 
-	if (s->kind != LISTEN_SMTP && !s->authenticated) {
-		session_client_error(s, "530 5.7.0 Authentication required");
-		return;
-	}
 	/* relay_networks clients (scanners, printers, legacy applications)
 	 * are exempt from the local-sender rule, as with Postfix's
 	 * mynetworks. */

@@ -58,14 +58,6 @@ session_cmd_starttls(struct session *s, const char *arg)
 		session_client_error(s, "501 5.5.4 Syntax: STARTTLS");
 		return;
 	}
-	if (s->tls) {
-		session_client_error(s, "503 5.5.1 Error: TLS already active");
-		return;
-	}
-	if (s->state == SESSION_INIT) {
-		session_client_error(s, "503 5.5.1 Error: send EHLO first");
-		return;
-	}
 	if (s->sd->tls == NULL || (ssl = session_tls_new(s)) == NULL) {
 		session_reply(s, "454 4.7.0 TLS not available");
 		return;

@@ -114,8 +114,31 @@ def test_mail_before_auth_refused(auth_srv, kind):
             code, text = c.cmd("MAIL FROM:<%s>" % sender)
             assert (code, text) == (530, "5.7.0 Authentication required"), \
                 "%s: MAIL FROM:<%s> before AUTH: got %r" % (kind, sender, (code, text))
-        code, text = c.cmd("RCPT TO:<%s>" % ALICE)
-        assert code == 503, (code, text)
+        # Every transaction command needs AUTH first (the command table).
+        for cmd in ("RCPT TO:<%s>" % ALICE, "DATA"):
+            code, text = c.cmd(cmd)
+            assert (code, text) == (530, "5.7.0 Authentication required"), \
+                "%s: %s before AUTH: got %r" % (kind, cmd, (code, text))
+
+
+def test_command_preconditions_on_submission(auth_srv):
+    """The command table's needs, checked before any command runs: each
+    refusal names what is missing, in the same order for every command."""
+    with auth_srv.raw_tls("submission") as c:
+        c.expect("AUTH PLAIN", 538)                     # needs TLS, before HELO
+        c.expect("STARTTLS", 503)                       # needs EHLO
+        c.expect("EHLO client.test", 250)
+        c.starttls()
+        c.expect("STARTTLS", 503)                       # TLS already active
+        c.expect("AUTH PLAIN %s" % b64("\0%s\0%s" % (ALICE, ALICE_PW)), 503)  # EHLO again first
+        c.expect("EHLO client.test", 250)
+        c.expect("AUTH PLAIN %s" % b64("\0%s\0%s" % (ALICE, ALICE_PW)), 235)
+        c.expect("AUTH PLAIN %s" % b64("\0%s\0%s" % (ALICE, ALICE_PW)), 503)  # already
+        c.expect("RCPT TO:<%s>" % ALICE, 503)           # needs MAIL
+        c.expect("MAIL FROM:<%s>" % ALICE, 250)
+        c.expect("MAIL FROM:<%s>" % ALICE, 503)         # nested
+        c.expect("DATA", 554)                           # no good RCPT yet
+        c.expect("QUIT", 221)
 
 
 # ---- the mechanisms ----
