@@ -291,8 +291,12 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	}
 	smtpd_commit_start(&sd);
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
-	smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
-	smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
+	/* A peer that master is still waiting to restart has no channel
+	 * yet: master hands it over when that peer starts. */
+	if (fds->lookup >= 0)
+		smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
+	if (fds->queue >= 0)
+		smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
 	sd.tls = fds->tls;
 	smtpd_load_relay_networks(&sd);
 	for (size_t i = 0; i < fds->nlisteners; i++) {
