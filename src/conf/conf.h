@@ -43,6 +43,7 @@ struct conf {
 	unsigned queue_retry_min;   /* seconds */
 	unsigned queue_retry_max;
 	unsigned queue_lifetime;
+	unsigned queue_scan_interval; /* seconds between reads of the queue folder */
 	unsigned smtp_destination_limit;
 	unsigned smtp_total_limit;
 	unsigned smtp_port;
