@@ -43,12 +43,6 @@ child_ignore_stop_signals(void)
 	signal(SIGINT, SIG_IGN);
 }
 
-static int
-same(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
 void
 child_reload_conf(struct conf *conf)
 {
@@ -59,17 +53,9 @@ child_reload_conf(struct conf *conf)
 		log_warn("reload: keeping the running config: %s", err);
 		return;
 	}
-	if (!same(fresh.listen_smtp, conf->listen_smtp) ||
-	    !same(fresh.state_dir, conf->state_dir) || !same(fresh.user, conf->user))
-		log_warn("reload: listen_smtp, state_dir and user change only at a restart");
-	/* Keep what only a restart can change. */
-	char *keep[3] = { fresh.listen_smtp, fresh.state_dir, fresh.user };
-	fresh.listen_smtp = conf->listen_smtp;
-	fresh.state_dir = conf->state_dir;
-	fresh.user = conf->user;
-	conf->listen_smtp = keep[0];
-	conf->state_dir = keep[1];
-	conf->user = keep[2];
+	/* Keep what only a restart can change; master has named each one
+	 * that changed, once for all processes. */
+	conf_keep_restart_only(&fresh, conf, NULL, NULL);
 	conf_free(conf);
 	*conf = fresh;
 	log_set_level(conf->log_level);

@@ -44,7 +44,9 @@ void child_ignore_stop_signals(void);
 
 /* SIGHUP in a child: reads the config file again and takes the settings
  * that can change while running; the ones that cannot (listen addresses,
- * state_dir, user) are kept, with a warning that they need a restart. */
+ * TLS certificate and key, DNS servers, state_dir, user: see
+ * conf_keep_restart_only) keep their running value.  master warns about
+ * those, not the children. */
 void child_reload_conf(struct conf *conf);
 
 int lookup_main(struct conf *conf, const struct child_fds *fds);

@@ -230,19 +230,32 @@ master_children_left(struct master *m)
 }
 
 static void
+master_warn_restart_only(const char *name, const char *running,
+    const char *file, void *arg)
+{
+	(void)arg;
+	log_warn("reload: %s changes only at a restart: keeping '%s' "
+	    "(the file says '%s')", name, running, file);
+}
+
+/* Read here first, so that a broken file is reported once and the
+ * children keep running with what they have, and so that master, not
+ * each child, names the settings that need a restart. */
+static void
 master_reload(struct master *m)
 {
 	struct conf fresh;
 	char err[512];
 
-	/* Checked here first, so a broken file is reported once and the
-	 * children keep running with what they have. */
 	if (conf_load(&fresh, m->conf->path, err, sizeof(err)) < 0) {
 		log_error("reload refused: %s", err);
 		return;
 	}
-	conf_free(&fresh);
-	child_reload_conf(m->conf);
+	conf_keep_restart_only(&fresh, m->conf, master_warn_restart_only, NULL);
+	conf_free(m->conf);
+	*m->conf = fresh;
+	log_set_level(m->conf->log_level);
+	log_info("reload: config read again");
 	master_signal_children(m, SIGHUP);
 }
 
