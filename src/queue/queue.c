@@ -30,6 +30,7 @@
 #include "deliver/outbound.h"
 #include "net/dns.h"
 #include "queue/queue.h"
+#include "queue/queue_proto.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -210,12 +211,11 @@ static void
 queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct queue *q = arg;
-	struct ipc_reader r;
+	uint32_t kind;
 
 	(void)chan;
-	ipc_reader_init(&r, msg);
-	uint32_t kind = ipc_get_u32(&r);
-	if (msg->type == IPC_CTL_PEER && msg->fd >= 0 && ipc_reader_end(&r) == 0) {
+	if (ipc_ctl_peer_parse(msg, &kind) == 0 &&
+	    (kind == IPC_PEER_LOOKUP || kind == IPC_PEER_SMTPD)) {
 		if (kind == IPC_PEER_LOOKUP) {
 			queue_lookup_set(q, msg->fd);
 		} else {

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lookup/lookup_proto.h"
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
@@ -178,12 +179,10 @@ smtpd_peer_closed(struct ipc_chan *chan, void *arg)
 static void
 smtpd_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	struct ipc_reader r;
+	uint32_t kind;
 
 	(void)chan;
-	ipc_reader_init(&r, msg);
-	uint32_t kind = ipc_get_u32(&r);
-	if (msg->type == IPC_CTL_PEER && msg->fd >= 0 && ipc_reader_end(&r) == 0) {
+	if (ipc_ctl_peer_parse(msg, &kind) == 0) {
 		smtpd_set_peer(arg, kind, msg->fd);
 		return;
 	}
