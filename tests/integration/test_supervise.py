@@ -57,45 +57,57 @@ def greets(port):
         return False
 
 
-def test_smtpd_restarted_while_lookup_waits(tern_factory):
-    """Point 12: lookup killed again and again until master waits seconds
-    before its next start, then smtpd killed: the new smtpd must serve at
-    once (without lookup: 451 for recipients) and take lookup when it
-    comes, not die for want of a channel."""
-    t = started(tern_factory)
+def kill_until_waiting(t, kind):
+    """Kills the child of that kind, then each replacement as it appears,
+    until master waits at least 2 s before starting the next one.  Returns
+    a log mark from before the last kill."""
     seen = set()
-    lookup = pid_of(t, "lookup")
-    # Each kill of a lookup that lived less than 10 s doubles its wait.
+    pid = pid_of(t, kind)
+    # Each kill of a child that lived less than 10 s doubles its wait.
     for _ in range(3):
-        assert lookup, "no lookup process\n" + t.log_tail()
-        seen.add(lookup)
+        assert pid, "no %s process\n%s" % (kind, t.log_tail())
+        seen.add(pid)
         mark = t.log_mark()
-        os.kill(lookup, signal.SIGKILL)
-        t.wait_log(r"lookup pid=%d killed by signal 9" % lookup, since=mark)
-        lookup = pid_of(t, "lookup", seen)
-    assert lookup, "no lookup process\n" + t.log_tail()
+        os.kill(pid, signal.SIGKILL)
+        t.wait_log(r"%s pid=%d killed by signal 9" % (kind, pid), since=mark)
+        pid = pid_of(t, kind, seen)
+    assert pid, "no %s process\n%s" % (kind, t.log_tail())
     mark = t.log_mark()
-    os.kill(lookup, signal.SIGKILL)
-    t.wait_log(r"lookup pid=%d killed by signal 9" % lookup, since=mark)
-    m = t.wait_log(r"restarting lookup in (\d+)s", since=mark)
-    assert int(m.group(1)) >= 2, "lookup back-off too short for the test: %s" % m.group(0)
+    os.kill(pid, signal.SIGKILL)
+    t.wait_log(r"%s pid=%d killed by signal 9" % (kind, pid), since=mark)
+    m = t.wait_log(r"restarting %s in (\d+)s" % kind, since=mark)
+    assert int(m.group(1)) >= 2, "%s back-off too short for the test: %s" % (kind, m.group(0))
+    return mark
+
+
+@pytest.mark.parametrize("peer", ["lookup", "queue"])
+def test_smtpd_restarted_while_peer_waits(tern_factory, peer):
+    """Point 12: lookup (or queue) killed again and again until master
+    waits seconds before its next start, then smtpd killed: the new smtpd
+    must serve at once (without lookup, 451 for recipients; without the
+    queue, mail is written and found by the queue at its start) and take
+    the peer when it comes, not die for want of a channel."""
+    t = started(tern_factory)
+    mark = kill_until_waiting(t, peer)
     smtpd = pid_of(t, "smtpd")
     os.kill(smtpd, signal.SIGKILL)
     t.wait_log(r"smtpd pid=%d killed by signal 9" % smtpd, since=mark)
-    # The new smtpd serves although lookup is not there yet.
+    # The new smtpd serves although its peer is not there yet.
     new_smtpd = pid_of(t, "smtpd", {smtpd})
     assert new_smtpd, "smtpd not restarted\n" + t.log_tail()
     assert wait_until(lambda: greets(t.port), WAIT), \
         "port %d does not greet after smtpd's restart\n%s" % (t.port, t.log_tail())
-    # lookup comes back; mail flows through the same smtpd.
-    t.wait_log(r"started lookup pid=\d+", since=mark, timeout=WAIT + 15)
-    subject = uniq("after")
-    send_until_accepted(t, subject, WAIT + 10)
-    t.wait_count("alice@example.test", 1)
+    if peer == "queue":
+        # Accepted with the queue away: on disk, announced to nobody.
+        send_until_accepted(t, uniq("early"), WAIT)
+    # The peer comes back; mail flows through the same smtpd.
+    t.wait_log(r"started %s pid=\d+" % peer, since=mark, timeout=WAIT + 15)
+    send_until_accepted(t, uniq("after"), WAIT + 10)
+    t.wait_count("alice@example.test", 2 if peer == "queue" else 1)
     after = t.log()[mark:]
     assert "Bad file descriptor" not in after, "a child died for want of a peer:\n" + t.log_tail()
     assert t.child_kinds().get(new_smtpd) == "smtpd", \
-        "the smtpd started while lookup waited is gone\n" + t.log_tail()
+        "the smtpd started while %s waited is gone\n%s" % (peer, t.log_tail())
     assert after.count("started smtpd") == 1, "smtpd restarted more than once:\n" + t.log_tail()
 
 
