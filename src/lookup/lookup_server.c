@@ -257,6 +257,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	child_signals_ready();
 	lk.ctl = ipc_chan_new(lk.base, fds->ctl, lookup_ctl_msg,
 	    lookup_ctl_closed, &lk);
 	ipc_chan_set_init(&lk.smtpds, "smtpd channel", lk.base,

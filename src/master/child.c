@@ -3,6 +3,7 @@
  */
 #include "master/child.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,19 @@ child_setup(const char *name, const struct conf *conf)
 	signal(SIGPIPE, SIG_IGN);
 	if (privsep_drop(conf->user) < 0)
 		exit(1);
+}
+
+void
+child_signals_ready(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
+		fatal("sigprocmask: %s", strerror(errno));
 }
 
 void

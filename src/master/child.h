@@ -34,6 +34,12 @@ struct child_fds {
  * dies, and drops to conf->user (before any network input is read). */
 void child_setup(const char *name, const struct conf *conf);
 
+/* master forks each child with the signals it sends it (SIGHUP, SIGUSR1,
+ * SIGUSR2) blocked: their default action ends a process, so one that came
+ * before the child watches them would kill it.  Called once the child's
+ * loop watches them: a signal that came meanwhile is delivered now. */
+void child_signals_ready(void);
+
 /* lookup and queue leave stopping to master, which closes their control
  * channel once smtpd is gone: they ignore SIGTERM and SIGINT. */
 void child_ignore_group_stop(void);

@@ -142,7 +142,7 @@ master_start(struct master *m, enum proc_kind kind)
 	struct proc *p = &m->procs[kind];
 	struct child_fds fds;
 	int ctl[2];
-	sigset_t none;
+	sigset_t later;
 
 	if (ipc_socketpair(ctl) < 0)
 		fatal("socketpair: %s", strerror(errno));
@@ -159,8 +159,14 @@ master_start(struct master *m, enum proc_kind kind)
 		if (prctl(PR_SET_NAME, title, 0, 0, 0) < 0)
 			log_warn("cannot name the %s process: %s", p->name, strerror(errno));
 		child_close_others(m, kind);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* SIGTERM and the rest as usual; what master sends a running
+		 * child waits for its handlers (child_signals_ready). */
+		sigemptyset(&later);
+		sigaddset(&later, SIGHUP);
+		sigaddset(&later, SIGUSR1);
+		sigaddset(&later, SIGUSR2);
+		if (sigprocmask(SIG_SETMASK, &later, NULL) < 0)
+			fatal("sigprocmask: %s", strerror(errno));
 		exit(p->main(m->conf, &fds));
 	}
 	close(ctl[1]);

@@ -308,6 +308,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	child_signals_ready();
 	q.items = queue_items_new();
 	q.batch = maildir_batch_new();
 	q.dns = dns_new(q.base, conf->dns_servers, err, sizeof(err));

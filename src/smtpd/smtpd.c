@@ -288,6 +288,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	child_signals_ready();
 	smtpd_commit_start(&sd);
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
 	/* A peer that master is still waiting to restart has no channel

@@ -6,9 +6,12 @@ setting, naming it.  Every other setting takes its new value.
 """
 import re
 import signal
+import os
 import socket
+import subprocess
+import time
 
-from ternlib import free_port, make_msg
+from ternlib import TERN_BIN, WAIT, free_port, make_msg, pids_with_parent
 
 
 def test_restart_only_settings_kept_and_named(tern_factory):
@@ -55,3 +58,68 @@ def test_restart_only_settings_kept_and_named(tern_factory):
         assert code == 220
         s.ehlo()
         s.quit()
+
+
+def sighup_caught(pid):
+    """pid has a handler for SIGHUP (SigCgt bit 0), or is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16) & 1
+    except OSError:
+        pass
+    return 1
+
+
+def catch_starting_child(t, timeout=WAIT):
+    """Starts tern serve and stops (SIGSTOP) the first child found before
+    it has a SIGHUP handler.  Returns its pid, or None when every child
+    was caught too late."""
+    log = open(t.log_path, "ab")
+    try:
+        t.proc = subprocess.Popen([TERN_BIN, "-c", t.conf_path, "serve"],
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                  start_new_session=True)
+    finally:
+        log.close()
+    t.pgids.append(t.proc.pid)
+    seen = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < 3 and time.monotonic() < deadline and t.running():
+        for pid in pids_with_parent(t.proc.pid):
+            if pid in seen:
+                continue
+            seen.add(pid)
+            os.kill(pid, signal.SIGSTOP)
+            if not sighup_caught(pid):
+                return pid
+            os.kill(pid, signal.SIGCONT)
+    return None
+
+
+def test_sighup_while_child_starts(tern_factory):
+    """SIGHUP's default action ends a process: one that reaches a child
+    before its handler is in place (just forked, still opening the
+    directory or setting up DNS) must wait for it, not kill the child.
+    A child is stopped (SIGSTOP) before it has its handler, gets SIGHUP,
+    and goes on (SIGCONT)."""
+    t = tern_factory()
+    t.setup(domains=["example.test"], users=["alice@example.test"])
+    victim = None
+    for _ in range(20):
+        mark = t.log_mark()
+        victim = catch_starting_child(t)
+        if victim:
+            break
+        t.stop()
+    assert victim, "never caught a child before its SIGHUP handler in 20 starts"
+    os.kill(victim, signal.SIGHUP)
+    os.kill(victim, signal.SIGCONT)
+    t.wait_log(r"\[%d\]: reload: config read again|pid=%d killed by signal" % (victim, victim),
+               since=mark)
+    assert "killed by signal 1" not in t.log()[mark:], \
+        "SIGHUP killed a child that was starting\n" + t.log_tail()
+    t.wait_greeting()
+    t.send("alice@example.test", msg=make_msg(subject="after"))
+    t.wait_count("alice@example.test", 1)
