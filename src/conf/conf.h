@@ -50,6 +50,7 @@ struct conf {
 	unsigned queue_retry_min;   /* seconds */
 	unsigned queue_retry_max;
 	unsigned queue_lifetime;
+	unsigned queue_scan_interval; /* seconds between reads of the queue folder */
 	unsigned smtp_destination_limit;
 	unsigned smtp_total_limit;
 	unsigned smtp_port;
@@ -79,6 +80,20 @@ int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 void conf_print(const struct conf *c, FILE *f);
 
 void conf_free(struct conf *c);
+
+/* conf_reload.c: a reload keeps the running value of each setting only a
+ * restart can change (listen_*, tls_cert, tls_key, dns_servers, user,
+ * state_dir).  For each of them that fresh (just read) holds differently
+ * from running, calls changed (when not NULL) with its name and both
+ * values, then puts running's value into fresh and fresh's into running,
+ * so that running may be freed and replaced by fresh.  Returns how many
+ * differed. */
+typedef void conf_changed_fn(const char *name, const char *running,
+    const char *file, void *arg);
+size_t conf_keep_restart_only(struct conf *fresh, struct conf *running,
+    conf_changed_fn *changed, void *arg);
+/* The i-th restart-only setting's name, NULL past the last. */
+const char *conf_restart_only_name(size_t i);
 
 /* "30s", "5m", "2h", "1d" or plain seconds. 0 or -1. */
 int conf_parse_duration(const char *s, unsigned *secs_r);

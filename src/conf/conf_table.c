@@ -128,6 +128,9 @@ const struct conf_key conf_keys[] = {
 	    "longest wait between retries (the wait doubles up to it)"),
 	KEY(queue_lifetime, CONF_DURATION, "5d", 1, 60 * 86400,
 	    "how long a recipient is retried before it bounces"),
+	KEY(queue_scan_interval, CONF_DURATION, "1m", 1, 3600,
+	    "how often the queue reads its folder for messages never "
+	    "announced to it"),
 	KEY(smtp_destination_limit, CONF_UINT, "20", 1, 1000,
 	    "most connections at once to one destination domain"),
 	KEY(smtp_total_limit, CONF_UINT, "100", 1, 10000,

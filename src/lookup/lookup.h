@@ -18,7 +18,8 @@ struct lookup {
 	struct event_base *base;
 	struct directory *dir;
 	struct ipc_chan *ctl;
-	struct ipc_chan_set clients;
+	struct ipc_chan_set smtpds;     /* each may resolve, log in, check senders */
+	struct ipc_chan_set queues;     /* each may resolve, ask TLS policies */
 	struct auth_throttle *throttle;
 	struct crypt_pool *crypt;
 };
@@ -26,5 +27,9 @@ struct lookup {
 void lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg);
 void lookup_sender(struct lookup *lk, struct ipc_chan *chan,
     struct ipc_msg *msg);
+
+/* 1 when a peer of that kind (enum ipc_peer_kind) may send a request of
+ * that type (lookup_proto.h), else 0. */
+int lookup_peer_may(uint32_t peer, uint32_t type);
 
 #endif

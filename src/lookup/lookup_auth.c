@@ -193,7 +193,7 @@ lookup_auth_done(struct crypt_job *cj, void *arg)
 	lookup_auth_brake(lk, job, &a);
 	/* The smtpd that asked may be gone, and a restarted one reuse its
 	 * session refs: the answer goes only to the very channel that asked. */
-	struct ipc_chan *chan = ipc_chan_set_find(&lk->clients, job->chan);
+	struct ipc_chan *chan = ipc_chan_set_find(&lk->smtpds, job->chan);
 	if (chan != NULL)
 		lookup_auth_answer(chan, job->id, &a);
 	explicit_bzero(&job->attempt, sizeof(job->attempt));

@@ -1,10 +1,27 @@
 /*
- * The answers lookup gives smtpd beyond recipient resolution (the message
- * layouts are in net/ipc.h): the outcome of a login, and whether a session
- * may use a sender address.
+ * What lookup's peers ask it and what it answers: the message types and
+ * their layouts (u32 and str fields, encoded by net/ipc.h), the outcome of
+ * a login, and whether a session may use a sender address.  smtpd may
+ * ask RESOLVE, AUTH and SENDER; the queue RESOLVE and TLS_POLICY
+ * (lookup_peer_may); anything else closes the asker's channel.
  */
 #ifndef TERN_LOOKUP_PROTO_H
 #define TERN_LOOKUP_PROTO_H
+
+enum lookup_msg_type {
+	/* smtpd, queue -> lookup */
+	IPC_LOOKUP_RESOLVE = 10,    /* u32 id, str address */
+	/* lookup -> the asker */
+	IPC_LOOKUP_RESOLVED = 11,   /* u32 id, u32 status, u32 n, n x (u32 remote, str addr) */
+	/* smtpd -> lookup, and back */
+	IPC_LOOKUP_AUTH = 12,       /* u32 id, str login, str password, str client ip */
+	IPC_LOOKUP_AUTHED = 13,     /* u32 id, u32 lookup_auth_result, u32 dir_auth_status, str existing login, u32 delay ms, u32 LOOKUP_AUTH_* flags */
+	IPC_LOOKUP_SENDER = 14,     /* u32 id, str login ("" unauthenticated), str client ip, u32 n, n x str address */
+	IPC_LOOKUP_SENDER_OK = 15,  /* u32 id, u32 lookup_sender_verdict, u32 first refused, u32 mask of refused */
+	/* queue -> lookup, and back */
+	IPC_LOOKUP_TLS_POLICY = 16, /* u32 id, str domain */
+	IPC_LOOKUP_TLS_POLICIED = 17, /* u32 id, u32 found, u32 policy */
+};
 
 /* How a login went; dir_auth_status travels beside it for the log. */
 enum lookup_auth_result {

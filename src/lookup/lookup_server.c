@@ -1,8 +1,11 @@
 /*
- * The lookup process: the only process that opens tern.db.  It answers the
- * smtpd processes over their channels; a request is checked like network
- * input (ipc_reader) because a compromised smtpd is exactly what this
- * separation guards against.  SIGHUP reopens the directory.
+ * The lookup process: the only process that opens tern.db.  It answers
+ * smtpd and the queue over their channels; a request is checked like
+ * network input (ipc_reader) because a compromised smtpd is exactly what
+ * this separation guards against.  Each peer may ask only its own
+ * questions (lookup_requests): smtpd does not learn TLS policies, the
+ * queue does not check passwords; a peer that asks anything else has its
+ * channel closed.  SIGHUP reopens the directory.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "lookup/lookup.h"
+#include "lookup/lookup_proto.h"
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
@@ -120,35 +124,93 @@ lookup_tls_policy(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
 	buf_free(&out);
 }
 
-static void
-lookup_client_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+typedef void lookup_answer_fn(struct lookup *lk, struct ipc_chan *chan,
+    struct ipc_msg *msg);
+
+/* Who may ask what, and who answers it. */
+static const struct {
+	uint32_t peer;          /* enum ipc_peer_kind */
+	uint32_t type;          /* enum lookup_msg_type */
+	lookup_answer_fn *answer;
+} lookup_requests[] = {
+	{ IPC_PEER_SMTPD, IPC_LOOKUP_RESOLVE, lookup_resolve },
+	{ IPC_PEER_SMTPD, IPC_LOOKUP_AUTH, lookup_auth },
+	{ IPC_PEER_SMTPD, IPC_LOOKUP_SENDER, lookup_sender },
+	{ IPC_PEER_QUEUE, IPC_LOOKUP_RESOLVE, lookup_resolve },
+	{ IPC_PEER_QUEUE, IPC_LOOKUP_TLS_POLICY, lookup_tls_policy },
+};
+
+static lookup_answer_fn *
+lookup_answer_for(uint32_t peer, uint32_t type)
 {
+	const size_t n = sizeof(lookup_requests) / sizeof(lookup_requests[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (lookup_requests[i].peer == peer && lookup_requests[i].type == type)
+			return lookup_requests[i].answer;
+	return NULL;
+}
+
+int
+lookup_peer_may(uint32_t peer, uint32_t type)
+{
+	return lookup_answer_for(peer, type) != NULL;
+}
+
+static const char *
+lookup_peer_name(uint32_t peer)
+{
+	return peer == IPC_PEER_SMTPD ? "smtpd" : peer == IPC_PEER_QUEUE ?
+	    "queue" : "?";
+}
+
+/* A request from a peer of that kind.  One it may not make means a peer
+ * that is broken or no longer ours: it is not answered again. */
+static void
+lookup_request(struct lookup *lk, uint32_t peer, struct ipc_chan *chan,
+    struct ipc_msg *msg)
+{
+	lookup_answer_fn *answer = lookup_answer_for(peer, msg->type);
+
 	if (msg->fd >= 0)
 		close(msg->fd);
-	switch (msg->type) {
-	case IPC_LOOKUP_RESOLVE:
-		lookup_resolve(arg, chan, msg);
-		return;
-	case IPC_LOOKUP_AUTH:
-		lookup_auth(arg, chan, msg);
-		return;
-	case IPC_LOOKUP_SENDER:
-		lookup_sender(arg, chan, msg);
-		return;
-	case IPC_LOOKUP_TLS_POLICY:
-		lookup_tls_policy(arg, chan, msg);
+	if (answer == NULL) {
+		log_warn("refused: message type %u from %s, which may not ask it; "
+		    "closing its channel", msg->type, lookup_peer_name(peer));
+		ipc_chan_close(chan);
 		return;
 	}
-	log_warn("unexpected message type %u from a client", msg->type);
+	answer(lk, chan, msg);
+}
+
+static void
+lookup_smtpd_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	lookup_request(arg, IPC_PEER_SMTPD, chan, msg);
+}
+
+static void
+lookup_queue_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	lookup_request(arg, IPC_PEER_QUEUE, chan, msg);
 }
 
 static void
 lookup_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
+	struct lookup *lk = arg;
+	uint32_t kind;
+
 	(void)chan;
-	if (msg->type == IPC_CTL_PEER && msg->fd >= 0) {
-		ipc_chan_set_add(&((struct lookup *)arg)->clients, msg->fd);
-		return;
+	if (ipc_ctl_peer_parse(msg, &kind) == 0) {
+		if (kind == IPC_PEER_SMTPD) {
+			ipc_chan_set_add(&lk->smtpds, msg->fd);
+			return;
+		}
+		if (kind == IPC_PEER_QUEUE) {
+			ipc_chan_set_add(&lk->queues, msg->fd);
+			return;
+		}
 	}
 	if (msg->fd >= 0)
 		close(msg->fd);
@@ -196,18 +258,22 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	child_signals_ready();
 	lk.ctl = ipc_chan_new(lk.base, fds->ctl, lookup_ctl_msg,
 	    lookup_ctl_closed, &lk);
-	ipc_chan_set_init(&lk.clients, "lookup client", lk.base,
-	    lookup_client_msg, &lk);
+	ipc_chan_set_init(&lk.smtpds, "smtpd channel", lk.base,
+	    lookup_smtpd_msg, &lk);
+	ipc_chan_set_init(&lk.queues, "queue channel", lk.base,
+	    lookup_queue_msg, &lk);
 	if (fds->smtpd >= 0)
-		ipc_chan_set_add(&lk.clients, fds->smtpd);
+		ipc_chan_set_add(&lk.smtpds, fds->smtpd);
 	if (fds->queue >= 0)
-		ipc_chan_set_add(&lk.clients, fds->queue);
+		ipc_chan_set_add(&lk.queues, fds->queue);
 	log_debug("ready");
 	event_base_dispatch(lk.base);
 	child_ignore_stop_signals();
-	ipc_chan_set_free(&lk.clients);
+	ipc_chan_set_free(&lk.smtpds);
+	ipc_chan_set_free(&lk.queues);
 	ipc_chan_free(&lk.ctl);
 	for (size_t i = 0; i < 1; i++)
 		event_free(sigs[i]);

@@ -3,6 +3,7 @@
  */
 #include "master/child.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,14 +19,28 @@ child_setup(const char *name, const struct conf *conf)
 {
 	log_init(name);
 	/* A child whose master is gone (kill -9) must not linger holding the
-	 * ports and the queue. */
+	 * ports and the queue.  SIGTERM makes smtpd stop at once; every child
+	 * also ends its loop when its control channel closes, which happens
+	 * when master dies, even before this prctl (and getppid() == 1 would
+	 * not tell: master is PID 1 in a container). */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 		fatal("prctl: cannot ask for a signal when master dies");
-	if (getppid() == 1)
-		fatal("master went away during start-up");
 	signal(SIGPIPE, SIG_IGN);
 	if (privsep_drop(conf->user) < 0)
 		exit(1);
+}
+
+void
+child_signals_ready(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
+		fatal("sigprocmask: %s", strerror(errno));
 }
 
 void
@@ -42,12 +57,6 @@ child_ignore_stop_signals(void)
 	signal(SIGINT, SIG_IGN);
 }
 
-static int
-same(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
 void
 child_reload_conf(struct conf *conf)
 {
@@ -58,17 +67,9 @@ child_reload_conf(struct conf *conf)
 		log_warn("reload: keeping the running config: %s", err);
 		return;
 	}
-	if (!same(fresh.listen_smtp, conf->listen_smtp) ||
-	    !same(fresh.state_dir, conf->state_dir) || !same(fresh.user, conf->user))
-		log_warn("reload: listen_smtp, state_dir and user change only at a restart");
-	/* Keep what only a restart can change. */
-	char *keep[3] = { fresh.listen_smtp, fresh.state_dir, fresh.user };
-	fresh.listen_smtp = conf->listen_smtp;
-	fresh.state_dir = conf->state_dir;
-	fresh.user = conf->user;
-	conf->listen_smtp = keep[0];
-	conf->state_dir = keep[1];
-	conf->user = keep[2];
+	/* Keep what only a restart can change; master has named each one
+	 * that changed, once for all processes. */
+	conf_keep_restart_only(&fresh, conf, NULL, NULL);
 	conf_free(conf);
 	*conf = fresh;
 	log_set_level(conf->log_level);

@@ -34,6 +34,12 @@ struct child_fds {
  * dies, and drops to conf->user (before any network input is read). */
 void child_setup(const char *name, const struct conf *conf);
 
+/* master forks each child with the signals it sends it (SIGHUP, SIGUSR1,
+ * SIGUSR2) blocked: their default action ends a process, so one that came
+ * before the child watches them would kill it.  Called once the child's
+ * loop watches them: a signal that came meanwhile is delivered now. */
+void child_signals_ready(void);
+
 /* lookup and queue leave stopping to master, which closes their control
  * channel once smtpd is gone: they ignore SIGTERM and SIGINT. */
 void child_ignore_group_stop(void);
@@ -44,7 +50,9 @@ void child_ignore_stop_signals(void);
 
 /* SIGHUP in a child: reads the config file again and takes the settings
  * that can change while running; the ones that cannot (listen addresses,
- * state_dir, user) are kept, with a warning that they need a restart. */
+ * TLS certificate and key, DNS servers, state_dir, user: see
+ * conf_keep_restart_only) keep their running value.  master warns about
+ * those, not the children. */
 void child_reload_conf(struct conf *conf);
 
 int lookup_main(struct conf *conf, const struct child_fds *fds);

@@ -142,7 +142,7 @@ master_start(struct master *m, enum proc_kind kind)
 	struct proc *p = &m->procs[kind];
 	struct child_fds fds;
 	int ctl[2];
-	sigset_t none;
+	sigset_t later;
 
 	if (ipc_socketpair(ctl) < 0)
 		fatal("socketpair: %s", strerror(errno));
@@ -159,8 +159,14 @@ master_start(struct master *m, enum proc_kind kind)
 		if (prctl(PR_SET_NAME, title, 0, 0, 0) < 0)
 			log_warn("cannot name the %s process: %s", p->name, strerror(errno));
 		child_close_others(m, kind);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* SIGTERM and the rest as usual; what master sends a running
+		 * child waits for its handlers (child_signals_ready). */
+		sigemptyset(&later);
+		sigaddset(&later, SIGHUP);
+		sigaddset(&later, SIGUSR1);
+		sigaddset(&later, SIGUSR2);
+		if (sigprocmask(SIG_SETMASK, &later, NULL) < 0)
+			fatal("sigprocmask: %s", strerror(errno));
 		exit(p->main(m->conf, &fds));
 	}
 	close(ctl[1]);
@@ -230,19 +236,32 @@ master_children_left(struct master *m)
 }
 
 static void
+master_warn_restart_only(const char *name, const char *running,
+    const char *file, void *arg)
+{
+	(void)arg;
+	log_warn("reload: %s changes only at a restart: keeping '%s' "
+	    "(the file says '%s')", name, running, file);
+}
+
+/* Read here first, so that a broken file is reported once and the
+ * children keep running with what they have, and so that master, not
+ * each child, names the settings that need a restart. */
+static void
 master_reload(struct master *m)
 {
 	struct conf fresh;
 	char err[512];
 
-	/* Checked here first, so a broken file is reported once and the
-	 * children keep running with what they have. */
 	if (conf_load(&fresh, m->conf->path, err, sizeof(err)) < 0) {
 		log_error("reload refused: %s", err);
 		return;
 	}
-	conf_free(&fresh);
-	child_reload_conf(m->conf);
+	conf_keep_restart_only(&fresh, m->conf, master_warn_restart_only, NULL);
+	conf_free(m->conf);
+	*m->conf = fresh;
+	log_set_level(m->conf->log_level);
+	log_info("reload: config read again");
 	master_signal_children(m, SIGHUP);
 }
 

@@ -188,3 +188,15 @@ ipc_reader_end(struct ipc_reader *r)
 {
 	return (r->error || r->left != 0) ? -1 : 0;
 }
+
+int
+ipc_ctl_peer_parse(const struct ipc_msg *msg, uint32_t *kind_r)
+{
+	struct ipc_reader r;
+
+	if (msg->type != IPC_CTL_PEER || msg->fd < 0)
+		return -1;
+	ipc_reader_init(&r, msg);
+	*kind_r = ipc_get_u32(&r);
+	return ipc_reader_end(&r);
+}

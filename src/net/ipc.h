@@ -16,21 +16,12 @@
 
 #define IPC_MAX_PAYLOAD (64 * 1024 - 16)
 
+/* The one message every child reads from master; the messages between
+ * the children are declared by the process that answers them
+ * (lookup/lookup_proto.h, queue/queue_proto.h), numbered apart from it. */
 enum ipc_type {
 	/* master -> child */
 	IPC_CTL_PEER = 1,       /* fd: a new channel; u32 peer kind */
-	/* smtpd -> lookup */
-	IPC_LOOKUP_RESOLVE = 10,    /* u32 id, str address */
-	/* lookup -> smtpd */
-	IPC_LOOKUP_RESOLVED = 11,   /* u32 id, u32 status, u32 n, n x (u32 remote, str addr) */
-	IPC_LOOKUP_AUTH = 12,       /* u32 id, str login, str password, str client ip */
-	IPC_LOOKUP_AUTHED = 13,     /* u32 id, u32 lookup_auth_result, u32 dir_auth_status, str existing login, u32 delay ms, u32 LOOKUP_AUTH_* flags */
-	IPC_LOOKUP_SENDER = 14,     /* u32 id, str login ("" unauthenticated), str client ip, u32 n, n x str address */
-	IPC_LOOKUP_SENDER_OK = 15,  /* u32 id, u32 lookup_sender_verdict, u32 first refused, u32 mask of refused */
-	IPC_LOOKUP_TLS_POLICY = 16, /* u32 id, str domain */
-	IPC_LOOKUP_TLS_POLICIED = 17, /* u32 id, u32 found, u32 policy */
-	/* smtpd -> queue */
-	IPC_QUEUE_NEW = 20,     /* str queue id */
 };
 
 enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD };
@@ -71,5 +62,10 @@ uint32_t ipc_get_u32(struct ipc_reader *r);
 void ipc_get_str(struct ipc_reader *r, char *out, size_t max);
 /* 0 when every field was read whole and nothing is left over, else -1. */
 int ipc_reader_end(struct ipc_reader *r);
+
+/* An IPC_CTL_PEER message from master: its fd and exactly one u32, the
+ * peer's kind (any value: the caller decides which it takes).  0 with
+ * *kind_r set, or -1 for anything else, whose fd the caller closes. */
+int ipc_ctl_peer_parse(const struct ipc_msg *msg, uint32_t *kind_r);
 
 #endif

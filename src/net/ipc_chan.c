@@ -194,6 +194,12 @@ ipc_chan_free(struct ipc_chan **chanp)
 	*chanp = NULL;
 }
 
+void
+ipc_chan_close(struct ipc_chan *chan)
+{
+	ipc_chan_break(chan);
+}
+
 uint64_t
 ipc_chan_serial(const struct ipc_chan *chan)
 {

@@ -31,6 +31,10 @@ struct ipc_chan *ipc_chan_new(struct event_base *base, int fd,
 int ipc_chan_send(struct ipc_chan *chan, uint32_t type, const void *data,
     size_t len, int fd);
 void ipc_chan_free(struct ipc_chan **chan);
+/* Stops the channel (a peer that broke the protocol): nothing more is read
+ * or sent, and its close callback comes from the loop, later, so that this
+ * may be called from the message callback. */
+void ipc_chan_close(struct ipc_chan *chan);
 /* A number no other channel of this process has had, or will: unlike its
  * address, which a later channel may be given. */
 uint64_t ipc_chan_serial(const struct ipc_chan *chan);

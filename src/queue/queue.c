@@ -2,9 +2,13 @@
  * The queue process: knows every message in state_dir/queue and when each
  * is due, and runs delivery passes.  New messages are announced by smtpd;
  * at start the whole folder is read again, so that nothing accepted before
- * a crash is forgotten.  A pass takes up to QUEUE_BATCH_MAX due messages,
- * delivers them, syncs every Maildir folder touched once, and only then
- * marks recipients done.  SIGUSR1 (tern queue flush) makes everything due.
+ * a crash is forgotten.  An smtpd that dies between writing a message and
+ * announcing it (or writes one while the queue is away) leaves a file
+ * nobody told us about: the folder is read again for such files every
+ * queue_scan_interval, when a new smtpd arrives and at a flush.  A pass
+ * takes up to QUEUE_BATCH_MAX due messages, delivers them, syncs every
+ * Maildir folder touched once, and only then marks recipients done.
+ * SIGUSR1 (tern queue flush) makes everything due.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +30,7 @@
 #include "deliver/outbound.h"
 #include "net/dns.h"
 #include "queue/queue.h"
+#include "queue/queue_proto.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -41,23 +46,60 @@ queue_add(struct queue *q, const char *id, time_t next)
 	queue_items_add(q->items, id, next);
 }
 
-/* Reads the queue folder at start: every whole message is known again.
- * (queue/tmp is master's to empty, before smtpd starts writing there.) */
-static void
+/* Reads the queue folder: every whole message we do not know yet is due
+ * now; the ones we know keep their time.  Returns how many were new, or
+ * -1 when the folder cannot be read.  (queue/tmp is master's to empty,
+ * before smtpd starts writing there.) */
+static long
 queue_scan(struct queue *q)
 {
 	struct dirent *de;
+	long found = 0;
 	DIR *d;
 
-	if ((d = opendir(q->dir)) == NULL)
-		fatal("cannot read %s: %s", q->dir, strerror(errno));
-	while ((de = readdir(d)) != NULL)
-		if (queue_id_valid(de->d_name))
-			queue_add(q, de->d_name, 0);
+	if ((d = opendir(q->dir)) == NULL) {
+		log_error("cannot read %s: %s", q->dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!queue_id_valid(de->d_name) || queue_item(q, de->d_name) != NULL)
+			continue;
+		queue_add(q, de->d_name, 0);
+		found++;
+	}
 	closedir(d);
-	if (queue_items_count(q->items) > 0)
-		log_info("recovered %zu messages from the queue",
-		    queue_items_count(q->items));
+	return found;
+}
+
+/* After the start: a message found now was never announced. */
+static void
+queue_scan_unannounced(struct queue *q, const char *why)
+{
+	long found = queue_scan(q);
+
+	if (found > 0) {
+		log_warn("found %ld messages never announced to the queue (%s)",
+		    found, why);
+		event_active(q->run_ev, 0, 0);
+	}
+}
+
+static void
+queue_scan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	queue_scan_unannounced(arg, "periodic scan");
+}
+
+/* Every queue_scan_interval; again after a reload that changed it. */
+static void
+queue_scan_schedule(struct queue *q)
+{
+	struct timeval tv = { (time_t)q->conf->queue_scan_interval, 0 };
+
+	if (evtimer_add(q->scan_ev, &tv) < 0)
+		fatal("cannot schedule the queue scan");
 }
 
 /* Takes the due items out of the queue's items, earliest first, and loads
@@ -84,7 +126,11 @@ queue_take_due(struct queue *q, struct queue_job *jobs, size_t max)
 				jobs[n].loaded = 1;
 				n++;
 			} else if (errno != ENOENT) {
+				/* Known still, so that a scan does not take it
+				 * for new; tried again later. */
 				log_error("%s", err);
+				queue_add(q, due[i].id, now +
+				    (time_t)q->conf->queue_retry_max);
 			}
 		}
 	}
@@ -165,16 +211,19 @@ static void
 queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct queue *q = arg;
-	struct ipc_reader r;
+	uint32_t kind;
 
 	(void)chan;
-	ipc_reader_init(&r, msg);
-	uint32_t kind = ipc_get_u32(&r);
-	if (msg->type == IPC_CTL_PEER && msg->fd >= 0 && ipc_reader_end(&r) == 0) {
-		if (kind == IPC_PEER_LOOKUP)
+	if (ipc_ctl_peer_parse(msg, &kind) == 0 &&
+	    (kind == IPC_PEER_LOOKUP || kind == IPC_PEER_SMTPD)) {
+		if (kind == IPC_PEER_LOOKUP) {
 			queue_lookup_set(q, msg->fd);
-		else
+		} else {
 			ipc_chan_set_add(&q->clients, msg->fd);
+			/* A new smtpd: the one before may have died between
+			 * writing a message and announcing it. */
+			queue_scan_unannounced(q, "smtpd restarted");
+		}
 		return;
 	}
 	if (msg->fd >= 0)
@@ -224,12 +273,14 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		child_reload_conf(q->conf);
+		queue_scan_schedule(q);
 		return;
 	}
 	if (sig == SIGUSR2) {
 		queue_forget_deleted(q);
 		return;
 	}
+	queue_scan_unannounced(q, "flush");
 	log_info("flush: every message is due now");
 	outbound_forget_failures(q->ob);
 	queue_items_force_all(q->items);
@@ -257,6 +308,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	child_signals_ready();
 	q.items = queue_items_new();
 	q.batch = maildir_batch_new();
 	q.dns = dns_new(q.base, conf->dns_servers, err, sizeof(err));
@@ -265,15 +317,22 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	q.ob = outbound_new(q.base, conf, q.dns, queue_outbound_done, &q);
 	q.run_ev = event_new(q.base, -1, 0, queue_run_cb, &q);
 	q.tick_ev = event_new(q.base, -1, EV_PERSIST, queue_tick, &q);
-	if (q.run_ev == NULL || q.tick_ev == NULL || evtimer_add(q.tick_ev, &second) < 0)
+	q.scan_ev = event_new(q.base, -1, EV_PERSIST, queue_scan_cb, &q);
+	if (q.run_ev == NULL || q.tick_ev == NULL || q.scan_ev == NULL ||
+	    evtimer_add(q.tick_ev, &second) < 0)
 		fatal("cannot set up queue events");
+	queue_scan_schedule(&q);
 	q.ctl = ipc_chan_new(q.base, fds->ctl, queue_ctl_msg, queue_ctl_closed, &q);
 	ipc_chan_set_init(&q.clients, "queue client", q.base, queue_client_msg, &q);
 	if (fds->smtpd >= 0)
 		ipc_chan_set_add(&q.clients, fds->smtpd);
 	if (fds->lookup >= 0)
 		queue_lookup_set(&q, fds->lookup);
-	queue_scan(&q);
+	if (queue_scan(&q) < 0)
+		fatal("cannot read the queue");
+	if (queue_items_count(q.items) > 0)
+		log_info("recovered %zu messages from the queue",
+		    queue_items_count(q.items));
 	event_active(q.run_ev, 0, 0);
 	event_base_dispatch(q.base);
 	child_ignore_stop_signals();
@@ -283,6 +342,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 		event_free(sigs[i]);
 	event_free(q.run_ev);
 	event_free(q.tick_ev);
+	event_free(q.scan_ev);
 	maildir_batch_free(&q.batch);
 	queue_lookup_free(&q);
 	outbound_free(&q.ob);

@@ -36,6 +36,7 @@ struct queue {
 	struct queue_items *items;      /* every message known, by id and due time */
 	struct event *run_ev;
 	struct event *tick_ev;
+	struct event *scan_ev;          /* every queue_scan_interval */
 	struct maildir_batch *batch;
 	struct dns *dns;
 	struct outbound *ob;

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "lookup/directory.h"
+#include "lookup/lookup_proto.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "queue/queue.h"

@@ -17,6 +17,7 @@
 
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "queue/queue_proto.h"
 #include "smtpd/smtpd.h"
 #include "util/durable.h"
 #include "util/log.h"

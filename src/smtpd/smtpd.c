@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lookup/lookup_proto.h"
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
@@ -178,12 +179,10 @@ smtpd_peer_closed(struct ipc_chan *chan, void *arg)
 static void
 smtpd_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	struct ipc_reader r;
+	uint32_t kind;
 
 	(void)chan;
-	ipc_reader_init(&r, msg);
-	uint32_t kind = ipc_get_u32(&r);
-	if (msg->type == IPC_CTL_PEER && msg->fd >= 0 && ipc_reader_end(&r) == 0) {
+	if (ipc_ctl_peer_parse(msg, &kind) == 0) {
 		smtpd_set_peer(arg, kind, msg->fd);
 		return;
 	}
@@ -289,10 +288,15 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot watch signals");
 	}
+	child_signals_ready();
 	smtpd_commit_start(&sd);
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
-	smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
-	smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
+	/* A peer that master is still waiting to restart has no channel
+	 * yet: master hands it over when that peer starts. */
+	if (fds->lookup >= 0)
+		smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
+	if (fds->queue >= 0)
+		smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
 	sd.tls = fds->tls;
 	smtpd_load_relay_networks(&sd);
 	for (size_t i = 0; i < fds->nlisteners; i++) {

@@ -1,8 +1,10 @@
 /*
  * Unit tests of the framed IPC: a message and a descriptor cross a
  * socketpair intact; the payload reader refuses short fields, strings with
- * NUL or over their bound, and bytes left over; a channel set finds a
- * channel by serial, never a later channel that took a gone one's place.
+ * NUL or over their bound, and bytes left over; so does master's control
+ * message; a channel set finds a channel by serial, never a later channel
+ * that took a gone one's place; a channel closed from its message
+ * callback reads nothing more and reports its close.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,8 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "net/ipc_chan_set.h"
+
+#define TEST_TYPE 10            /* any type: net/ knows none but its own */
 
 static void
 ignore_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
@@ -75,9 +79,9 @@ test_round_trip_with_fd(void **state)
 	buf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_put_u32(&b, 42);
 	ipc_put_str(&b, "alice@example.test");
-	assert_int_equal(ipc_send(sp[0], IPC_LOOKUP_RESOLVE, b.data, b.len, pipefd[1]), 0);
+	assert_int_equal(ipc_send(sp[0], TEST_TYPE, b.data, b.len, pipefd[1]), 0);
 	assert_int_equal(ipc_recv(sp[1], msg), 1);
-	assert_int_equal(msg->type, IPC_LOOKUP_RESOLVE);
+	assert_int_equal(msg->type, TEST_TYPE);
 	assert_true(msg->fd >= 0);
 	/* The descriptor that came along is the pipe's write end. */
 	assert_int_equal(write(msg->fd, "x", 1), 1);
@@ -148,7 +152,7 @@ static void
 test_header_mismatch_refused(void **state)
 {
 	struct ipc_msg *msg = malloc(sizeof(*msg));
-	uint32_t hdr[3] = { IPC_QUEUE_NEW, 100, 0 };   /* says 100, carries 4 */
+	uint32_t hdr[3] = { TEST_TYPE, 100, 0 };   /* says 100, carries 4 */
 	int sp[2];
 
 	(void)state;
@@ -160,6 +164,84 @@ test_header_mismatch_refused(void **state)
 	free(msg);
 }
 
+/* IPC_CTL_PEER: its fd and one u32, nothing left over, nothing short. */
+static void
+test_ctl_peer_exact(void **state)
+{
+	struct ipc_msg *msg = malloc(sizeof(*msg));
+	uint32_t kind = 0, v = IPC_PEER_SMTPD;
+
+	(void)state;
+	msg->type = IPC_CTL_PEER;
+	msg->fd = 7;
+	memcpy(msg->data, &v, 4);
+	msg->len = 4;
+	assert_int_equal(ipc_ctl_peer_parse(msg, &kind), 0);
+	assert_int_equal(kind, IPC_PEER_SMTPD);
+	msg->len = 5;           /* a byte left over */
+	assert_int_equal(ipc_ctl_peer_parse(msg, &kind), -1);
+	msg->len = 3;           /* cut short */
+	assert_int_equal(ipc_ctl_peer_parse(msg, &kind), -1);
+	msg->len = 4;
+	msg->fd = -1;           /* no channel came along */
+	assert_int_equal(ipc_ctl_peer_parse(msg, &kind), -1);
+	msg->fd = 7;
+	msg->type = TEST_TYPE;  /* not the control message */
+	assert_int_equal(ipc_ctl_peer_parse(msg, &kind), -1);
+	free(msg);
+}
+
+struct close_seen {
+	struct event_base *base;
+	int msgs;
+	int closed;
+};
+
+static void
+close_on_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct close_seen *seen = arg;
+
+	(void)msg;
+	seen->msgs++;
+	ipc_chan_close(chan);
+}
+
+static void
+close_on_close(struct ipc_chan *chan, void *arg)
+{
+	struct close_seen *seen = arg;
+
+	(void)chan;
+	seen->closed++;
+	event_base_loopbreak(seen->base);
+}
+
+/* What lookup does to a peer that asks what it may not: the message after
+ * is never read, and the owner hears of the close from the loop. */
+static void
+test_chan_close_from_callback(void **state)
+{
+	struct close_seen seen = { event_base_new(), 0, 0 };
+	struct ipc_chan *chan;
+	int sp[2];
+
+	(void)state;
+	assert_non_null(seen.base);
+	assert_int_equal(ipc_socketpair(sp), 0);
+	assert_int_equal(ipc_send(sp[0], TEST_TYPE, "a", 1, -1), 0);
+	assert_int_equal(ipc_send(sp[0], TEST_TYPE, "b", 1, -1), 0);
+	chan = ipc_chan_new(seen.base, sp[1], close_on_msg, close_on_close, &seen);
+	assert_int_equal(event_base_dispatch(seen.base), 0);
+	assert_int_equal(seen.msgs, 1);
+	assert_int_equal(seen.closed, 1);
+	assert_int_equal(ipc_chan_send(chan, TEST_TYPE, "c", 1, -1), -1);
+	ipc_chan_free(&chan);
+	assert_null(chan);
+	close(sp[0]);
+	event_base_free(seen.base);
+}
+
 int
 main(void)
 {
@@ -168,6 +250,8 @@ main(void)
 		cmocka_unit_test(test_chan_set_finds_by_serial),
 		cmocka_unit_test(test_reader_refuses_bad_payloads),
 		cmocka_unit_test(test_header_mismatch_refused),
+		cmocka_unit_test(test_ctl_peer_exact),
+		cmocka_unit_test(test_chan_close_from_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

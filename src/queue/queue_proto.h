@@ -1,0 +1,14 @@
+/*
+ * What the queue's peers tell it: smtpd announces each message it has
+ * queued.  The queue answers nothing; a message it was not told about is
+ * found by its scan of the folder (queue.c).
+ */
+#ifndef TERN_QUEUE_PROTO_H
+#define TERN_QUEUE_PROTO_H
+
+enum queue_msg_type {
+	/* smtpd -> queue */
+	IPC_QUEUE_NEW = 20,     /* the queue id, QUEUE_ID_LEN bytes, no length field */
+};
+
+#endif
