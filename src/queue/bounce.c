@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/addr.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define WRAP_WIDTH      76      /* where our own lines are folded */
@@ -250,39 +251,6 @@ put_wrapped(struct bounce_out *o, const char *first, const char *text,
 	out_puts(o, "\r\n");
 }
 
-/* Length of the valid UTF-8 sequence at p and its code point, or 0. */
-static size_t
-utf8_decode(const unsigned char *p, unsigned long *cp_r)
-{
-	static const unsigned long min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	unsigned long cp;
-	size_t n;
-
-	if (p[0] < 0x80) {
-		*cp_r = p[0];
-		return 1;
-	} else if ((p[0] & 0xe0) == 0xc0) {
-		cp = p[0] & 0x1f;
-		n = 2;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		cp = p[0] & 0x0f;
-		n = 3;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		cp = p[0] & 0x07;
-		n = 4;
-	} else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)      /* also stops at the NUL */
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_r = cp;
-	return n;
-}
-
 /*
  * Appends an address as a delivery-status field value: "rfc822; addr" when
  * it is ASCII, else (SMTPUTF8) "utf-8; " and the 7-bit utf-8-addr-xtext of
@@ -295,15 +263,15 @@ put_dsn_addr(struct bounce_out *o, const char *field, const char *addr)
 {
 	const unsigned char *p = (const unsigned char *)addr;
 	char enc[ADDR_ENC_MAX + 1], tok[16];
-	size_t e = 0, n, tl;
+	size_t e = 0, n, tl, left = strlen(addr);
 	unsigned long cp;
 
-	if (!has_8bit(addr, strlen(addr))) {
+	if (!has_8bit(addr, left)) {
 		out_putf(o, "%s: rfc822; %s\r\n", field, addr);
 		return;
 	}
 	while (*p) {
-		if ((n = utf8_decode(p, &cp)) == 0) {
+		if ((n = utf8_char(p, left, 0, &cp)) == 0) {
 			snprintf(tok, sizeof(tok), "?");
 			n = 1;
 		} else if (cp > 0x20 && cp < 0x7f && cp != '+' && cp != '=' &&
@@ -317,6 +285,7 @@ put_dsn_addr(struct bounce_out *o, const char *field, const char *addr)
 		memcpy(enc + e, tok, tl);
 		e += tl;
 		p += n;
+		left -= n;
 	}
 	enc[e] = '\0';
 	out_putf(o, "%s: utf-8; %s\r\n", field, enc);

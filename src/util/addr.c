@@ -7,6 +7,7 @@
  * default before the check that should have refused it).
  */
 #include "util/addr.h"
+#include "util/utf8.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -43,43 +44,11 @@ fold_char(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/*
- * Length of the valid UTF-8 sequence (RFC 3629) for a non-ASCII character
- * at p, n bytes available, or 0.  Overlong forms, surrogates, code points
- * past U+10FFFF and the C1 controls (U+0080..U+009F) are refused.
- */
+/* A non-ASCII character of an SMTPUTF8 address: valid, and no C1 control. */
 static size_t
 utf8_len(const unsigned char *p, size_t n)
 {
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		need = 2;
-		if (p[0] == 0xc2)
-			lo = 0xa0;      /* C1 controls */
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;      /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f;      /* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;      /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f;      /* past U+10FFFF */
-	} else
-		return 0;
-	if (n < need)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return need;
+	return utf8_char(p, n, UTF8_NO_C1, NULL);
 }
 
 /*

@@ -4,34 +4,7 @@
  * checks once at the end (ferror).
  */
 #include "util/escape.h"
-
-size_t
-escape_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned long cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	cp = p[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
-		return 0;
-	return len;
-}
+#include "util/utf8.h"
 
 void
 escape_text(FILE *f, const char *s, size_t n, int flags)
@@ -40,7 +13,7 @@ escape_text(FILE *f, const char *s, size_t n, int flags)
 	size_t len;
 
 	for (size_t i = 0; i < n; i += len) {
-		len = p[i] >= 0x80 ? escape_utf8_len(p + i, n - i) : 0;
+		len = p[i] >= 0x80 ? utf8_char(p + i, n - i, UTF8_NO_C1, NULL) : 0;
 		if (len > 0) {
 			fwrite(p + i, 1, len, f);
 			continue;
@@ -62,7 +35,7 @@ escape_json(FILE *f, const char *s, size_t n)
 
 	putc('"', f);
 	for (size_t i = 0; i < n; i += len) {
-		len = p[i] >= 0x80 ? escape_utf8_len(p + i, n - i) : 0;
+		len = p[i] >= 0x80 ? utf8_char(p + i, n - i, UTF8_NO_C1, NULL) : 0;
 		if (len > 0) {
 			fwrite(p + i, 1, len, f);
 			continue;

@@ -11,11 +11,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Length of the valid UTF-8 sequence at p (of n bytes) that encodes a
- * printable character, or 0: no overlong forms, no surrogates, nothing
- * past U+10FFFF, no C1 controls. */
-size_t escape_utf8_len(const unsigned char *p, size_t n);
-
 #define ESCAPE_KEEP_TAB 1       /* a tab stays a tab (folded header lines) */
 
 /* For the terminal: printable ASCII and valid UTF-8 as they are, the rest

@@ -18,18 +18,19 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Isrc -g -O1
 # The sources each harness needs, beside the harness itself.
 srcs() {
 	case $1 in
-	fuzz_addr)        echo src/util/addr.c ;;
-	fuzz_smtp_parse)  echo src/smtpd/smtp_parse.c src/util/addr.c ;;
+	fuzz_addr)        echo src/util/addr.c src/util/utf8.c ;;
+	fuzz_smtp_parse)  echo src/smtpd/smtp_parse.c src/util/addr.c src/util/utf8.c ;;
 	fuzz_data_reader) echo src/smtpd/data_reader.c ;;
-	fuzz_header_from) echo src/smtpd/header_from.c src/util/addr.c \
+	fuzz_header_from) echo src/smtpd/header_from.c src/util/addr.c src/util/utf8.c \
 	    src/smtpd/header_name.c src/smtpd/encoded_word.c \
 	    src/util/buf.c src/util/xmalloc.c src/util/log.c ;;
 	fuzz_smtp_reply)  echo src/deliver/smtp_reply.c ;;
 	fuzz_base64)      echo src/util/base64.c ;;
-	fuzz_auth_plain)  echo src/smtpd/smtp_parse.c src/util/addr.c \
+	fuzz_auth_plain)  echo src/smtpd/smtp_parse.c src/util/addr.c src/util/utf8.c \
 	    src/util/base64.c ;;
 	fuzz_smtp_line)   echo src/smtpd/smtp_line.c src/util/log.c -levent ;;
-	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/addr.c src/util/log.c \
+	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/addr.c \
+	    src/util/utf8.c src/util/log.c \
 	    src/util/xmalloc.c -lcares -levent ;;
 	fuzz_ipc)         echo src/net/ipc.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
