@@ -133,7 +133,7 @@ commit_done(struct work *w, void *arg)
 		ipc_chan_send(sd->queue, IPC_QUEUE_NEW, j->id, strlen(j->id), -1);
 	}
 	if (s != NULL) {
-		s->wait = WAIT_NONE;
+		session_wait_for(s, WAIT_NONE);
 		if (j->ok) {
 			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
 			    s->id, s->env.id, s->env.sender,
@@ -203,6 +203,5 @@ session_data_commit(struct session *s)
 	}
 	/* The job owns the file now. */
 	s->data_fd = -1;
-	s->wait = WAIT_COMMIT;
-	bufferevent_disable(s->bev, EV_READ);
+	session_wait_for(s, WAIT_COMMIT);
 }

@@ -17,6 +17,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
 #include "smtpd/smtp_line.h"
 #include "smtpd/smtpd.h"
 #include "util/cidr.h"
@@ -161,6 +163,47 @@ session_free(struct session *s)
 	free(s);
 	if (sd->stopping && sd->nsessions == 0)
 		event_base_loopbreak(sd->base);
+}
+
+/*
+ * The one place a session starts and stops waiting.  While it waits (for
+ * lookup, the group sync, the brake's delay) it reads nothing more, so
+ * that what the client pipelined stays in the socket; a TLS handshake
+ * reads on its own.  session_resume() reads on once the wait is over.
+ */
+void
+session_wait_for(struct session *s, enum session_wait why)
+{
+	s->wait = why;
+	if (why != WAIT_NONE && why != WAIT_TLS)
+		bufferevent_disable(s->bev, EV_READ);
+}
+
+/* A request to lookup, its first field the session's reference, which
+ * the answer carries back. */
+void
+session_lookup_request(struct session *s, struct buf *req)
+{
+	buf_init(req, IPC_MAX_PAYLOAD);
+	ipc_put_u32(req, session_ref(s));
+}
+
+int
+session_ask_lookup(struct session *s, uint32_t type, struct buf *req,
+    enum session_wait why)
+{
+	int r = -1;
+
+	if (s->sd->lookup != NULL)
+		r = ipc_chan_send(s->sd->lookup, type, req->data, req->len, -1);
+	/* An AUTH request holds a password. */
+	if (req->len > 0)
+		explicit_bzero(req->data, req->len);
+	buf_free(req);
+	if (r < 0)
+		return -1;
+	session_wait_for(s, why);
+	return 0;
 }
 
 void

@@ -43,28 +43,17 @@ static void
 session_auth_check(struct session *s, const char *login, const char *password)
 {
 	struct buf req;
-	int r = -1;
 
 	s->auth_step = AUTH_NONE;
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", login);
-	if (s->sd->lookup != NULL) {
-		buf_init(&req, IPC_MAX_PAYLOAD);
-		ipc_put_u32(&req, session_ref(s));
-		ipc_put_str(&req, login);
-		ipc_put_str(&req, password);
-		ipc_put_str(&req, s->client_ip);
-		r = ipc_chan_send(s->sd->lookup, IPC_LOOKUP_AUTH, req.data,
-		    req.len, -1);
-		explicit_bzero(req.data, req.len);
-		buf_free(&req);
-	}
-	if (r < 0) {
+	session_lookup_request(s, &req);
+	ipc_put_str(&req, login);
+	ipc_put_str(&req, password);
+	ipc_put_str(&req, s->client_ip);
+	if (session_ask_lookup(s, IPC_LOOKUP_AUTH, &req, WAIT_AUTH) < 0) {
 		log_warn("%s: lookup unavailable for AUTH", s->id);
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
-		return;
 	}
-	s->wait = WAIT_AUTH;
-	bufferevent_disable(s->bev, EV_READ);
 }
 
 /* A password longer than any account can have (the same PASSWORD_MAX as
@@ -295,7 +284,7 @@ session_auth_delayed(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	s->wait = WAIT_NONE;
+	session_wait_for(s, WAIT_NONE);
 	session_auth_finish(s);
 }
 
@@ -321,7 +310,7 @@ session_auth_hold(struct session *s, uint32_t delay_ms)
 		log_info("%s: auth slowed login=%s client=[%s] delay=%ums reason=earlier-failures",
 		    s->id, login, s->client_ip, delay_ms);
 	}
-	s->wait = WAIT_DELAY;
+	session_wait_for(s, WAIT_DELAY);
 	return 0;
 }
 
@@ -336,7 +325,7 @@ session_auth_reply(struct session *s, struct ipc_reader *r)
 	ipc_get_str(r, v->existing, sizeof(v->existing));
 	delay_ms = ipc_get_u32(r);
 	v->flags = ipc_get_u32(r);
-	s->wait = WAIT_NONE;
+	session_wait_for(s, WAIT_NONE);
 	if (ipc_reader_end(r) < 0) {
 		log_warn("%s: malformed AUTH reply from lookup", s->id);
 		v->res = LOOKUP_AUTH_TEMPFAIL;

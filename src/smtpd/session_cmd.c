@@ -101,26 +101,13 @@ cmd_rcpt(struct session *s, const char *arg)
 	/* A bare <postmaster> goes to lookup as it is: lookup knows which
 	 * local domain is this host's. */
 	snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s", path.addr);
-	if (s->sd->lookup == NULL) {
-		log_warn("%s: lookup unavailable: 451 to=<%s>", s->id, s->rcpt_pending);
-		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
-		    s->rcpt_pending);
-		return;
-	}
-	buf_init(&req, IPC_MAX_PAYLOAD);
-	ipc_put_u32(&req, session_ref(s));
+	session_lookup_request(s, &req);
 	ipc_put_str(&req, s->rcpt_pending);
-	int r = ipc_chan_send(s->sd->lookup, IPC_LOOKUP_RESOLVE, req.data,
-	    req.len, -1);
-	buf_free(&req);
-	if (r < 0) {
+	if (session_ask_lookup(s, IPC_LOOKUP_RESOLVE, &req, WAIT_LOOKUP) < 0) {
 		log_warn("%s: lookup unavailable: 451 to=<%s>", s->id, s->rcpt_pending);
 		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    s->rcpt_pending);
-		return;
 	}
-	s->wait = WAIT_LOOKUP;
-	bufferevent_disable(s->bev, EV_READ);
 }
 
 /* Adds a resolved mailbox to the transaction unless it is there already:
@@ -141,7 +128,7 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 	struct dir_target t;
 	size_t before = s->env.nrcpt;
 
-	s->wait = WAIT_NONE;
+	session_wait_for(s, WAIT_NONE);
 	for (uint32_t i = 0; i < n && i < DIR_RESOLVE_MAX && !r->error; i++) {
 		t.remote = (int)ipc_get_u32(r);
 		ipc_get_str(r, t.addr, sizeof(t.addr));

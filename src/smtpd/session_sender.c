@@ -24,24 +24,14 @@ session_sender_ask(struct session *s, const char *const *addrs, size_t n,
     enum session_wait why)
 {
 	struct buf req;
-	int r;
 
-	if (s->sd->lookup == NULL)
-		return -1;
-	buf_init(&req, IPC_MAX_PAYLOAD);
-	ipc_put_u32(&req, session_ref(s));
+	session_lookup_request(s, &req);
 	ipc_put_str(&req, s->authenticated ? s->auth_login : "");
 	ipc_put_str(&req, s->client_ip);
 	ipc_put_u32(&req, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
 		ipc_put_str(&req, addrs[i]);
-	r = ipc_chan_send(s->sd->lookup, IPC_LOOKUP_SENDER, req.data, req.len, -1);
-	buf_free(&req);
-	if (r < 0)
-		return -1;
-	s->wait = why;
-	bufferevent_disable(s->bev, EV_READ);
-	return 0;
+	return session_ask_lookup(s, IPC_LOOKUP_SENDER, &req, why);
 }
 
 static void
@@ -199,7 +189,7 @@ session_sender_reply(struct session *s, struct ipc_reader *r)
 	uint32_t v = ipc_get_u32(r), index = ipc_get_u32(r);
 	uint32_t refused = ipc_get_u32(r);
 
-	s->wait = WAIT_NONE;
+	session_wait_for(s, WAIT_NONE);
 	if (ipc_reader_end(r) < 0) {
 		log_warn("%s: malformed sender reply from lookup", s->id);
 		v = LOOKUP_SENDER_TEMPFAIL;

@@ -42,7 +42,7 @@ session_tls_accept(struct session *s, int fd)
 		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	s->wait = WAIT_TLS;
+	session_wait_for(s, WAIT_TLS);
 	return 0;
 }
 
@@ -80,7 +80,7 @@ session_cmd_starttls(struct session *s, const char *arg)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	s->bev = tls;
-	s->wait = WAIT_TLS;
+	session_wait_for(s, WAIT_TLS);
 	session_reset_transaction(s);
 	session_enter_state(s, SESSION_INIT);
 	s->esmtp = 0;
@@ -93,7 +93,7 @@ static void
 session_tls_established(struct session *s, SSL *ssl)
 {
 	s->tls = 1;
-	s->wait = WAIT_NONE;
+	session_wait_for(s, WAIT_NONE);
 	tls_describe(ssl, s->tls_desc, sizeof(s->tls_desc));
 	log_info("%s: TLS established from [%s]: %s", s->id, s->client_ip,
 	    s->tls_desc);

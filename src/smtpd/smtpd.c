@@ -137,7 +137,7 @@ smtpd_fail_lookups(struct smtpd *sd)
 		default:
 			continue;
 		}
-		s->wait = WAIT_NONE;
+		session_wait_for(s, WAIT_NONE);
 		session_resume(s);
 	}
 }

@@ -161,6 +161,13 @@ void session_reply(struct session *s, const char *fmt, ...)
 void session_client_error(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_enter_state(struct session *s, enum session_state state);
+void session_wait_for(struct session *s, enum session_wait why);
+struct buf;
+void session_lookup_request(struct session *s, struct buf *req);
+/* Sends req (begun by session_lookup_request) to lookup and waits in why;
+ * req is wiped and freed.  0, or -1 when lookup is away: no wait then. */
+int session_ask_lookup(struct session *s, uint32_t type, struct buf *req,
+    enum session_wait why);
 void session_close_after_reply(struct session *s);
 void session_resume(struct session *s);
 void session_reset_transaction(struct session *s);
