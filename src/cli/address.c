@@ -16,32 +16,33 @@ address_usage(void)
 	    "tern address del ADDRESS\n");
 }
 
+static int
+address_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
+{
+	const struct cli_args *a = arg;
+	char **argv = a->argv;
+
+	if (strcmp(argv[1], "add") == 0) {
+		if (dir_address_add(dir, argv[2], argv[3], err) < 0)
+			return -1;
+		printf("added address %s to '%s'\n", argv[2], argv[3]);
+	} else {
+		if (dir_address_del(dir, argv[2], err) < 0)
+			return -1;
+		printf("deleted address %s\n", argv[2]);
+	}
+	return 0;
+}
+
 int
 cli_address(const struct conf *conf, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	int add, rc;
+	struct cli_args a = { argc, argv };
 
-	add = argc == 4 && strcmp(argv[1], "add") == 0;
-	if (!add && !(argc == 3 && strcmp(argv[1], "del") == 0)) {
+	if (!(argc == 4 && strcmp(argv[1], "add") == 0) &&
+	    !(argc == 3 && strcmp(argv[1], "del") == 0)) {
 		address_usage();
 		return EXIT_USAGE;
 	}
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	if (add)
-		rc = dir_address_add(dir, argv[2], argv[3], err);
-	else
-		rc = dir_address_del(dir, argv[2], err);
-	dir_close(&dir);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	if (add)
-		printf("added address %s to '%s'\n", argv[2], argv[3]);
-	else
-		printf("deleted address %s\n", argv[2]);
-	return 0;
+	return cli_with_directory(conf, address_run, &a);
 }

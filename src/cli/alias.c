@@ -24,16 +24,15 @@ alias_print(void *arg, const char *source, const char *target)
 }
 
 static int
-alias_run(struct directory *dir, int argc, char **argv, char *err)
+alias_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
+	const struct cli_args *a = arg;
+	char **argv = a->argv;
+	int argc = a->argc;
+
 	if (strcmp(argv[1], "list") == 0) {
 		if (dir_alias_list(dir, alias_print, NULL, err) < 0)
 			return -1;
-		if (fflush(stdout) == EOF) {
-			snprintf(err, DIR_ERR_MAX, "cannot write: %s",
-			    strerror(errno));
-			return -1;
-		}
 		return 0;
 	}
 	if (strcmp(argv[1], "del") == 0) {
@@ -55,11 +54,13 @@ alias_run(struct directory *dir, int argc, char **argv, char *err)
 int
 cli_alias(const struct conf *conf, int argc, char **argv)
 {
+	struct cli_args a = { argc, argv };
+
 	if (!(argc == 2 && strcmp(argv[1], "list") == 0) &&
 	    !(argc == 3 && strcmp(argv[1], "del") == 0) &&
 	    !(argc >= 4 && strcmp(argv[1], "add") == 0)) {
 		alias_usage();
 		return EXIT_USAGE;
 	}
-	return cli_with_directory(conf, argc, argv, alias_run);
+	return cli_with_directory(conf, alias_run, &a);
 }

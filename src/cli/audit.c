@@ -35,6 +35,7 @@ struct audit_block {
 
 struct audit_out {
 	int json;
+	long long since;        /* events seen since then (0: all) */
 	size_t rows;
 	size_t blocks;          /* printed so far */
 	struct audit_block block;
@@ -228,38 +229,31 @@ audit_parse(int argc, char **argv, int *json_r, long long *since_r)
 	return 0;
 }
 
+static int
+audit_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
+{
+	struct audit_out *o = arg;
+	int rc = dir_audit_list(dir, o->since, audit_row, o, err);
+
+	if (rc == 0 && !o->json)
+		audit_block_flush(o);
+	audit_block_clear(&o->block);
+	if (rc == 0 && o->json)
+		fputs(o->rows == 0 ? "[]\n" : "\n]\n", stdout);
+	else if (rc == 0 && o->rows == 0)
+		printf("no events%s\n", o->since > 0 ? " in that time" : "");
+	return rc;
+}
+
 int
 cli_audit(const struct conf *conf, int argc, char **argv)
 {
 	struct audit_out o;
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	long long since;
-	int rc;
 
 	memset(&o, 0, sizeof(o));
-	if (audit_parse(argc, argv, &o.json, &since) < 0) {
+	if (audit_parse(argc, argv, &o.json, &o.since) < 0) {
 		audit_usage();
 		return EXIT_USAGE;
 	}
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = dir_audit_list(dir, since, audit_row, &o, err);
-	dir_close(&dir);
-	if (rc == 0 && !o.json)
-		audit_block_flush(&o);
-	audit_block_clear(&o.block);
-	if (rc == 0 && o.json)
-		fputs(o.rows == 0 ? "[]\n" : "\n]\n", stdout);
-	else if (rc == 0 && o.rows == 0)
-		printf("no events%s\n", since > 0 ? " in that time" : "");
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		cli_error("cannot write: %s", strerror(errno));
-		return 1;
-	}
-	return 0;
+	return cli_with_directory(conf, audit_run, &o);
 }

@@ -22,15 +22,22 @@ int cli_sender(const struct conf *conf, int argc, char **argv);
 int cli_audit(const struct conf *conf, int argc, char **argv);
 int cli_tls_policy(const struct conf *conf, int argc, char **argv);
 
-/* Switches to conf->user when run as root (so that tern.db and its WAL
- * files stay the server's), makes sure state_dir exists, and opens the
- * directory.  On failure prints one line to stderr and returns NULL. */
-struct directory *cli_open_directory(const struct conf *conf);
+/* What a command does with the open directory: 0, or -1 with one line in
+ * err.  arg is the command's own (struct cli_args for argument lists). */
+typedef int cli_dir_fn(struct directory *dir, void *arg,
+    char err[DIR_ERR_MAX]);
 
-/* Opens the directory (cli_open_directory), runs run, closes it, and
- * turns run's -1 and err into one line on stderr: the exit status. */
-int cli_with_directory(const struct conf *conf, int argc, char **argv,
-    int (*run)(struct directory *dir, int argc, char **argv, char *err));
+struct cli_args {
+	int argc;
+	char **argv;
+};
+
+/* Switches to conf->user when run as root (so that tern.db and its WAL
+ * files stay the server's), makes sure state_dir exists, opens the
+ * directory, runs run, closes it, flushes what run printed, and turns a
+ * failure of either into one line on stderr: the exit status.  Every
+ * admin command that touches the directory goes through here. */
+int cli_with_directory(const struct conf *conf, cli_dir_fn *run, void *arg);
 
 /* Prints "tern: " and the message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,8 +3,10 @@
  * directory as the server's user so that the files it creates stay
  * readable by the server.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "util/log.h"
@@ -22,7 +24,7 @@ cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-struct directory *
+static struct directory *
 cli_open_directory(const struct conf *conf)
 {
 	struct directory *dir;
@@ -42,8 +44,7 @@ cli_open_directory(const struct conf *conf)
 }
 
 int
-cli_with_directory(const struct conf *conf, int argc, char **argv,
-    int (*run)(struct directory *dir, int argc, char **argv, char *err))
+cli_with_directory(const struct conf *conf, cli_dir_fn *run, void *arg)
 {
 	struct directory *dir;
 	char err[DIR_ERR_MAX] = "";
@@ -51,10 +52,15 @@ cli_with_directory(const struct conf *conf, int argc, char **argv,
 
 	if ((dir = cli_open_directory(conf)) == NULL)
 		return 1;
-	rc = run(dir, argc, argv, err);
+	rc = run(dir, arg, err);
 	dir_close(&dir);
 	if (rc < 0) {
 		cli_error("%s", err);
+		return 1;
+	}
+	/* A listing cut short by a full disk or a closed pipe fails. */
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		cli_error("cannot write: %s", strerror(errno));
 		return 1;
 	}
 	return 0;

@@ -33,19 +33,15 @@ domain_folded(const char *domain, char buf[ADDR_DOMAIN_MAX + 1])
 }
 
 static int
-domain_run(struct directory *dir, int argc, char **argv, char *err)
+domain_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
-	(void)argc;
+	const struct cli_args *a = arg;
+	char **argv = a->argv;
 	char name[ADDR_DOMAIN_MAX + 1];
 
 	if (strcmp(argv[1], "list") == 0) {
 		if (dir_domain_list(dir, domain_print, NULL, err) < 0)
 			return -1;
-		if (fflush(stdout) == EOF) {
-			snprintf(err, DIR_ERR_MAX, "cannot write: %s",
-			    strerror(errno));
-			return -1;
-		}
 		return 0;
 	}
 	if (strcmp(argv[1], "add") == 0) {
@@ -63,11 +59,13 @@ domain_run(struct directory *dir, int argc, char **argv, char *err)
 int
 cli_domain(const struct conf *conf, int argc, char **argv)
 {
+	struct cli_args a = { argc, argv };
+
 	if (!(argc == 2 && strcmp(argv[1], "list") == 0) &&
 	    !(argc == 3 && (strcmp(argv[1], "add") == 0 ||
 	    strcmp(argv[1], "del") == 0))) {
 		domain_usage();
 		return EXIT_USAGE;
 	}
-	return cli_with_directory(conf, argc, argv, domain_run);
+	return cli_with_directory(conf, domain_run, &a);
 }

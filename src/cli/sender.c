@@ -26,62 +26,36 @@ sender_print(void *arg, const char *login, const char *pattern)
 }
 
 static int
-sender_list(struct directory *dir, const char *login)
+sender_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
-	char err[DIR_ERR_MAX];
+	const struct cli_args *a = arg;
+	char **argv = a->argv;
+	const char *login = a->argc == 3 || a->argc == 4 ? argv[2] : NULL;
 
-	if (dir_sender_list(dir, login, sender_print, NULL, err) < 0) {
-		cli_error("%s", err);
-		return 1;
+	if (strcmp(argv[1], "list") == 0)
+		return dir_sender_list(dir, login, sender_print, NULL, err);
+	if (strcmp(argv[1], "allow") == 0) {
+		if (dir_sender_allow(dir, login, argv[3], err) < 0)
+			return -1;
+		printf("'%s' may send as %s\n", login, argv[3]);
+	} else {
+		if (dir_sender_revoke(dir, login, argv[3], err) < 0)
+			return -1;
+		printf("'%s' may no longer send as %s\n", login, argv[3]);
 	}
-	if (fflush(stdout) == EOF) {
-		cli_error("cannot write: %s", strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
-static int
-sender_change(struct directory *dir, int allow, const char *login,
-    const char *pattern)
-{
-	char err[DIR_ERR_MAX];
-	int rc;
-
-	if (allow)
-		rc = dir_sender_allow(dir, login, pattern, err);
-	else
-		rc = dir_sender_revoke(dir, login, pattern, err);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	if (allow)
-		printf("'%s' may send as %s\n", login, pattern);
-	else
-		printf("'%s' may no longer send as %s\n", login, pattern);
 	return 0;
 }
 
 int
 cli_sender(const struct conf *conf, int argc, char **argv)
 {
-	struct directory *dir;
-	int list, allow, revoke, status;
+	struct cli_args a = { argc, argv };
 
-	list = (argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0;
-	allow = argc == 4 && strcmp(argv[1], "allow") == 0;
-	revoke = argc == 4 && strcmp(argv[1], "revoke") == 0;
-	if (!list && !allow && !revoke) {
+	if (!((argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0) &&
+	    !(argc == 4 && (strcmp(argv[1], "allow") == 0 ||
+	    strcmp(argv[1], "revoke") == 0))) {
 		sender_usage();
 		return EXIT_USAGE;
 	}
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	if (list)
-		status = sender_list(dir, argc == 3 ? argv[2] : NULL);
-	else
-		status = sender_change(dir, allow, argv[2], argv[3]);
-	dir_close(&dir);
-	return status;
+	return cli_with_directory(conf, sender_run, &a);
 }

@@ -35,19 +35,15 @@ tls_policy_folded(const char *s, char buf[ADDR_DOMAIN_MAX + 1])
 }
 
 static int
-tls_policy_run(struct directory *dir, int argc, char **argv, char *err)
+tls_policy_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
-	(void)argc;
+	const struct cli_args *a = arg;
+	char **argv = a->argv;
 	char name[ADDR_DOMAIN_MAX + 1], word[ADDR_DOMAIN_MAX + 1];
 
 	if (strcmp(argv[1], "list") == 0) {
 		if (dir_tls_policy_list(dir, tls_policy_print, NULL, err) < 0)
 			return -1;
-		if (fflush(stdout) == EOF) {
-			snprintf(err, DIR_ERR_MAX, "cannot write: %s",
-			    strerror(errno));
-			return -1;
-		}
 		return 0;
 	}
 	if (strcmp(argv[1], "set") == 0) {
@@ -68,11 +64,13 @@ tls_policy_run(struct directory *dir, int argc, char **argv, char *err)
 int
 cli_tls_policy(const struct conf *conf, int argc, char **argv)
 {
+	struct cli_args a = { argc, argv };
+
 	if (!(argc == 2 && strcmp(argv[1], "list") == 0) &&
 	    !(argc == 3 && strcmp(argv[1], "del") == 0) &&
 	    !(argc == 4 && strcmp(argv[1], "set") == 0)) {
 		tls_policy_usage();
 		return EXIT_USAGE;
 	}
-	return cli_with_directory(conf, argc, argv, tls_policy_run);
+	return cli_with_directory(conf, tls_policy_run, &a);
 }

@@ -119,15 +119,36 @@ user_new_hash(const struct conf *conf, const struct user_args *a,
 	return 0;
 }
 
+/* What user add and user passwd hand the directory. */
+struct user_job {
+	const struct user_args *a;
+	const char *login;
+	const char *hash;       /* NULL: no password */
+	char mailbox[ADDR_BUF]; /* user del: the account's mailbox */
+};
+
+static int
+user_add_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
+{
+	struct user_job *j = arg;
+
+	if (dir_user_add(dir, j->a->name, j->login, j->hash, err) < 0)
+		return -1;
+	printf("added user '%s' with address %s\n", j->login, j->a->name);
+	return 0;
+}
+
 static int
 user_add(const struct conf *conf, const struct user_args *a)
 {
-	struct directory *dir;
+	struct user_job job;
 	char hash[PASSWORD_HASH_BUF];
 	char addr[ADDR_BUF];
 	char err[USER_ERR_MAX];
 	const char *login = a->login, *reason;
 	int addr_ok, rc;
+
+	memset(&job, 0, sizeof(job));
 
 	/* The default login is the address as the directory stores it, the
 	 * domain folded: the form a mail client is set up with.  A bad
@@ -145,17 +166,12 @@ user_add(const struct conf *conf, const struct user_args *a)
 	}
 	if (user_new_hash(conf, a, login, hash) < 0)
 		return 1;
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = dir_user_add(dir, a->name, login, hash[0] ? hash : NULL, err);
-	dir_close(&dir);
+	job.a = a;
+	job.login = login;
+	job.hash = hash[0] ? hash : NULL;
+	rc = cli_with_directory(conf, user_add_run, &job);
 	explicit_bzero(hash, sizeof(hash));
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	printf("added user '%s' with address %s\n", login, a->name);
-	return 0;
+	return rc;
 }
 
 /* ---- user del ---- */
@@ -207,27 +223,30 @@ user_purge(const char *path)
  * purge removes exactly the folder mail went to; it escapes '/' and a
  * leading '.', so no address can name a path outside state_dir/mail. */
 static int
+user_del_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
+{
+	struct user_job *j = arg;
+
+	if (dir_user_del(dir, j->a->name, j->mailbox, err) < 0)
+		return -1;
+	printf("deleted user '%s' (%s)\n", j->a->name, j->mailbox);
+	return 0;
+}
+
+static int
 user_del(const struct conf *conf, const struct user_args *a)
 {
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	char mailbox[ADDR_BUF];
+	struct user_job job;
 	char path[PATH_MAX];
-	int rc;
 
-	if ((dir = cli_open_directory(conf)) == NULL)
+	memset(&job, 0, sizeof(job));
+	job.a = a;
+	if (cli_with_directory(conf, user_del_run, &job) != 0)
 		return 1;
-	rc = dir_user_del(dir, a->name, mailbox, err);
-	dir_close(&dir);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	printf("deleted user '%s' (%s)\n", a->name, mailbox);
 	if (!a->purge)
 		return 0;
-	if (maildir_path(conf->state_dir, mailbox, path, sizeof(path)) < 0) {
-		cli_error("Maildir path of %s too long: not purged", mailbox);
+	if (maildir_path(conf->state_dir, job.mailbox, path, sizeof(path)) < 0) {
+		cli_error("Maildir path of %s too long: not purged", job.mailbox);
 		return 1;
 	}
 	return user_purge(path) < 0 ? 1 : 0;
@@ -244,48 +263,38 @@ user_print(void *arg, const char *login, const char *mailbox,
 }
 
 static int
-user_list(const struct conf *conf)
+user_list_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
-	struct directory *dir;
-	char err[DIR_ERR_MAX];
-	int rc;
+	(void)arg;
+	return dir_user_list(dir, user_print, NULL, err);
+}
 
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = dir_user_list(dir, user_print, NULL, err);
-	dir_close(&dir);
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	if (fflush(stdout) == EOF) {
-		cli_error("cannot write: %s", strerror(errno));
-		return 1;
-	}
+static int
+user_passwd_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
+{
+	struct user_job *j = arg;
+
+	if (dir_user_passwd(dir, j->a->name, j->hash, err) < 0)
+		return -1;
+	printf("changed the password of '%s'\n", j->a->name);
 	return 0;
 }
 
 static int
 user_passwd(const struct conf *conf, const struct user_args *a)
 {
-	struct directory *dir;
+	struct user_job job;
 	char hash[PASSWORD_HASH_BUF];
-	char err[DIR_ERR_MAX];
 	int rc;
 
 	if (user_new_hash(conf, a, a->name, hash) < 0)
 		return 1;
-	if ((dir = cli_open_directory(conf)) == NULL)
-		return 1;
-	rc = dir_user_passwd(dir, a->name, hash, err);
-	dir_close(&dir);
+	memset(&job, 0, sizeof(job));
+	job.a = a;
+	job.hash = hash;
+	rc = cli_with_directory(conf, user_passwd_run, &job);
 	explicit_bzero(hash, sizeof(hash));
-	if (rc < 0) {
-		cli_error("%s", err);
-		return 1;
-	}
-	printf("changed the password of '%s'\n", a->name);
-	return 0;
+	return rc;
 }
 
 /* Which options each subcommand takes; anything else is bad usage. */
@@ -307,7 +316,7 @@ cli_user(const struct conf *conf, int argc, char **argv)
 	struct user_args a;
 
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
-		return user_list(conf);
+		return cli_with_directory(conf, user_list_run, NULL);
 	if (argc < 3 || user_parse(argc, argv, &a) < 0) {
 		user_usage();
 		return EXIT_USAGE;

@@ -5,9 +5,11 @@ bad usage: exit 2.
 """
 import os
 import sqlite3
+import subprocess
 
 import pytest
 
+from ternlib import TERN_BIN
 
 
 @pytest.fixture
@@ -118,6 +120,23 @@ def test_bad_usage_exit_2(t, args):
 
 
 # ---- users, logins, addresses ----
+
+@pytest.mark.parametrize("args", [["domain", "list"], ["user", "list"], ["alias", "list"],
+                                  ["sender", "list"], ["tls-policy", "list"], ["audit"]])
+def test_listing_to_a_full_disk_fails(t, args):
+    """A listing that cannot be written (stdout on /dev/full) fails with
+    one line, never exits 0 with the output lost."""
+    t.cli("domain", "add", "full.test")
+    t.cli("user", "add", "u@full.test")
+    t.cli("alias", "add", "a@full.test", "u@full.test")
+    t.cli("sender", "allow", "u@full.test", "*@full.test")
+    t.cli("tls-policy", "set", "full.test", "encrypt")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([TERN_BIN, "-c", t.conf_path] + args, stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+    assert p.returncode == 1, "tern %s to /dev/full: exit %d %r" % (args, p.returncode, p.stderr)
+    assert p.stderr.startswith("tern: cannot write"), p.stderr
+
 
 def test_user_add_list_del(t):
     r = t.cli("user", "add", "alice@example.test")
