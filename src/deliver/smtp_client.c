@@ -280,13 +280,7 @@ smtpc_is_self(struct smtp_conn *c, const struct sockaddr *sa)
 	unsigned port, lport;
 	const char *err;
 
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
-		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
-		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	}
+	hostport_from_sockaddr(sa, ip, sizeof(ip), &port);
 	for (size_t i = 0; i < 3; i++) {
 		const char *p = lists[i];
 		while (hostport_list_next(&p, spec) > 0) {
@@ -331,10 +325,8 @@ smtpc_connect_next(struct smtp_conn *c)
 		}
 		break;
 	}
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip, sizeof(c->ip));
-	else
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->ip, sizeof(c->ip));
+	hostport_from_sockaddr((const struct sockaddr *)&ss, c->ip,
+	    sizeof(c->ip), NULL);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	c->bev = bufferevent_socket_new(c->ob->base, -1, BEV_OPT_CLOSE_ON_FREE);

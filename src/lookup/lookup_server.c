@@ -247,7 +247,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 
 	lk.conf = conf;
 	child_setup("lookup", conf);
-	child_ignore_group_stop();
+	child_ignore_stop_signals();
 	if ((lk.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	lookup_open_directory(&lk);

@@ -44,13 +44,6 @@ child_signals_ready(void)
 }
 
 void
-child_ignore_group_stop(void)
-{
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-}
-
-void
 child_ignore_stop_signals(void)
 {
 	signal(SIGTERM, SIG_IGN);

@@ -40,12 +40,11 @@ void child_setup(const char *name, const struct conf *conf);
  * loop watches them: a signal that came meanwhile is delivered now. */
 void child_signals_ready(void);
 
-/* lookup and queue leave stopping to master, which closes their control
- * channel once smtpd is gone: they ignore SIGTERM and SIGINT. */
-void child_ignore_group_stop(void);
-
-/* Called when a child's loop has ended: a second SIGTERM or SIGINT (the
- * group's and master's, say) must not kill it while it cleans up. */
+/* SIGTERM and SIGINT ignored from now on.  lookup and queue call it at
+ * start: they leave stopping to master, which closes their control
+ * channel once smtpd is gone.  Every child calls it when its loop has
+ * ended: a second signal (the group's and master's, say) must not kill it
+ * while it cleans up. */
 void child_ignore_stop_signals(void);
 
 /* SIGHUP in a child: reads the config file again and takes the settings

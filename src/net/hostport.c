@@ -190,6 +190,31 @@ hostport_split(const char *spec, char host_r[HOSTPORT_HOST_MAX],
 	return 0;
 }
 
+void
+hostport_from_sockaddr(const struct sockaddr *sa, char *ip, size_t iplen,
+    unsigned *port_r)
+{
+	const void *addr = NULL;
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		addr = &in->sin_addr;
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		addr = &in6->sin6_addr;
+		port = ntohs(in6->sin6_port);
+	}
+	if (addr == NULL ||
+	    inet_ntop(sa->sa_family, addr, ip, (socklen_t)iplen) == NULL) {
+		snprintf(ip, iplen, "?");
+		port = 0;
+	}
+	if (port_r != NULL)
+		*port_r = port;
+}
+
 int
 hostport_is_ip(const char *host)
 {

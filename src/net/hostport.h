@@ -29,6 +29,12 @@ int hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX]);
  * is then the bare address.  An IP literal is never looked up (no_mx_r
  * is 1).  port_r is left alone when no port is given.  0 or -1 with
  * *err_r a static reason. */
+/* The address of sa as text (ip, INET6_ADDRSTRLEN bytes) and its port
+ * in *port_r (may be NULL); "?" and 0 for another family. */
+struct sockaddr;
+void hostport_from_sockaddr(const struct sockaddr *sa, char *ip, size_t iplen,
+    unsigned *port_r);
+
 /* 1 if host is an IPv4 or IPv6 address (without brackets). */
 int hostport_is_ip(const char *host);
 

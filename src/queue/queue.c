@@ -297,7 +297,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	char err[256];
 
 	child_setup("queue", conf);
-	child_ignore_group_stop();
+	child_ignore_stop_signals();
 	q.conf = conf;
 	snprintf(q.dir, sizeof(q.dir), "%s/queue", conf->state_dir);
 	snprintf(q.tmp, sizeof(q.tmp), "%s/queue/tmp", conf->state_dir);

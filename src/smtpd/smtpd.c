@@ -22,6 +22,7 @@
 
 #include "lookup/lookup_proto.h"
 #include "master/child.h"
+#include "net/hostport.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
@@ -37,21 +38,13 @@ smtpd_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct smtpd_listener *lst = arg;
 	struct smtpd *sd = lst->sd;
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
 	int one = 1;
 
 	(void)l;
 	(void)salen;
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in6->sin6_port);
-	}
+	hostport_from_sockaddr(sa, ip, sizeof(ip), &port);
 	/* Replies are small and each group is written at once: do not let
 	 * Nagle hold the last one back. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
