@@ -320,8 +320,14 @@ user_passwd(struct directory *dir, const char *login, const char *hash,
 	if (hash_check(hash, err) < 0 ||
 	    dir_need_account(dir, login, NULL, err) < 0)
 		return -1;
-	return dir_exec(dir, "UPDATE accounts SET password = ?2 "
-	    "WHERE login = ?1", DIR_P(login, hash), err);
+	if (dir_exec(dir, "UPDATE accounts SET password = ?2 "
+	    "WHERE login = ?1", DIR_P(login, hash), err) < 0)
+		return -1;
+	/* A new password after a break-in: the addresses that logged in
+	 * with the old one (the intruder's among them) are known no more,
+	 * so the brake's per-login limit holds them again. */
+	return dir_exec(dir, "DELETE FROM known_clients WHERE account_id = "
+	    "(SELECT id FROM accounts WHERE login = ?1)", DIR_P(login), err);
 }
 
 int

@@ -134,6 +134,20 @@ def test_known_address_forgotten_after_ttl(sub_factory):
     assert got[0] == 454, "known for 2s only, 3s ago: got %r, want 454" % (got,)
 
 
+def test_new_password_forgets_known_addresses(sub_factory):
+    """After a break-in the postmaster sets a new password: the addresses
+    that logged in with the old one are known no more."""
+    t = brake_server(sub_factory, auth_fail_delay="0s", auth_fail_delay_max="1s")
+    intruder = "127.0.0.50"
+    assert attempt(t, ALICE, ALICE_PW, intruder)[0][0] == 235
+    new_pw = "alice-new-secret-pw-9"
+    t.cli("user", "passwd", ALICE, "--password-stdin", input=new_pw + "\n")
+    for i in range(5):
+        assert attempt(t, ALICE, uniq("guess-"), "127.0.0.%d" % (51 + i))[0] == FAIL_REPLY
+    got, _ = attempt(t, ALICE, new_pw, intruder)
+    assert got[0] == 454, "known before the new password: got %r, want 454" % (got,)
+
+
 def test_guessing_run_is_slowed_then_refused(sub_factory):
     """Many distinct passwords from one address: each answer waits longer
     (1s, 2s, then the 3s cap), then the address is refused, even with the
