@@ -22,13 +22,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-/* Results waiting to go back to the queue. */
-struct ob_done {
-	struct ob_done *next;
-	struct ob_msg *msg;
-};
-
-static struct ob_done *ob_done_head, **ob_done_tail = &ob_done_head;
 
 void
 ob_msg_free(struct ob_msg *m)
@@ -74,8 +67,8 @@ outbound_msg_done(struct outbound *ob, struct ob_msg *m)
 
 	d->next = NULL;
 	d->msg = m;
-	*ob_done_tail = d;
-	ob_done_tail = &d->next;
+	*ob->done_tail = d;
+	ob->done_tail = &d->next;
 	outbound_kick(ob);
 }
 
@@ -125,11 +118,29 @@ outbound_idle_remove(struct ob_dest *d, struct smtp_conn *c)
 }
 
 void
+outbound_conn_add(struct ob_dest *d, struct smtp_conn *c)
+{
+	*smtp_conn_next_conn(c) = d->conns;
+	d->conns = c;
+	d->active++;
+	d->ob->active++;
+}
+
+void
+outbound_conn_idle(struct ob_dest *d, struct smtp_conn *c)
+{
+	*smtp_conn_next_idle(c) = d->idle;
+	d->idle = c;
+}
+
+void
 outbound_conn_unlink(struct ob_dest *d, struct smtp_conn *c)
 {
 	for (struct smtp_conn **p = &d->conns; *p != NULL; p = smtp_conn_next_conn(*p)) {
 		if (*p == c) {
 			*p = *smtp_conn_next_conn(c);
+			d->active--;
+			d->ob->active--;
 			return;
 		}
 	}
@@ -265,11 +276,11 @@ outbound_kick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* Results first: the queue may free room or submit more. */
-	while (ob_done_head != NULL) {
-		struct ob_done *d = ob_done_head;
-		ob_done_head = d->next;
-		if (ob_done_head == NULL)
-			ob_done_tail = &ob_done_head;
+	while (ob->done_head != NULL) {
+		struct ob_done *d = ob->done_head;
+		ob->done_head = d->next;
+		if (ob->done_head == NULL)
+			ob->done_tail = &ob->done_head;
 		ob->done(d->msg, ob->done_arg);
 		free(d);
 	}
@@ -335,6 +346,7 @@ outbound_new(struct event_base *base, const struct conf *conf, struct dns *dns,
 	ob->dns = dns;
 	ob->done = done;
 	ob->done_arg = arg;
+	ob->done_tail = &ob->done_head;
 	ob->kick_ev = event_new(base, -1, 0, outbound_kick_cb, ob);
 	if (ob->kick_ev == NULL)
 		fatal("cannot create an event");
@@ -364,13 +376,12 @@ outbound_free(struct outbound **obp)
 			ob_msg_free(m);
 		free(d);
 	}
-	while (ob_done_head != NULL) {
-		struct ob_done *d = ob_done_head;
-		ob_done_head = d->next;
+	while (ob->done_head != NULL) {
+		struct ob_done *d = ob->done_head;
+		ob->done_head = d->next;
 		ob_msg_free(d->msg);
 		free(d);
 	}
-	ob_done_tail = &ob_done_head;
 	explicit_bzero(ob->relay_password, sizeof(ob->relay_password));
 	SSL_CTX_free(ob->tls_may);
 	SSL_CTX_free(ob->tls_verify);

@@ -1,6 +1,6 @@
 /*
  * Private to outbound delivery: destinations (outbound.c) and the SMTP
- * client connections that serve them (smtp_client.c).
+ * client connections that serve them (smtp_conn.c and smtp_client.c).
  */
 #ifndef TERN_SMTP_CLIENT_H
 #define TERN_SMTP_CLIENT_H
@@ -31,6 +31,12 @@ struct ob_dest {
 	char dead_reason[OB_REPLY_MAX];
 };
 
+/* A result waiting to go back to the queue. */
+struct ob_done {
+	struct ob_done *next;
+	struct ob_msg *msg;
+};
+
 struct outbound {
 	struct event_base *base;
 	const struct conf *conf;
@@ -44,13 +50,17 @@ struct outbound {
 	char relay_login[256];
 	char relay_password[256];
 	struct event *kick_ev;          /* runs outbound_dispatch */
+	struct ob_done *done_head, **done_tail;
 	int stopping;
 };
 
 /* outbound.c */
 struct ob_msg *outbound_next_msg(struct ob_dest *d);
 void outbound_msg_done(struct outbound *ob, struct ob_msg *m);
-/* Takes c out of d's list of connections. */
+/* The lists of d's connections are outbound.c's to change: c joins d
+ * (and the counts of open connections), becomes idle, or leaves d. */
+void outbound_conn_add(struct ob_dest *d, struct smtp_conn *c);
+void outbound_conn_idle(struct ob_dest *d, struct smtp_conn *c);
 void outbound_conn_unlink(struct ob_dest *d, struct smtp_conn *c);
 /* Takes c out of d's idle connections, if it is there. */
 void outbound_idle_remove(struct ob_dest *d, struct smtp_conn *c);
