@@ -11,23 +11,9 @@
 
 #include <string.h>
 
-#define EW_CHARSET_MAX 75       /* RFC 2047 2: a whole word is at most 75 */
+#include "util/base64.h"
 
-static int
-ew_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+#define EW_CHARSET_MAX 75       /* RFC 2047 2: a whole word is at most 75 */
 
 static int
 ew_hex_value(unsigned char c)
@@ -50,7 +36,7 @@ ew_decode_b(const unsigned char *p, size_t len, char *out)
 	size_t o = 0;
 
 	for (size_t i = 0; i < len && p[i] != '='; i++) {
-		int v = ew_b64_value(p[i]);
+		int v = base64_value(p[i]);
 
 		if (v < 0)
 			continue;

@@ -311,18 +311,13 @@ parse_domain(struct parser *ps, char *s, size_t *n)
 	}
 }
 
-/* The address put together from the tokens: judged, then stored. */
+/* Stores an address of the field being parsed (in_name: found in its
+ * display name or a comment); -1 past HEADER_FROM_MAX_ADDRS. */
 static int
-add_addr(struct parser *ps, const char *s, size_t n)
+store_addr(struct parser *ps, const char *addr, int in_name)
 {
 	struct header_from *h = ps->h;
-	char out[ADDR_BUF];
-	const char *why;
 
-	if (addr_parse(s, n, 1, out, &why) == -1) {
-		ps->error = ps->r->addr;
-		return -1;
-	}
 	if (h->naddrs >= HEADER_FROM_MAX_ADDRS) {
 		ps->error = ps->r->too_many;
 		return -1;
@@ -330,8 +325,25 @@ add_addr(struct parser *ps, const char *s, size_t n)
 	if (h->addrs == NULL)
 		h->addrs = xcalloc(HEADER_FROM_MAX_ADDRS, sizeof(*h->addrs));
 	h->addrs[h->naddrs].kind = ps->kind;
-	memcpy(h->addrs[h->naddrs].addr, out, sizeof(out));
+	h->addrs[h->naddrs].in_name = in_name;
+	snprintf(h->addrs[h->naddrs].addr, ADDR_BUF, "%s", addr);
 	h->naddrs++;
+	return 0;
+}
+
+/* The address put together from the tokens: judged, then stored. */
+static int
+add_addr(struct parser *ps, const char *s, size_t n)
+{
+	char out[ADDR_BUF];
+	const char *why;
+
+	if (addr_parse(s, n, 1, out, &why) == -1) {
+		ps->error = ps->r->addr;
+		return -1;
+	}
+	if (store_addr(ps, out, 0) < 0)
+		return -1;
 	ps->found++;
 	return 0;
 }
@@ -422,17 +434,7 @@ add_name_addr(void *arg, const char *addr)
 		if (h->addrs[i].in_name && h->addrs[i].kind == ps->kind &&
 		    strcmp(h->addrs[i].addr, addr) == 0)
 			return 0;
-	if (h->naddrs >= HEADER_FROM_MAX_ADDRS) {
-		ps->error = ps->r->too_many;
-		return -1;
-	}
-	if (h->addrs == NULL)
-		h->addrs = xcalloc(HEADER_FROM_MAX_ADDRS, sizeof(*h->addrs));
-	h->addrs[h->naddrs].kind = ps->kind;
-	h->addrs[h->naddrs].in_name = 1;
-	snprintf(h->addrs[h->naddrs].addr, ADDR_BUF, "%s", addr);
-	h->naddrs++;
-	return 0;
+	return store_addr(ps, addr, 1);
 }
 
 /* The words around an address, from..to of the field: searched for the

@@ -9,8 +9,8 @@
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int
-b64_value(unsigned char c)
+int
+base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -42,7 +42,7 @@ base64_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
 				v[k] = 0;
 				continue;
 			}
-			if (pad > 0 || (v[k] = b64_value(c)) < 0)
+			if (pad > 0 || (v[k] = base64_value(c)) < 0)
 				return -1;
 		}
 		uint32_t n = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |

@@ -13,6 +13,9 @@
 long base64_decode(const char *in, size_t len, unsigned char *out,
     size_t outlen);
 
+/* The value (0-63) of one base64 character, or -1. */
+int base64_value(unsigned char c);
+
 /* Encodes len bytes into out (size outlen, NUL-terminated).  0 or -1 when
  * it does not fit. */
 int base64_encode(const unsigned char *in, size_t len, char *out,
