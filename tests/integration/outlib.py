@@ -62,6 +62,31 @@ class MiniSession:
         self.tls = False
 
 
+class ThreadedServer:
+    """A TCP server on host:port (0: any free port) that runs serve(sock)
+    for each connection in a thread of its own, until stop()."""
+
+    def __init__(self, serve, host="127.0.0.1", port=0):
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                with contextlib.suppress(OSError):
+                    serve(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self._server = Server((host, port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True,
+                         kwargs={"poll_interval": 0.1}).start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
 class MiniSMTP:
     """An SMTP server in threads of the test process, one thread per
     connection, on host:port (port 0: a free one).
@@ -103,27 +128,13 @@ class MiniSMTP:
     # ---- life ----
 
     def start(self):
-        mini = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                mini._serve(self.request)
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-            address_family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-
-        self._server = Server((self.host, self.port), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         kwargs={"poll_interval": 0.1}).start()
+        self._server = ThreadedServer(self._serve, self.host, self.port)
+        self.port = self._server.port
         return self
 
     def stop(self):
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     # ---- what happened ----

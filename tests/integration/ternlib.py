@@ -184,6 +184,9 @@ class CliResult:
 class Tern:
     """One tern instance: its config, state_dir, log and server process."""
 
+    # A command that runs `tern serve` (unshare, say); none by default.
+    WRAPPER = ()
+
     def __init__(self, base=None, **settings):
         self.base = base or make_tempdir()
         self.conf_path = os.path.join(self.base, "tern.conf")
@@ -267,7 +270,7 @@ class Tern:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [TERN_BIN, "-c", self.conf_path, "serve"],
+                list(self.WRAPPER) + [TERN_BIN, "-c", self.conf_path, "serve"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
         finally:

@@ -6,15 +6,13 @@ for any other): a server that trickles a reply, a byte every half second
 while smtp_command_timeout and smtp_data_timeout are 5s, is dropped at the
 deadline and the message deferred.
 """
-import contextlib
 import socket
-import socketserver
 import threading
 import time
 
 import pytest
 
-from outlib import mailnet, queue_entry, sent_line  # noqa: F401
+from outlib import ThreadedServer, mailnet, queue_entry, sent_line  # noqa: F401
 from ternlib import WAIT, new_user, wait_until
 
 DEADLINE = 4            # smtp_reply_deadline in these tests: 2s for a command
@@ -36,27 +34,13 @@ class DripSMTP:
         self.port = 0
 
     def start(self):
-        drip = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                with contextlib.suppress(OSError):
-                    drip._serve(self.request)
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         kwargs={"poll_interval": 0.1}).start()
+        self._server = ThreadedServer(self._serve)
+        self.port = self._server.port
         return self
 
     def stop(self):
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def _trickle(self, sock):

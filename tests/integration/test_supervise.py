@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ternlib import IS_ROOT, TERN_BIN, WAIT, Tern, pids_with_parent, uniq, wait_until
+from ternlib import IS_ROOT, WAIT, Tern, pids_with_parent, uniq, wait_until
 
 UNSHARE = shutil.which("unshare")
 
@@ -126,21 +126,7 @@ class Pid1Tern(Tern):
     unshare forks, and its child, PID 1 inside, runs tern serve.  Master's
     pid here (outside) is that child's."""
 
-    def _start(self, timeout=None):
-        timeout = timeout or 2 * WAIT
-        log = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                [UNSHARE, "--pid", "--fork", "--mount-proc",
-                 TERN_BIN, "-c", self.conf_path, "serve"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True)
-        finally:
-            log.close()
-        self.pgids.append(self.proc.pid)
-        self.wait_greeting(timeout)
-        self.started_once = True
-        return self
+    WRAPPER = (UNSHARE, "--pid", "--fork", "--mount-proc")
 
     @property
     def pid(self):
