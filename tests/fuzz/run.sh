@@ -22,7 +22,7 @@ srcs() {
 	fuzz_smtp_parse)  echo src/smtpd/smtp_parse.c src/util/addr.c src/util/utf8.c ;;
 	fuzz_data_reader) echo src/smtpd/data_reader.c ;;
 	fuzz_header_from) echo src/smtpd/header_from.c src/util/addr.c src/util/utf8.c \
-	    src/smtpd/header_name.c src/smtpd/encoded_word.c \
+	    src/smtpd/header_name.c src/smtpd/encoded_word.c src/util/base64.c \
 	    src/util/buf.c src/util/xmalloc.c src/util/log.c ;;
 	fuzz_smtp_reply)  echo src/deliver/smtp_reply.c ;;
 	fuzz_base64)      echo src/util/base64.c ;;
