@@ -102,15 +102,10 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 	char path[PATH_MAX];
 	time_t now = time(NULL);
 	char err[512];
-	int fd;
+	int fd = -1;
 
 	job->pending = xcalloc(job->env.nrcpt, 1);
 	job->synced = xcalloc(job->env.nrcpt, sizeof(*job->synced));
-	snprintf(path, sizeof(path), "%s/%s", queue_dir, job->env.id);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		log_warn("%s: cannot open: %s", job->env.id, strerror(errno));
-		return;
-	}
 	for (size_t i = 0; i < job->env.nrcpt; i++) {
 		struct queue_rcpt *rc = &job->env.rcpts[i];
 		if (rc->state == QUEUE_RCPT_DONE)
@@ -120,6 +115,16 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 			continue;
 		if (rc->remote)
 			continue;       /* queue_outbound_start's */
+		/* Opened for the first local copy only: a relayed message
+		 * is read by the SMTP client, not here. */
+		if (fd < 0) {
+			snprintf(path, sizeof(path), "%s/%s", queue_dir, job->env.id);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+				log_warn("%s: cannot open: %s", job->env.id,
+				    strerror(errno));
+				return;
+			}
+		}
 		if (queue_deliver_local(conf, job, i, fd, batch, err, sizeof(err)) == 0) {
 			job->pending[i] = QUEUE_JOB_COPIED;
 			job->delivered++;
@@ -129,7 +134,8 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 			queue_defer(job, i, err);
 		}
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	job->outbound = queue_outbound_start(q, job);
 	job->outbound += queue_outbound_post_expired(q, job);
 }
