@@ -46,9 +46,39 @@ CONF
 
 pid() { tr -d ' \n' < "$R/state/tern.pid"; }
 
+# CPU seconds (user+system, every thread) of the tree of pid $1, for the
+# figure "tern's CPU per message": appended to $CPU_LOG at each stop.
+tree_cpu() {
+  /usr/bin/python3 - "$1" <<'PY'
+import os, sys
+kids = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kids.setdefault(int(f[1]), []).append((int(d), int(f[11]) + int(f[12])))
+tick, total, todo = os.sysconf("SC_CLK_TCK"), 0, [int(sys.argv[1])]
+while todo:
+    for pid, t in kids.get(todo.pop(), []):
+        total += t
+        todo.append(pid)
+try:
+    f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()
+    total += int(f[11]) + int(f[12])
+except OSError:
+    pass
+print("%.2f" % (total / tick))
+PY
+}
+CPU_LOG=${BENCH_DIR:-/var/tmp/bench}/tern-cpu.log
+
 stop() {
   [ -f "$R/state/tern.pid" ] || return 0
-  p=$(pid); kill -TERM "$p" 2>/dev/null || true
+  p=$(pid)
+  echo "$(date +%s) tern_cpu_s=$(tree_cpu "$p")" >> "$CPU_LOG" || true
+  kill -TERM "$p" 2>/dev/null || true
   for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
   echo "tern master $p still running" >&2; return 1
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,47 @@
 #include "util/xmalloc.h"
 
 #define MAILDIR_COPY_CHUNK (64 * 1024)
+#define MAILDIR_OPEN_MAX 128    /* copies written, not yet synced, at once */
+#define MAILDIR_SYNC_THREADS 4  /* fsyncs under way at once, besides the caller's */
+
+/* A copy written into tmp/, waiting for the commit to sync and move it. */
+struct maildir_copy {
+	int fd;
+	char tmp[PATH_MAX];
+	char dst[PATH_MAX];
+	int *ok_r;
+	int err;                /* of its fsync or close; 0 when synced */
+};
+
+/* Threads that fsync the copies of one sync together: each fsync waits
+ * for its own writes (data, then the inode), and a disk holds several in
+ * flight, so copies synced side by side cost about one wait, not one
+ * each.  The caller takes copies too and returns when all are synced. */
+struct maildir_syncer {
+	pthread_mutex_t lock;
+	pthread_cond_t work;    /* to the threads: copies to take, or stop */
+	pthread_cond_t done;    /* to the caller: every copy synced */
+	struct maildir_copy *copies;
+	size_t n, next, finished;
+	int stopping;
+	pthread_t threads[MAILDIR_SYNC_THREADS];
+	size_t nthreads;
+};
+
+/* A copy already in new/: on disk once its folder (dirs[dir]) is synced. */
+struct maildir_moved {
+	size_t dir;
+	int *ok_r;
+};
 
 struct maildir_batch {
-	char **dirs;
+	struct maildir_copy open[MAILDIR_OPEN_MAX];
+	size_t nopen;
+	struct maildir_moved *moved;
+	size_t nmoved, moved_cap;
+	char **dirs;            /* the new/ folders the moved copies are in */
 	size_t n;
+	struct maildir_syncer *syncer;  /* started at the first sync of several */
 };
 
 static int
@@ -88,14 +126,178 @@ maildir_batch_new(void)
 	return xcalloc(1, sizeof(struct maildir_batch));
 }
 
-static void
-maildir_batch_add(struct maildir_batch *batch, const char *dir)
+/* The index of dir in the batch's folders, added if new. */
+static size_t
+maildir_batch_dir(struct maildir_batch *batch, const char *dir)
 {
 	for (size_t i = 0; i < batch->n; i++)
 		if (strcmp(batch->dirs[i], dir) == 0)
-			return;
+			return i;
 	batch->dirs = xreallocarray(batch->dirs, batch->n + 1, sizeof(char *));
-	batch->dirs[batch->n++] = xstrdup(dir);
+	batch->dirs[batch->n] = xstrdup(dir);
+	return batch->n++;
+}
+
+static void
+maildir_batch_moved(struct maildir_batch *batch, const char *dst, int *ok_r)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(dst, '/');
+	size_t len = slash != NULL ? (size_t)(slash - dst) : 0;
+
+	if (batch->nmoved == batch->moved_cap) {
+		batch->moved_cap = batch->moved_cap ? 2 * batch->moved_cap : 64;
+		batch->moved = xreallocarray(batch->moved, batch->moved_cap,
+		    sizeof(*batch->moved));
+	}
+	memcpy(dir, dst, len);
+	dir[len] = '\0';
+	batch->moved[batch->nmoved].dir = maildir_batch_dir(batch, dir);
+	batch->moved[batch->nmoved++].ok_r = ok_r;
+}
+
+/* Into new/, once its data is on disk; a new/ that went missing (a
+ * postmaster tidying up) is made again. */
+static int
+maildir_move(const struct maildir_copy *c)
+{
+	char newdir[PATH_MAX];
+	const char *slash;
+
+	if (rename(c->tmp, c->dst) == 0)
+		return 0;
+	if (errno != ENOENT || (slash = strrchr(c->dst, '/')) == NULL)
+		return -1;
+	snprintf(newdir, sizeof(newdir), "%.*s", (int)(slash - c->dst), c->dst);
+	if (durable_mkdirs(newdir, 0700) < 0)
+		return -1;
+	return rename(c->tmp, c->dst);
+}
+
+static void
+maildir_sync_one(struct maildir_copy *c)
+{
+	c->err = 0;
+	if (fsync(c->fd) < 0)
+		c->err = errno;
+	if (close(c->fd) < 0 && c->err == 0)
+		c->err = errno;
+	c->fd = -1;
+}
+
+/* Takes and syncs copies until none is left; called with the lock held. */
+static void
+maildir_syncer_take(struct maildir_syncer *sy)
+{
+	while (sy->next < sy->n) {
+		struct maildir_copy *c = &sy->copies[sy->next++];
+		pthread_mutex_unlock(&sy->lock);
+		maildir_sync_one(c);
+		pthread_mutex_lock(&sy->lock);
+		if (++sy->finished == sy->n)
+			pthread_cond_signal(&sy->done);
+	}
+}
+
+static void *
+maildir_syncer_thread(void *arg)
+{
+	struct maildir_syncer *sy = arg;
+
+	pthread_mutex_lock(&sy->lock);
+	while (!sy->stopping) {
+		if (sy->next < sy->n)
+			maildir_syncer_take(sy);
+		else
+			pthread_cond_wait(&sy->work, &sy->lock);
+	}
+	pthread_mutex_unlock(&sy->lock);
+	return NULL;
+}
+
+static struct maildir_syncer *
+maildir_syncer_new(void)
+{
+	struct maildir_syncer *sy = xcalloc(1, sizeof(*sy));
+
+	pthread_mutex_init(&sy->lock, NULL);
+	pthread_cond_init(&sy->work, NULL);
+	pthread_cond_init(&sy->done, NULL);
+	for (size_t i = 0; i < MAILDIR_SYNC_THREADS; i++) {
+		/* Fewer threads only means fewer syncs side by side. */
+		if (pthread_create(&sy->threads[i], NULL, maildir_syncer_thread,
+		    sy) != 0)
+			break;
+		sy->nthreads++;
+	}
+	return sy;
+}
+
+static void
+maildir_syncer_free(struct maildir_syncer **syp)
+{
+	struct maildir_syncer *sy = *syp;
+
+	if (sy == NULL)
+		return;
+	pthread_mutex_lock(&sy->lock);
+	sy->stopping = 1;
+	pthread_cond_broadcast(&sy->work);
+	pthread_mutex_unlock(&sy->lock);
+	for (size_t i = 0; i < sy->nthreads; i++)
+		pthread_join(sy->threads[i], NULL);
+	pthread_cond_destroy(&sy->work);
+	pthread_cond_destroy(&sy->done);
+	pthread_mutex_destroy(&sy->lock);
+	free(sy);
+	*syp = NULL;
+}
+
+/* fsyncs and closes copies[0..n), side by side; each copy's err says how
+ * it went. */
+static void
+maildir_syncer_run(struct maildir_syncer *sy, struct maildir_copy *copies,
+    size_t n)
+{
+	pthread_mutex_lock(&sy->lock);
+	sy->copies = copies;
+	sy->n = n;
+	sy->next = sy->finished = 0;
+	pthread_cond_broadcast(&sy->work);
+	maildir_syncer_take(sy);
+	while (sy->finished < sy->n)
+		pthread_cond_wait(&sy->done, &sy->lock);
+	sy->copies = NULL;
+	sy->n = sy->next = sy->finished = 0;
+	pthread_mutex_unlock(&sy->lock);
+}
+
+/* Every open copy synced (side by side when there are several), closed
+ * and moved into new/.  A copy that fails is removed and its recipient
+ * deferred. */
+static void
+maildir_batch_sync_files(struct maildir_batch *batch)
+{
+	if (batch->nopen > 1) {
+		if (batch->syncer == NULL)
+			batch->syncer = maildir_syncer_new();
+		maildir_syncer_run(batch->syncer, batch->open, batch->nopen);
+	} else if (batch->nopen == 1) {
+		maildir_sync_one(&batch->open[0]);
+	}
+	for (size_t i = 0; i < batch->nopen; i++) {
+		struct maildir_copy *c = &batch->open[i];
+		if (c->err == 0 && maildir_move(c) < 0)
+			c->err = errno;
+		if (c->err != 0) {
+			log_error("cannot deliver %s: %s", c->tmp, strerror(c->err));
+			unlink(c->tmp);
+			*c->ok_r = 0;
+			continue;
+		}
+		maildir_batch_moved(batch, c->dst, c->ok_r);
+	}
+	batch->nopen = 0;
 }
 
 int
@@ -103,14 +305,20 @@ maildir_batch_commit(struct maildir_batch *batch)
 {
 	int r = 0;
 
+	maildir_batch_sync_files(batch);
 	for (size_t i = 0; i < batch->n; i++) {
-		if (durable_fsync_dir(batch->dirs[i]) < 0) {
+		int ok = durable_fsync_dir(batch->dirs[i]) == 0;
+		if (!ok) {
 			log_error("fsync %s: %s", batch->dirs[i], strerror(errno));
 			r = -1;
 		}
+		for (size_t k = 0; k < batch->nmoved; k++)
+			if (batch->moved[k].dir == i)
+				*batch->moved[k].ok_r = ok;
 		free(batch->dirs[i]);
 	}
 	batch->n = 0;
+	batch->nmoved = 0;
 	return r;
 }
 
@@ -121,14 +329,21 @@ maildir_batch_free(struct maildir_batch **batchp)
 
 	if (batch == NULL)
 		return;
+	maildir_syncer_free(&batch->syncer);
+	for (size_t i = 0; i < batch->nopen; i++) {
+		close(batch->open[i].fd);
+		unlink(batch->open[i].tmp);
+	}
 	for (size_t i = 0; i < batch->n; i++)
 		free(batch->dirs[i]);
 	free(batch->dirs);
+	free(batch->moved);
 	free(batch);
 	*batchp = NULL;
 }
 
-/* Creates MAILDIR/{tmp,new,cur} when missing. */
+/* Creates MAILDIR/{tmp,new,cur} when missing.  Called only when a copy
+ * cannot be created in tmp/, not before every copy. */
 static int
 maildir_prepare(const char *maildir)
 {
@@ -137,22 +352,25 @@ maildir_prepare(const char *maildir)
 
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(p, sizeof(p), "%s/%s", maildir, sub[i]);
-		if (access(p, F_OK) == 0)
-			continue;
 		if (durable_mkdirs(p, 0700) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Copies fd from offset to its end into out, CRLF becoming LF. */
+/* Writes headers, then fd from offset to end, CRLF becoming LF, into out:
+ * the headers go out with the first piece of content, in one write. */
 static int
-copy_content(int out, int fd, off_t offset)
+copy_content(int out, const char *headers, size_t hlen, int fd, off_t offset,
+    off_t end)
 {
-	char *in = xmalloc(MAILDIR_COPY_CHUNK), *conv = xmalloc(MAILDIR_COPY_CHUNK + 1);
+	char *in = xmalloc(MAILDIR_COPY_CHUNK);
+	char *conv = xmalloc(hlen + MAILDIR_COPY_CHUNK + 1);
+	size_t o = hlen;
 	int pending_cr = 0, r = -1;
 
-	for (;;) {
+	memcpy(conv, headers, hlen);
+	while (offset < end) {
 		ssize_t n = pread(fd, in, MAILDIR_COPY_CHUNK, offset);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -161,7 +379,6 @@ copy_content(int out, int fd, off_t offset)
 		if (n == 0)
 			break;
 		offset += n;
-		size_t o = 0;
 		for (ssize_t i = 0; i < n; i++) {
 			if (pending_cr && in[i] != '\n')
 				conv[o++] = '\r';
@@ -171,8 +388,11 @@ copy_content(int out, int fd, off_t offset)
 		}
 		if (durable_write_all(out, conv, o) < 0)
 			goto done;
+		o = 0;
 	}
-	if (pending_cr && durable_write_all(out, "\r", 1) < 0)
+	if (pending_cr)
+		conv[o++] = '\r';
+	if (o > 0 && durable_write_all(out, conv, o) < 0)
 		goto done;
 	r = 0;
 done:
@@ -181,14 +401,15 @@ done:
 	return r;
 }
 
-static void
-maildir_unique(char *name, size_t len)
+/* The host name is read once: a process that delivers thousands of copies
+ * a second need not ask the kernel for it each time. */
+static const char *
+maildir_host(void)
 {
-	static unsigned counter;
-	char host[256];
-	struct timeval tv;
+	static char host[256];
 
-	gettimeofday(&tv, NULL);
+	if (host[0] != '\0')
+		return host;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -196,44 +417,70 @@ maildir_unique(char *name, size_t len)
 	for (char *h = host; *h; h++)
 		if (*h == '/' || *h == ':')
 			*h = '_';
+	return host;
+}
+
+static void
+maildir_unique(char *name, size_t len)
+{
+	static unsigned counter;
+	static pid_t pid;
+	struct timeval tv;
+
+	if (pid == 0)
+		pid = getpid();
+	gettimeofday(&tv, NULL);
 	snprintf(name, len, "%lld.M%06ldP%dQ%u.%s", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, (int)getpid(), ++counter, host);
+	    (long)tv.tv_usec, (int)pid, ++counter, maildir_host());
+}
+
+/* Creates a new copy in tmp/, making the Maildir first if it is missing. */
+static int
+maildir_create(const char *maildir, const char *tmp)
+{
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (out < 0 && errno == ENOENT) {
+		if (maildir_prepare(maildir) < 0)
+			return -1;
+		out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	return out;
 }
 
 int
 maildir_deliver(const char *maildir, const char *headers, size_t hlen, int fd,
-    off_t offset, struct maildir_batch *batch, char *err, size_t errlen)
+    off_t offset, off_t end, struct maildir_batch *batch, int *ok_r,
+    char *err, size_t errlen)
 {
-	char name[512], tmp[PATH_MAX], dst[PATH_MAX], newdir[PATH_MAX];
-	int out;
+	struct maildir_copy *c;
+	char name[512];
 
-	if (maildir_prepare(maildir) < 0) {
-		snprintf(err, errlen, "cannot create Maildir %s: %s", maildir,
-		    strerror(errno));
-		return -1;
-	}
+	*ok_r = 0;
+	if (batch->nopen == MAILDIR_OPEN_MAX)
+		maildir_batch_sync_files(batch);
+	c = &batch->open[batch->nopen];
 	maildir_unique(name, sizeof(name));
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", maildir, name);
-	snprintf(dst, sizeof(dst), "%s/new/%s", maildir, name);
-	snprintf(newdir, sizeof(newdir), "%s/new", maildir);
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	if (snprintf(c->tmp, sizeof(c->tmp), "%s/tmp/%s", maildir, name) >=
+	    (int)sizeof(c->tmp) ||
+	    snprintf(c->dst, sizeof(c->dst), "%s/new/%s", maildir, name) >=
+	    (int)sizeof(c->dst)) {
+		snprintf(err, errlen, "Maildir path too long: %s", maildir);
 		return -1;
 	}
-	if (durable_write_all(out, headers, hlen) < 0 ||
-	    copy_content(out, fd, offset) < 0 || fsync(out) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(out);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(out) < 0 || rename(tmp, dst) < 0) {
-		snprintf(err, errlen, "cannot move %s into new: %s", tmp,
+	if ((c->fd = maildir_create(maildir, c->tmp)) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", c->tmp,
 		    strerror(errno));
-		unlink(tmp);
 		return -1;
 	}
-	maildir_batch_add(batch, newdir);
+	if (copy_content(c->fd, headers, hlen, fd, offset, end) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", c->tmp,
+		    strerror(errno));
+		close(c->fd);
+		unlink(c->tmp);
+		return -1;
+	}
+	c->ok_r = ok_r;
+	batch->nopen++;
 	return 0;
 }

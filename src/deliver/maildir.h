@@ -1,8 +1,10 @@
 /*
  * Maildir delivery (state_dir/mail/DOMAIN/LOCAL/{tmp,new,cur}): the copy is
- * written into tmp, fsync'd, renamed into new; the caller then commits a
- * batch, which fsyncs each new/ folder once however many copies landed in
- * it.  A copy counts as delivered only after its batch committed.
+ * written into tmp; the caller then commits a batch, which fsyncs every
+ * copy (several side by side, on threads of the batch), renames each into
+ * new, and
+ * fsyncs each new/ folder once however many copies landed in it.  A copy
+ * counts as delivered only after its batch committed.
  */
 #ifndef TERN_MAILDIR_H
 #define TERN_MAILDIR_H
@@ -20,15 +22,19 @@ int maildir_path(const char *state_dir, const char *mailbox, char *out,
 struct maildir_batch;
 
 struct maildir_batch *maildir_batch_new(void);
-/* fsyncs every new/ folder written to since the last commit. 0 or -1. */
+/* Syncs every copy delivered since the last commit, moves it into new/,
+ * and fsyncs each new/ folder; sets each copy's *ok_r.  0, or -1 when
+ * any copy failed. */
 int maildir_batch_commit(struct maildir_batch *batch);
 void maildir_batch_free(struct maildir_batch **batch);
 
-/* Delivers headers (LF line ends) followed by the content of fd from
- * offset to end of file, its CRLF line ends turned into LF as Maildir
- * readers expect.  0, or -1 with a reason in err. */
+/* Writes a copy into tmp/: headers (LF line ends) followed by the content
+ * of fd from offset to end (the file's size), its CRLF line ends turned
+ * into LF as Maildir readers expect.  0, or -1 with a reason in err.  The
+ * copy is delivered only once the batch commits, which sets *ok_r to 1
+ * (0 until then, or if it failed); ok_r must stay valid until then. */
 int maildir_deliver(const char *maildir, const char *headers, size_t hlen,
-    int fd, off_t offset, struct maildir_batch *batch, char *err,
-    size_t errlen);
+    int fd, off_t offset, off_t end, struct maildir_batch *batch, int *ok_r,
+    char *err, size_t errlen);
 
 #endif

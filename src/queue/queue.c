@@ -142,15 +142,14 @@ queue_run(struct queue *q)
 {
 	static struct queue_job jobs[QUEUE_BATCH_MAX];
 	size_t n = queue_take_due(q, jobs, QUEUE_BATCH_MAX);
-	int ok;
 
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++)
 		queue_deliver_start(q, &jobs[i]);
-	ok = maildir_batch_commit(q->batch) == 0;
+	(void)maildir_batch_commit(q->batch);    /* each copy's fate: job->synced */
 	for (size_t i = 0; i < n; i++) {
-		time_t next = queue_deliver_finish(q->dir, &jobs[i], ok);
+		time_t next = queue_deliver_finish(q->dir, &jobs[i]);
 		if (next == -1) {
 			/* Outbound results will reschedule it. */
 			queue_items_flight_start(q->items,
@@ -161,6 +160,7 @@ queue_run(struct queue *q)
 		}
 		queue_env_free(&jobs[i].env);
 		free(jobs[i].pending);
+		free(jobs[i].synced);
 	}
 	/* More may be due already: go on in the next turn of the loop, so
 	 * that new messages and signals are not starved. */

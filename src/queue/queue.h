@@ -62,6 +62,7 @@ struct queue_job {
 	size_t delivered;       /* local copies awaiting the batch commit */
 	unsigned outbound;      /* outbound attempts started */
 	unsigned char *pending; /* per recipient: what this pass did */
+	int *synced;            /* per recipient: its copy is on disk (the commit) */
 	struct ob_msg *expired; /* local recipients failed past queue_lifetime */
 };
 
@@ -69,12 +70,11 @@ struct queue_job {
  * only once the batch commits (queue_deliver_finish). */
 void queue_deliver_start(struct queue *q, struct queue_job *job);
 
-/* After the batch commit (ok says whether it succeeded): marks recipients
- * done or deferred, removes a finished message or saves its state.
+/* After the batch commit: marks recipients done (their copy synced) or
+ * deferred, removes a finished message or saves its state.
  * Returns the next attempt time, 0 when the message is gone, or -1 while
  * outbound attempts are under way (their results reschedule it). */
-time_t queue_deliver_finish(const char *queue_dir, struct queue_job *job,
-    int ok);
+time_t queue_deliver_finish(const char *queue_dir, struct queue_job *job);
 
 /* The earliest next attempt of env's unfinished recipients, 0 if none. */
 time_t queue_next_attempt(const struct queue_env *env);

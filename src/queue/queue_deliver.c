@@ -85,7 +85,8 @@ queue_deliver_local(const struct conf *conf, struct queue_job *job, size_t i,
 	    job->env.sender, rc->addr, rc->orig) < 0)
 		bug("delivery headers larger than their buffer");
 	r = maildir_deliver(maildir, hdr.data, hdr.len, fd,
-	    job->env.content_offset, batch, err, errlen);
+	    job->env.content_offset, job->env.file_size, batch, &job->synced[i],
+	    err, errlen);
 	buf_free(&hdr);
 	if (r < 0)
 		log_error("%s: %s", job->env.id, err);
@@ -101,14 +102,10 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 	char path[PATH_MAX];
 	time_t now = time(NULL);
 	char err[512];
-	int fd;
+	int fd = -1;
 
 	job->pending = xcalloc(job->env.nrcpt, 1);
-	snprintf(path, sizeof(path), "%s/%s", queue_dir, job->env.id);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		log_warn("%s: cannot open: %s", job->env.id, strerror(errno));
-		return;
-	}
+	job->synced = xcalloc(job->env.nrcpt, sizeof(*job->synced));
 	for (size_t i = 0; i < job->env.nrcpt; i++) {
 		struct queue_rcpt *rc = &job->env.rcpts[i];
 		if (rc->state == QUEUE_RCPT_DONE)
@@ -118,6 +115,16 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 			continue;
 		if (rc->remote)
 			continue;       /* queue_outbound_start's */
+		/* Opened for the first local copy only: a relayed message
+		 * is read by the SMTP client, not here. */
+		if (fd < 0) {
+			snprintf(path, sizeof(path), "%s/%s", queue_dir, job->env.id);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+				log_warn("%s: cannot open: %s", job->env.id,
+				    strerror(errno));
+				return;
+			}
+		}
 		if (queue_deliver_local(conf, job, i, fd, batch, err, sizeof(err)) == 0) {
 			job->pending[i] = QUEUE_JOB_COPIED;
 			job->delivered++;
@@ -127,13 +134,14 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 			queue_defer(job, i, err);
 		}
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	job->outbound = queue_outbound_start(q, job);
 	job->outbound += queue_outbound_post_expired(q, job);
 }
 
 time_t
-queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
+queue_deliver_finish(const char *queue_dir, struct queue_job *job)
 {
 	time_t next = 0, now = time(NULL);
 	size_t left = 0, changed = 0;
@@ -145,7 +153,7 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job, int ok)
 		    job->pending[i] != QUEUE_JOB_OUTBOUND)
 			changed++;
 		if (job->pending != NULL && job->pending[i] == QUEUE_JOB_COPIED) {
-			if (ok) {
+			if (job->synced[i]) {
 				rc->state = QUEUE_RCPT_DONE;
 				log_info("%s: to=<%s> orig_to=<%s> relay=local delay=%llds status=sent (delivered to maildir)",
 				    job->env.id, rc->addr, rc->orig,

@@ -381,9 +381,13 @@ test_maildir_deliver(void **state)
 	assert_int_equal(durable_write_all(fd, "ENVELOPE\n", 9), 0);
 	assert_int_equal(durable_write_all(fd, content, sizeof(content) - 1), 0);
 	snprintf(md, sizeof(md), "%s/mail/example.test/alice", dir);
+	int ok = -1;
 	assert_int_equal(maildir_deliver(md, "Delivered-To: alice@example.test\n", 33,
-	    fd, 9, batch, err, sizeof(err)), 0);
+	    fd, 9, (off_t)(9 + sizeof(content) - 1), batch, &ok, err,
+	    sizeof(err)), 0);
+	assert_int_equal(ok, 0);        /* not before the commit */
 	assert_int_equal(maildir_batch_commit(batch), 0);
+	assert_int_equal(ok, 1);
 	close(fd);
 
 	char newdir[PATH_MAX + 8];
