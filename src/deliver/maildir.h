@@ -2,9 +2,8 @@
  * Maildir delivery (state_dir/mail/DOMAIN/LOCAL/{tmp,new,cur}): the copy is
  * written into tmp; the caller then commits a batch, which fsyncs every
  * copy (several side by side, on threads of the batch), renames each into
- * new, and
- * fsyncs each new/ folder once however many copies landed in it.  A copy
- * counts as delivered only after its batch committed.
+ * new, and fsyncs each new/ folder once however many copies landed in it.
+ * A copy counts as delivered only after its batch committed.
  */
 #ifndef TERN_MAILDIR_H
 #define TERN_MAILDIR_H
