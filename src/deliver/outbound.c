@@ -382,6 +382,7 @@ outbound_free(struct outbound **obp)
 		ob_msg_free(d->msg);
 		free(d);
 	}
+	smtp_conn_free_dead(ob);
 	explicit_bzero(ob->relay_password, sizeof(ob->relay_password));
 	SSL_CTX_free(ob->tls_may);
 	SSL_CTX_free(ob->tls_verify);

@@ -51,6 +51,7 @@ struct outbound {
 	char relay_password[256];
 	struct event *kick_ev;          /* runs outbound_dispatch */
 	struct ob_done *done_head, **done_tail;
+	struct smtp_conn *dead;         /* closed, to be freed from the loop */
 	int stopping;
 };
 
@@ -92,5 +93,8 @@ struct smtp_conn **smtp_conn_next_conn(struct smtp_conn *c);
 /* Gives an idle connection a message to send. */
 void smtp_conn_send(struct smtp_conn *c, struct ob_msg *m);
 void smtp_conn_free(struct smtp_conn *c);
+/* Frees the connections closed but not yet freed from the loop (the loop
+ * has stopped). */
+void smtp_conn_free_dead(struct outbound *ob);
 
 #endif

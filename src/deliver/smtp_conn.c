@@ -601,8 +601,25 @@ smtpc_free_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	for (struct smtp_conn **p = &c->ob->dead; *p != NULL; p = &(*p)->next_dead) {
+		if (*p == c) {
+			*p = c->next_dead;
+			break;
+		}
+	}
 	event_free(c->free_ev);
 	free(c);
+}
+
+void
+smtp_conn_free_dead(struct outbound *ob)
+{
+	while (ob->dead != NULL) {
+		struct smtp_conn *c = ob->dead;
+		ob->dead = c->next_dead;
+		event_free(c->free_ev);
+		free(c);
+	}
 }
 
 /* Closes the connection now and frees it from the loop later, so that a
@@ -653,6 +670,9 @@ smtp_conn_free(struct smtp_conn *c)
 	if (c->free_ev == NULL)
 		fatal("cannot create an event");
 	event_active(c->free_ev, 0, 0);
+	/* Listed, so that a loop that stops first does not leak it. */
+	c->next_dead = c->ob->dead;
+	c->ob->dead = c;
 	outbound_kick(c->ob);
 }
 

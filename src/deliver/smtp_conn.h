@@ -58,6 +58,7 @@ struct smtp_conn {
 	int ready;              /* has been ready for messages */
 	int reused;             /* the message came to an idle connection */
 	struct event *free_ev;
+	struct smtp_conn *next_dead;    /* closed, waiting for free_ev */
 
 	/* the reply being read */
 	int code;
