@@ -31,14 +31,20 @@ child_setup(const char *name, const struct conf *conf)
 }
 
 void
+child_master_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+}
+
+void
 child_signals_ready(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
+	child_master_signals(&set);
 	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
 		fatal("sigprocmask: %s", strerror(errno));
 }

@@ -6,6 +6,8 @@
 #ifndef TERN_CHILD_H
 #define TERN_CHILD_H
 
+#include <signal.h>
+
 #include "conf/conf.h"
 
 #define CHILD_MAX_LISTENERS 16
@@ -39,6 +41,8 @@ void child_setup(const char *name, const struct conf *conf);
  * before the child watches them would kill it.  Called once the child's
  * loop watches them: a signal that came meanwhile is delivered now. */
 void child_signals_ready(void);
+/* Those signals, as a set. */
+void child_master_signals(sigset_t *set);
 
 /* SIGTERM and SIGINT ignored from now on.  lookup and queue call it at
  * start: they leave stopping to master, which closes their control

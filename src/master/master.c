@@ -161,10 +161,7 @@ master_start(struct master *m, enum proc_kind kind)
 		child_close_others(m, kind);
 		/* SIGTERM and the rest as usual; what master sends a running
 		 * child waits for its handlers (child_signals_ready). */
-		sigemptyset(&later);
-		sigaddset(&later, SIGHUP);
-		sigaddset(&later, SIGUSR1);
-		sigaddset(&later, SIGUSR2);
+		child_master_signals(&later);
 		if (sigprocmask(SIG_SETMASK, &later, NULL) < 0)
 			fatal("sigprocmask: %s", strerror(errno));
 		exit(p->main(m->conf, &fds));
