@@ -166,7 +166,9 @@ entry_live_find(struct throttle_entry *tab, const unsigned char *key,
 }
 
 /* The live entry of key, or a fresh one in a free or expired slot, else
- * in the stalest. */
+ * in the live one with the fewest failures (the stalest of those): a
+ * flood of new keys must not push out the counts near the limit, or it
+ * would reset them. */
 static struct throttle_entry *
 entry_take(struct throttle_entry *tab, const unsigned char *key,
     unsigned window, time_t now)
@@ -179,8 +181,9 @@ entry_take(struct throttle_entry *tab, const unsigned char *key,
 		struct throttle_entry *c = &tab[i];
 		if (!entry_live(c, window, now))
 			e = c;
-		else if (stalest == NULL ||
-		    c->window_start < stalest->window_start)
+		else if (stalest == NULL || c->failures < stalest->failures ||
+		    (c->failures == stalest->failures &&
+		    c->window_start < stalest->window_start))
 			stalest = c;
 	}
 	if (e == NULL)

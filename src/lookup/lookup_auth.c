@@ -149,11 +149,12 @@ lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
 	struct auth_verdict v;
 	time_t now = time(NULL);
 
+	/* Before the check, which notes a window's first refusal. */
+	if (a->res == LOOKUP_AUTH_TEMPFAIL)
+		return;
 	lookup_auth_limits(lk, &lim);
 	auth_throttle_check(lk->throttle, &job->attempt, job->known, &lim, now,
 	    &v);
-	if (a->res == LOOKUP_AUTH_TEMPFAIL)
-		return;
 	if (a->res == LOOKUP_AUTH_FAIL &&
 	    !auth_throttle_fail(lk->throttle, &job->attempt, &lim, now))
 		a->flags |= LOOKUP_AUTH_REPEAT;

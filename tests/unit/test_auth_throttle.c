@@ -184,6 +184,29 @@ test_full_table_reuses_stalest(void **state)
 	auth_throttle_free(&t);
 }
 
+/* A flood of new clients, each failing once, does not push out a
+ * guesser near the limit: that would reset its count. */
+static void
+test_flood_keeps_the_heavy_counts(void **state)
+{
+	struct auth_throttle *t = auth_throttle_new();
+	char ip[32], pw[16];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		snprintf(pw, sizeof(pw), "guess%d", i);
+		fail_one(t, "203.0.113.9", "alice", pw, 4000 + i);
+	}
+	for (int i = 0; i < AUTH_THROTTLE_SLOTS + 10; i++) {
+		snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+		snprintf(pw, sizeof(pw), "p%d", i);
+		fail_one(t, ip, ip, pw, 4100);
+	}
+	assert_int_equal(check(t, "203.0.113.9", "bob", 0, 4200).failures, 4);
+	assert_int_equal(check(t, "198.51.100.3", "alice", 0, 4200).failures, 4);
+	auth_throttle_free(&t);
+}
+
 /* The keys are keyed: two brakes hash the same attempt differently. */
 static void
 test_hashes_are_keyed(void **state)
@@ -213,6 +236,7 @@ main(void)
 		cmocka_unit_test(test_delay_grows_then_refuses),
 		cmocka_unit_test(test_known_pair_answers_for_itself),
 		cmocka_unit_test(test_full_table_reuses_stalest),
+		cmocka_unit_test(test_flood_keeps_the_heavy_counts),
 		cmocka_unit_test(test_hashes_are_keyed),
 	};
 
