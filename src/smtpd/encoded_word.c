@@ -14,6 +14,10 @@
 #include "util/base64.h"
 
 #define EW_CHARSET_MAX 75       /* RFC 2047 2: a whole word is at most 75 */
+/* The encoded text looked at for its end: lenient (RFC 2047 allows 75
+ * for the whole word), yet bounded, so that a field of unclosed "=?"
+ * starts costs time in proportion to its length, not its square. */
+#define EW_TEXT_MAX 1024
 
 static int
 ew_hex_value(unsigned char c)
@@ -92,13 +96,13 @@ ew_word(const unsigned char *p, size_t len, char *out, size_t *outlen_r)
 	if (enc != 'B' && enc != 'b' && enc != 'Q' && enc != 'q')
 		return 0;
 	text = i + 3;
-	for (i = text; i + 1 < len; i++) {
+	for (i = text; i + 1 < len && i - text <= EW_TEXT_MAX; i++) {
 		if (p[i] == '?' && p[i + 1] == '=')
 			break;
 		if (p[i] <= ' ' || p[i] >= 127)
 			return 0;
 	}
-	if (i + 1 >= len)
+	if (i + 1 >= len || p[i] != '?' || p[i + 1] != '=')
 		return 0;
 	*outlen_r = (enc == 'B' || enc == 'b') ?
 	    ew_decode_b(p + text, i - text, out) :

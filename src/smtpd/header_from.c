@@ -430,8 +430,11 @@ add_name_addr(void *arg, const char *addr)
 	struct parser *ps = arg;
 	struct header_from *h = ps->h;
 
+	/* Already there ("alice@x.test" <alice@x.test>, a common client
+	 * format): stored once, so that it neither counts twice against
+	 * HEADER_FROM_MAX_ADDRS nor goes to lookup twice. */
 	for (size_t i = 0; i < h->naddrs; i++)
-		if (h->addrs[i].in_name && h->addrs[i].kind == ps->kind &&
+		if (h->addrs[i].kind == ps->kind &&
 		    strcmp(h->addrs[i].addr, addr) == 0)
 			return 0;
 	return store_addr(ps, addr, 1);

@@ -83,11 +83,29 @@ test_encoded_word_never_longer(void **state)
 	}
 }
 
+/* The encoded text is looked at for its end only so far: a longer one is
+ * not a word, and copied as it is. */
+static void
+test_encoded_text_bounded(void **state)
+{
+	static char in[1200], out[1200];
+	size_t n;
+
+	(void)state;
+	memcpy(in, "=?a?q?", 6);
+	memset(in + 6, 'x', sizeof(in) - 8);
+	memcpy(in + sizeof(in) - 2, "?=", 2);
+	n = encoded_word_decode(in, sizeof(in), out);
+	assert_int_equal(n, sizeof(in));
+	assert_memory_equal(out, in, sizeof(in));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encoded_word_table),
+		cmocka_unit_test(test_encoded_text_bounded),
 		cmocka_unit_test(test_encoded_word_never_longer),
 	};
 

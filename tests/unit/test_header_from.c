@@ -304,6 +304,10 @@ static const struct hf_case hf_cases[] = {
 	{ "address as display name",
 	    S("From: \"bob@example.test\" <alice@example.test>\r\n\r\n"),
 	    NULL, 1, 0, "F:alice@example.test f:bob@example.test" },
+	{ "its own address as display name, stored once",
+	    S("From: \"alice@example.test\" <alice@example.test>, "
+	    "\"bob@example.test\" <bob@example.test>\r\n\r\n"),
+	    NULL, 1, 0, "F:alice@example.test F:bob@example.test" },
 	{ "unquoted name words around an address",
 	    S("From: Bob Example.Test <alice@example.test>\r\n\r\n"),
 	    NULL, 1, 0, "F:alice@example.test" },
