@@ -376,8 +376,11 @@ copy_content(int out, const char *headers, size_t hlen, int fd, off_t offset,
 			continue;
 		if (n < 0)
 			goto done;
-		if (n == 0)
-			break;
+		if (n == 0) {
+			/* Shorter than the queue said: not a whole copy. */
+			errno = EIO;
+			goto done;
+		}
 		offset += n;
 		for (ssize_t i = 0; i < n; i++) {
 			if (pending_cr && in[i] != '\n')

@@ -22,8 +22,9 @@ struct maildir_batch;
 
 struct maildir_batch *maildir_batch_new(void);
 /* Syncs every copy delivered since the last commit, moves it into new/,
- * and fsyncs each new/ folder; sets each copy's *ok_r.  0, or -1 when
- * any copy failed. */
+ * and fsyncs each new/ folder; sets each copy's *ok_r, which alone says
+ * whether that copy is delivered.  -1 when a new/ folder could not be
+ * synced, else 0. */
 int maildir_batch_commit(struct maildir_batch *batch);
 void maildir_batch_free(struct maildir_batch **batch);
 

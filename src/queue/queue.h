@@ -59,7 +59,6 @@ struct queue_job {
 	struct queue_env env;
 	int force;              /* flush: ignore next_attempt */
 	int loaded;
-	size_t delivered;       /* local copies awaiting the batch commit */
 	unsigned outbound;      /* outbound attempts started */
 	unsigned char *pending; /* per recipient: what this pass did */
 	int *synced;            /* per recipient: its copy is on disk (the commit) */

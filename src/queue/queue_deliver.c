@@ -127,7 +127,6 @@ queue_deliver_start(struct queue *q, struct queue_job *job)
 		}
 		if (queue_deliver_local(conf, job, i, fd, batch, err, sizeof(err)) == 0) {
 			job->pending[i] = QUEUE_JOB_COPIED;
-			job->delivered++;
 		} else if (now - job->env.created >= (time_t)conf->queue_lifetime) {
 			queue_outbound_local_failed(q, job, i, err);
 		} else {

@@ -98,14 +98,27 @@ durable_mkdirs(const char *path, int mode)
 	if (len == 0 || len >= sizeof(p))
 		return errno = ENAMETOOLONG, -1;
 	memcpy(p, path, len + 1);
-	for (char *s = p + 1; ; s++) {
+	for (char *s = p + 1, *parent_end = p; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
 		char c = *s;
 		*s = '\0';
-		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+		if (mkdir(p, (mode_t)mode) == 0) {
+			/* The new folder's entry is on disk only once its
+			 * parent is synced: mail delivered into it must not
+			 * vanish with it in a crash. */
+			char pc = *parent_end;
+			*parent_end = '\0';
+			int r = durable_fsync_dir(parent_end != p ? p :
+			    pc == '/' ? "/" : ".");
+			*parent_end = pc;
+			if (r < 0)
+				return -1;
+		} else if (errno != EEXIST) {
 			return -1;
+		}
 		*s = c;
+		parent_end = s;
 		if (c == '\0')
 			break;
 	}
