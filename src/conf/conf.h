@@ -46,6 +46,12 @@ struct conf {
 	int sender_binding;
 	unsigned audit_max_rows;
 
+	/* the screen in front of port 25 */
+	unsigned screen_greet_wait; /* seconds */
+	int screen_pregreet_action; /* CONF_SCREEN_ENFORCE, _DROP, _IGNORE */
+	char *screen_access;        /* "permit NET..., reject NET..." */
+	unsigned screen_max_clients;
+
 	/* the queue and outbound delivery */
 	unsigned queue_retry_min;   /* seconds */
 	unsigned queue_retry_max;
@@ -68,6 +74,9 @@ struct conf {
 
 /* The values of smtp_tls_policy (and of per-domain policies). */
 enum { CONF_TLS_MAY = 0, CONF_TLS_ENCRYPT = 1, CONF_TLS_VERIFY = 2 };
+
+/* What the screen does with a client that failed a test. */
+enum { CONF_SCREEN_ENFORCE = 0, CONF_SCREEN_DROP = 1, CONF_SCREEN_IGNORE = 2 };
 
 /* The values of login_case and sender_binding. */
 enum { CONF_ENFORCE = 0, CONF_WARN = 1 };

@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "lookup/password.h"
 #include "net/hostport.h"
+#include "screen/screen_access.h"
 #include "util/cidr.h"
 #include "util/xmalloc.h"
 
@@ -50,6 +51,7 @@ static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL
 static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const enforce_warn[] = { "enforce", "warn", NULL };
 static const char *const tls_policies[] = { "may", "encrypt", "verify", NULL };
+static const char *const screen_actions[] = { "enforce", "drop", "ignore", NULL };
 
 static char *conf_default_hostname(void);
 
@@ -120,6 +122,19 @@ const struct conf_key conf_keys[] = {
 	    "enforce: senders outside the account are refused; warn: logged"),
 	KEY(audit_max_rows, CONF_UINT, "10000", 100, 10000000,
 	    "most rows tern audit keeps; the oldest go first"),
+
+	/* The screen in front of port 25. */
+	KEY(screen_greet_wait, CONF_DURATION, "6s", 0, 60,
+	    "how long a new client on port 25 waits between the first and "
+	    "the last line of the greeting; 0: no wait"),
+	KEY_ENUM(screen_pregreet_action, screen_actions, "enforce",
+	    "a client that talks before the greeting ends: enforce (every "
+	    "RCPT refused), drop (521) or ignore (logged)"),
+	KEY_CHECKED(screen_access, "", screen_access_check,
+	    "'permit NETWORK...' and 'reject NETWORK...', first match wins: "
+	    "let in at once or turn away before any test"),
+	KEY(screen_max_clients, CONF_UINT, "1000", 1, 100000,
+	    "most clients waiting in the screen at once; more hear 421"),
 
 	/* The queue and outbound delivery. */
 	KEY(queue_retry_min, CONF_DURATION, "5m", 1, 86400,

@@ -25,7 +25,8 @@ struct child_fds {
 	int ctl;                /* to master */
 	int lookup;             /* smtpd, queue: to lookup */
 	int queue;              /* smtpd, lookup: to queue */
-	int smtpd;              /* lookup, queue: to the smtpd */
+	int smtpd;              /* lookup, queue, screen: to the smtpd */
+	int screen;             /* smtpd: to the screen */
 	int listeners[CHILD_MAX_LISTENERS];
 	enum listen_kind listener_kinds[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
@@ -61,5 +62,6 @@ void child_reload_conf(struct conf *conf);
 int lookup_main(struct conf *conf, const struct child_fds *fds);
 int queue_main(struct conf *conf, const struct child_fds *fds);
 int smtpd_main(struct conf *conf, const struct child_fds *fds);
+int screen_main(struct conf *conf, const struct child_fds *fds);
 
 #endif

@@ -28,7 +28,8 @@
 #define MASTER_STOP_WAIT   15   /* seconds before the stragglers get SIGKILL */
 #define MASTER_BACKOFF_MAX 10   /* seconds between restarts of a crashing child */
 
-enum proc_kind { PROC_LOOKUP, PROC_QUEUE, PROC_SMTPD, PROC_COUNT };
+/* In the order they start: each one's peers are up before it. */
+enum proc_kind { PROC_LOOKUP, PROC_QUEUE, PROC_SMTPD, PROC_SCREEN, PROC_COUNT };
 
 struct proc {
 	const char *name;
@@ -59,6 +60,7 @@ static const enum proc_kind links[][2] = {
 	{ PROC_SMTPD, PROC_LOOKUP },
 	{ PROC_SMTPD, PROC_QUEUE },
 	{ PROC_QUEUE, PROC_LOOKUP },    /* bounces: where the sender is */
+	{ PROC_SCREEN, PROC_SMTPD },    /* the clients that passed */
 };
 
 static int *
@@ -71,6 +73,8 @@ child_fd_for(struct child_fds *fds, enum proc_kind peer)
 		return &fds->queue;
 	case PROC_SMTPD:
 		return &fds->smtpd;
+	case PROC_SCREEN:
+		return &fds->screen;
 	default:
 		bug("no channel for peer %d", (int)peer);
 	}
@@ -98,10 +102,18 @@ master_link(struct master *m, enum proc_kind self, enum proc_kind peer)
 	return sp[0];
 }
 
+/* Port 25 belongs to the screen, which hands smtpd the clients that
+ * pass; the submission ports go to smtpd directly. */
+static enum proc_kind
+master_listener_owner(enum listen_kind kind)
+{
+	return kind == LISTEN_SMTP ? PROC_SCREEN : PROC_SMTPD;
+}
+
 static void
 master_wire(struct master *m, enum proc_kind self, struct child_fds *fds)
 {
-	fds->lookup = fds->queue = fds->smtpd = -1;
+	fds->lookup = fds->queue = fds->smtpd = fds->screen = -1;
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		if (links[i][0] == self)
 			*child_fd_for(fds, links[i][1]) = master_link(m, self, links[i][1]);
@@ -110,14 +122,14 @@ master_wire(struct master *m, enum proc_kind self, struct child_fds *fds)
 	}
 	fds->nlisteners = 0;
 	fds->tls = NULL;
-	if (self == PROC_SMTPD) {
-		for (size_t i = 0; i < m->nlisteners; i++) {
-			fds->listeners[i] = m->listeners[i];
-			fds->listener_kinds[i] = m->listener_kinds[i];
-		}
-		fds->nlisteners = m->nlisteners;
-		fds->tls = m->tls;
+	for (size_t i = 0; i < m->nlisteners; i++) {
+		if (master_listener_owner(m->listener_kinds[i]) != self)
+			continue;
+		fds->listeners[fds->nlisteners] = m->listeners[i];
+		fds->listener_kinds[fds->nlisteners++] = m->listener_kinds[i];
 	}
+	if (self == PROC_SMTPD)
+		fds->tls = m->tls;
 }
 
 /* In the new child: what master held for others is not the child's. */
@@ -127,9 +139,10 @@ child_close_others(struct master *m, enum proc_kind self)
 	for (int k = 0; k < PROC_COUNT; k++)
 		if (k != (int)self && m->procs[k].ctl >= 0)
 			close(m->procs[k].ctl);
-	if (self != PROC_SMTPD) {
-		for (size_t i = 0; i < m->nlisteners; i++)
+	for (size_t i = 0; i < m->nlisteners; i++)
+		if (master_listener_owner(m->listener_kinds[i]) != self)
 			close(m->listeners[i]);
+	if (self != PROC_SMTPD) {
 		/* Only smtpd needs the private key. */
 		SSL_CTX_free(m->tls);
 		m->tls = NULL;
@@ -173,6 +186,8 @@ master_start(struct master *m, enum proc_kind kind)
 		close(fds.queue);
 	if (fds.smtpd >= 0)
 		close(fds.smtpd);
+	if (fds.screen >= 0)
+		close(fds.screen);
 	p->ctl = ctl[0];
 	p->started = time(NULL);
 	p->restart_at = 0;
@@ -289,8 +304,11 @@ master_stop(struct master *m)
 	for (size_t i = 0; i < m->nlisteners; i++)
 		close(m->listeners[i]);
 	m->nlisteners = 0;
+	/* The screen stops with smtpd: its waiting clients hear 421. */
 	if (m->procs[PROC_SMTPD].pid > 0)
 		kill(m->procs[PROC_SMTPD].pid, SIGTERM);
+	if (m->procs[PROC_SCREEN].pid > 0)
+		kill(m->procs[PROC_SCREEN].pid, SIGTERM);
 }
 
 static void
@@ -326,7 +344,8 @@ master_loop(struct master *m, const sigset_t *set)
 		if (m->stopping) {
 			if (master_children_left(m) == 0)
 				return;
-			if (m->procs[PROC_SMTPD].pid == 0 && !m->stopping_rest) {
+			if (m->procs[PROC_SMTPD].pid == 0 &&
+			    m->procs[PROC_SCREEN].pid == 0 && !m->stopping_rest) {
 				m->stopping_rest = 1;
 				master_close_controls(m);
 			}
@@ -385,6 +404,7 @@ master_main(struct conf *conf)
 	m.procs[PROC_LOOKUP] = (struct proc){ "lookup", IPC_PEER_LOOKUP, lookup_main, 0, -1, 0, 0, 0 };
 	m.procs[PROC_QUEUE] = (struct proc){ "queue", IPC_PEER_QUEUE, queue_main, 0, -1, 0, 0, 0 };
 	m.procs[PROC_SMTPD] = (struct proc){ "smtpd", IPC_PEER_SMTPD, smtpd_main, 0, -1, 0, 0, 0 };
+	m.procs[PROC_SCREEN] = (struct proc){ "screen", IPC_PEER_SCREEN, screen_main, 0, -1, 0, 0, 0 };
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);

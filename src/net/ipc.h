@@ -24,7 +24,8 @@ enum ipc_type {
 	IPC_CTL_PEER = 1,       /* fd: a new channel; u32 peer kind */
 };
 
-enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD };
+enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD,
+	IPC_PEER_SCREEN };
 
 struct ipc_msg {
 	uint32_t type;

@@ -54,7 +54,8 @@ static void
 session_refuse_busy(int fd, const char *ip, unsigned port,
     enum listen_kind kind)
 {
-	static const char busy[] = "421 4.3.2 Service not available, closing transmission channel\r\n";
+	/* The same words as the screen's, for a client it handed over. */
+	static const char busy[] = "421 4.3.2 All server ports are busy\r\n";
 
 	if (kind == LISTEN_SUBMISSIONS) {
 		log_warn("too many sessions: closing [%s]:%u on the TLS port "
@@ -69,8 +70,9 @@ session_refuse_busy(int fd, const char *ip, unsigned port,
 
 void
 session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
-    enum listen_kind kind)
+    enum listen_kind kind, const struct screen_handoff *h)
 {
+	char screen_desc[160];
 	struct session *s;
 	uint32_t slot;
 
@@ -94,10 +96,15 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	buf_init(&s->data_out, 64 * 1024);
 	session_deadline_init(s);
 	s->relay_network = cidr_list_match(sd->relay_nets, ip);
-	log_info("%s: connect from [%s]:%u port=%s%s", s->id, ip, port,
+	if (h != NULL) {
+		s->screened = 1;
+		s->screen = *h;
+	}
+	smtpd_screen_describe(h, screen_desc, sizeof(screen_desc));
+	log_info("%s: connect from [%s]:%u port=%s%s%s", s->id, ip, port,
 	    kind == LISTEN_SMTP ? "smtp" : kind == LISTEN_SUBMISSION ?
 	    "submission" : "submissions",
-	    s->relay_network ? " relay=network" : "");
+	    s->relay_network ? " relay=network" : "", screen_desc);
 	if (kind == LISTEN_SUBMISSIONS) {
 		/* TLS from the first byte: the greeting waits for the
 		 * handshake (session_tls_ready). */

@@ -318,6 +318,8 @@ session_command(struct session *s, char *line)
 	struct smtp_cmd cmd;
 
 	smtp_cmd_parse(line, &cmd);
+	if (smtpd_screen_enforce(s, &cmd))
+		return;
 	for (size_t i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++) {
 		c = &session_cmds[i];
 		if (c->verb != cmd.verb)

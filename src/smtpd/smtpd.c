@@ -32,24 +32,31 @@
 
 static void smtpd_peer_closed(struct ipc_chan *chan, void *arg);
 
+void
+smtpd_accept_socket(struct smtpd *sd, int fd, const char *ip, unsigned port,
+    enum listen_kind kind, const struct screen_handoff *h)
+{
+	int one = 1;
+
+	/* Replies are small and each group is written at once: do not let
+	 * Nagle hold the last one back. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_debug("TCP_NODELAY: %s", strerror(errno));
+	session_new(sd, fd, ip, port, kind, h);
+}
+
 static void
 smtpd_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct smtpd_listener *lst = arg;
-	struct smtpd *sd = lst->sd;
 	char ip[INET6_ADDRSTRLEN];
 	unsigned port;
-	int one = 1;
 
 	(void)l;
 	(void)salen;
 	hostport_from_sockaddr(sa, ip, sizeof(ip), &port);
-	/* Replies are small and each group is written at once: do not let
-	 * Nagle hold the last one back. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		log_debug("TCP_NODELAY: %s", strerror(errno));
-	session_new(sd, fd, ip, port, lst->kind);
+	smtpd_accept_socket(lst->sd, fd, ip, port, lst->kind, NULL);
 }
 
 /* lookup's answers, each for the session that asked, if it still waits
@@ -146,6 +153,8 @@ smtpd_set_peer(struct smtpd *sd, uint32_t kind, int fd)
 		ipc_chan_free(&sd->queue);
 		sd->queue = ipc_chan_new(sd->base, fd, smtpd_queue_msg,
 		    smtpd_peer_closed, sd);
+	} else if (kind == IPC_PEER_SCREEN) {
+		smtpd_screen_set(sd, fd);
 	} else {
 		log_warn("unexpected peer kind %u", kind);
 		close(fd);
@@ -311,6 +320,8 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		smtpd_set_peer(&sd, IPC_PEER_LOOKUP, fds->lookup);
 	if (fds->queue >= 0)
 		smtpd_set_peer(&sd, IPC_PEER_QUEUE, fds->queue);
+	if (fds->screen >= 0)
+		smtpd_set_peer(&sd, IPC_PEER_SCREEN, fds->screen);
 	sd.tls = fds->tls;
 	smtpd_load_relay_networks(&sd);
 	for (size_t i = 0; i < fds->nlisteners; i++) {
@@ -333,6 +344,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		evconnlistener_free(sd.listeners[i].l);
 	ipc_chan_free(&sd.lookup);
 	ipc_chan_free(&sd.queue);
+	ipc_chan_free(&sd.screen);
 	ipc_chan_free(&sd.ctl);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);

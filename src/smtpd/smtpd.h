@@ -17,6 +17,7 @@
 #include "master/child.h"
 #include "queue/queue_file.h"
 #include "queue/queue_spare.h"
+#include "screen/screen_proto.h"
 #include "smtpd/data_reader.h"
 #include "smtpd/smtp_parse.h"
 #include "util/buf.h"
@@ -84,6 +85,8 @@ struct session {
 	char tls_desc[SMTPD_TLS_DESC_MAX];
 	int authenticated;
 	int relay_network;              /* the client is in relay_networks */
+	int screened;                   /* came through the screen: */
+	struct screen_handoff screen;   /* what it said */
 	char auth_login[DIR_LOGIN_MAX]; /* the account's login, once in */
 	enum auth_step auth_step;
 	char auth_mech[8];
@@ -131,6 +134,7 @@ struct smtpd {
 	struct ipc_chan *ctl;
 	struct ipc_chan *lookup;
 	struct ipc_chan *queue;
+	struct ipc_chan *screen;        /* port 25's clients come from it */
 	struct smtpd_listener {
 		struct smtpd *sd;
 		enum listen_kind kind;
@@ -150,9 +154,21 @@ struct smtpd {
 	struct event *stop_ev;
 };
 
+/* smtpd.c: a client's socket, accepted here or handed over by the screen
+ * (h: what the screen said; NULL for the submission ports). */
+void smtpd_accept_socket(struct smtpd *sd, int fd, const char *ip,
+    unsigned port, enum listen_kind kind, const struct screen_handoff *h);
+
+/* smtpd_screen.c */
+void smtpd_screen_set(struct smtpd *sd, int fd);
+void smtpd_screen_report(struct session *s, const char *reason);
+void smtpd_screen_describe(const struct screen_handoff *h, char *out,
+    size_t outlen);
+int smtpd_screen_enforce(struct session *s, const struct smtp_cmd *cmd);
+
 /* session.c */
 void session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
-    enum listen_kind kind);
+    enum listen_kind kind, const struct screen_handoff *h);
 void session_greet(struct session *s);
 void session_watch(struct session *s);
 void session_free(struct session *s);

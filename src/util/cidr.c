@@ -11,7 +11,7 @@
 
 #include "util/xmalloc.h"
 
-static int
+int
 cidr_parse(const char *spec, struct cidr *c, char *why, size_t whylen)
 {
 	char addr[64];
@@ -93,8 +93,8 @@ cidr_list_check(const char *value, char *why, size_t whylen)
 	return r;
 }
 
-static int
-cidr_match_one(const struct cidr *c, int family, const uint8_t *addr)
+int
+cidr_contains(const struct cidr *c, int family, const uint8_t *addr)
 {
 	if (c->family != family)
 		return 0;
@@ -108,26 +108,34 @@ cidr_match_one(const struct cidr *c, int family, const uint8_t *addr)
 }
 
 int
+cidr_addr_from_ip(const char *ip, int *family_r, uint8_t addr[16])
+{
+	if (inet_pton(AF_INET, ip, addr) == 1) {
+		*family_r = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, addr) != 1)
+		return -1;
+	*family_r = AF_INET6;
+	/* ::ffff:192.0.2.1 is an IPv4 client. */
+	static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+	if (memcmp(addr, mapped, 12) == 0) {
+		memmove(addr, addr + 12, 4);
+		*family_r = AF_INET;
+	}
+	return 0;
+}
+
+int
 cidr_list_match(const struct cidr_list *list, const char *ip)
 {
 	uint8_t addr[16];
 	int family;
 
-	if (inet_pton(AF_INET, ip, addr) == 1) {
-		family = AF_INET;
-	} else if (inet_pton(AF_INET6, ip, addr) == 1) {
-		family = AF_INET6;
-		/* ::ffff:192.0.2.1 is an IPv4 client. */
-		static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
-		if (memcmp(addr, mapped, 12) == 0) {
-			memmove(addr, addr + 12, 4);
-			family = AF_INET;
-		}
-	} else {
+	if (cidr_addr_from_ip(ip, &family, addr) < 0)
 		return 0;
-	}
 	for (size_t i = 0; i < list->n; i++)
-		if (cidr_match_one(&list->nets[i], family, addr))
+		if (cidr_contains(&list->nets[i], family, addr))
 			return 1;
 	return 0;
 }

@@ -21,6 +21,14 @@ struct cidr_list {
 	size_t n;
 };
 
+/* One network, "192.0.2.0/24" or an address.  0, or -1 with why. */
+int cidr_parse(const char *spec, struct cidr *c, char *why, size_t whylen);
+/* A client address as inet_ntop writes it, to family and bytes; an
+ * IPv4-mapped IPv6 address counts as IPv4.  0, or -1 for no address. */
+int cidr_addr_from_ip(const char *ip, int *family_r, uint8_t addr[16]);
+/* 1 if the address (from cidr_addr_from_ip) is in c, else 0. */
+int cidr_contains(const struct cidr *c, int family, const uint8_t *addr);
+
 /* Parses a list separated by commas or white space.  0, or -1 with why. */
 int cidr_list_parse(const char *value, struct cidr_list *list, char *why,
     size_t whylen);

@@ -26,7 +26,7 @@ def started(tern_factory, **settings):
     return t
 
 
-def live_children(t, want=3):
+def live_children(t, want=4):
     kids = wait_until(lambda: len(t.children()) >= want and t.children())
     assert kids and len(kids) == want, "children of master %d: got %r, want %d\n%s" % (
         t.pid, kids, want, t.log_tail())
@@ -39,7 +39,7 @@ def test_processes_and_process_group(tern_factory):
     assert t.pidfile_pid() == t.pid, "tern.pid: got %r, want master's pid %d" % (t.pidfile_pid(), t.pid)
     kids = live_children(t)
     kinds = t.child_kinds()
-    assert sorted(kinds.get(k) for k in kids) == ["lookup", "queue", "smtpd"], \
+    assert sorted(kinds.get(k) for k in kids) == ["lookup", "queue", "screen", "smtpd"], \
         "children: got %r (log says %r)" % (kids, kinds)
     for pid in [t.pid] + kids:
         assert os.getpgid(pid) == t.pid, "process %d (%s): process group %d, want serve's %d" % (
@@ -313,7 +313,7 @@ def test_listen_ipv4_and_ipv6(tern_factory):
 
 def test_crashed_child_is_restarted(tern_factory):
     t = started(tern_factory)
-    for kind in ("smtpd", "lookup", "queue"):
+    for kind in ("smtpd", "lookup", "queue", "screen"):
         kids = live_children(t)
         victim = [k for k in kids if t.child_kinds().get(k) == kind]
         assert victim, "no %s child among %r" % (kind, kids)

@@ -1,0 +1,184 @@
+/*
+ * The screen process: see screen.h.  One event loop holds every waiting
+ * client; the listening sockets of listen_smtp are its, from master.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/ipc.h"
+#include "net/ipc_chan.h"
+#include "screen/screen.h"
+#include "util/cidr.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static void screen_smtpd_closed(struct ipc_chan *chan, void *arg);
+
+static void
+screen_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	(void)salen;
+	screen_client_accept(arg, fd, sa);
+}
+
+/* smtpd's reports are handled with the store of remembered clients. */
+static void
+screen_smtpd_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	(void)chan;
+	(void)arg;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected message %u from smtpd", msg->type);
+}
+
+static void
+screen_set_smtpd(struct screen *sc, int fd)
+{
+	ipc_chan_free(&sc->smtpd);
+	sc->smtpd = ipc_chan_new(sc->base, fd, screen_smtpd_msg,
+	    screen_smtpd_closed, sc);
+}
+
+/* smtpd went away (master restarts it): clients that pass meanwhile hear
+ * 421 until master hands over the new smtpd's channel. */
+static void
+screen_smtpd_closed(struct ipc_chan *chan, void *arg)
+{
+	struct screen *sc = arg;
+
+	(void)chan;
+	log_warn("smtpd channel closed; waiting for a new one");
+	ipc_chan_free(&sc->smtpd);
+}
+
+static void
+screen_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	uint32_t kind;
+
+	(void)chan;
+	if (ipc_ctl_peer_parse(msg, &kind) == 0 && kind == IPC_PEER_SMTPD) {
+		screen_set_smtpd(arg, msg->fd);
+		return;
+	}
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected control message %u", msg->type);
+}
+
+static void
+screen_ctl_closed(struct ipc_chan *chan, void *arg)
+{
+	struct screen *sc = arg;
+
+	(void)chan;
+	event_base_loopbreak(sc->base);
+}
+
+/* Both lists were checked when the config was read: a failure here is
+ * our own bug. */
+static void
+screen_load_lists(struct screen *sc)
+{
+	char why[256];
+
+	if (screen_access_parse(sc->conf->screen_access, &sc->access, why,
+	    sizeof(why)) < 0)
+		bug("screen_access: %s", why);
+	if (sc->relay_nets == NULL)
+		sc->relay_nets = xmalloc(sizeof(*sc->relay_nets));
+	if (cidr_list_parse(sc->conf->relay_networks, sc->relay_nets, why,
+	    sizeof(why)) < 0)
+		bug("relay_networks: %s", why);
+}
+
+/* Stops at once: no new client, and the waiting ones hear 421. */
+static void
+screen_stop(struct screen *sc)
+{
+	struct screen_client *c;
+
+	if (sc->stopping)
+		return;
+	sc->stopping = 1;
+	for (size_t i = 0; i < sc->nlisteners; i++)
+		evconnlistener_free(sc->listeners[i]);
+	sc->nlisteners = 0;
+	log_info("stopping: %zu clients waiting", sc->nwaiting);
+	while ((c = TAILQ_FIRST(&sc->waiting)) != NULL)
+		screen_client_shutdown(c);
+	event_base_loopbreak(sc->base);
+}
+
+static void
+screen_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct screen *sc = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		child_reload_conf(sc->conf);
+		screen_load_lists(sc);
+		return;
+	}
+	screen_stop(sc);
+}
+
+static void
+screen_listen(struct screen *sc, const struct child_fds *fds)
+{
+	for (size_t i = 0; i < fds->nlisteners; i++) {
+		struct evconnlistener *l = evconnlistener_new(sc->base,
+		    screen_accept, sc, LEV_OPT_CLOSE_ON_FREE, -1,
+		    fds->listeners[i]);
+		if (l == NULL)
+			fatal("cannot listen: %s", strerror(errno));
+		sc->listeners[sc->nlisteners++] = l;
+	}
+}
+
+int
+screen_main(struct conf *conf, const struct child_fds *fds)
+{
+	static struct screen sc;
+	const int signums[3] = { SIGHUP, SIGTERM, SIGINT };
+	struct event *sigs[3];
+
+	child_setup("screen", conf);
+	sc.conf = conf;
+	TAILQ_INIT(&sc.waiting);
+	if ((sc.base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	for (size_t i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(sc.base, signums[i], screen_signal, &sc);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatal("cannot watch signals");
+	}
+	child_signals_ready();
+	screen_load_lists(&sc);
+	sc.ctl = ipc_chan_new(sc.base, fds->ctl, screen_ctl_msg,
+	    screen_ctl_closed, &sc);
+	if (fds->smtpd >= 0)
+		screen_set_smtpd(&sc, fds->smtpd);
+	screen_listen(&sc, fds);
+	log_debug("ready");
+	event_base_dispatch(sc.base);
+	child_ignore_stop_signals();
+	screen_stop(&sc);
+	ipc_chan_free(&sc.smtpd);
+	ipc_chan_free(&sc.ctl);
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(sc.base);
+	free(sc.relay_nets);
+	return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * The screen process: the front door of port 25.  It greets each new
+ * client with the first line of a multi-line greeting (the teaser), waits
+ * screen_greet_wait for a client that talks too early, and hands the
+ * socket of one that behaved to smtpd, which sends the last line.  It
+ * never reads past the greeting and never proxies.  Private to screen/:
+ * screen.c is the process, screen_client.c one waiting client.
+ */
+#ifndef TERN_SCREEN_H
+#define TERN_SCREEN_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/event_struct.h>
+
+#include "conf/conf.h"
+#include "master/child.h"
+#include "screen/screen_access.h"
+#include "screen/screen_proto.h"
+
+struct event_base;
+struct evconnlistener;
+struct ipc_chan;
+struct cidr_list;
+
+#define SCREEN_TEASER_FMT "220-%s ESMTP\r\n"
+#define SCREEN_PEEK_MAX   64    /* bytes of a pregreet shown in the log */
+
+/* One client waiting in the screen: a few hundred bytes. */
+struct screen_client {
+	TAILQ_ENTRY(screen_client) entry;
+	struct screen *sc;
+	int fd;
+	struct event ev;                /* its socket, and the greet wait */
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	struct timespec start;          /* monotonic */
+	int listening;                  /* ev watches the socket for a pregreet */
+	enum screen_verdict failed;     /* SCREEN_ENFORCE or _IGNORED once a test failed */
+	char reason[SCREEN_REASON_MAX]; /* of the failure */
+};
+
+TAILQ_HEAD(screen_clients, screen_client);
+
+/* What the screen counts since it started (tern status shows them). */
+struct screen_counters {
+	uint64_t pass_new, pass_old, permitted, rejected, pregreet, failed_old;
+	uint64_t busy;                  /* 421: screen_max_clients reached */
+	uint64_t server_busy;           /* 421: smtpd could not take it */
+};
+
+struct screen {
+	struct conf *conf;
+	struct event_base *base;
+	struct ipc_chan *ctl;
+	struct ipc_chan *smtpd;         /* NULL while smtpd restarts */
+	struct evconnlistener *listeners[CHILD_MAX_LISTENERS];
+	size_t nlisteners;
+	struct screen_access access;
+	struct cidr_list *relay_nets;
+	struct screen_clients waiting;
+	size_t nwaiting;
+	struct screen_counters count;
+	int stopping;
+};
+
+/* screen_client.c */
+void screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa);
+/* Stopping: the client hears 421 and goes. */
+void screen_client_shutdown(struct screen_client *c);
+
+#endif

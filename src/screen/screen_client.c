@@ -1,0 +1,290 @@
+/*
+ * One client at the screen, from accept to the moment it is handed to
+ * smtpd or turned away.  The screen's only reads are peeks: whatever a
+ * client sent too early stays in its socket for smtpd to read, so the
+ * session it gets (with action enforce) sees the same bytes.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "net/hostport.h"
+#include "net/ipc_chan.h"
+#include "screen/screen.h"
+#include "util/buf.h"
+#include "util/cidr.h"
+#include "util/escape.h"
+#include "net/ipc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static void screen_client_event(evutil_socket_t fd, short what, void *arg);
+
+const char *
+screen_verdict_name(enum screen_verdict v)
+{
+	static const char *const names[SCREEN_VERDICT_COUNT] = {
+		"pass-new", "pass-old", "permit", "enforce", "ignored",
+	};
+
+	return (unsigned)v < SCREEN_VERDICT_COUNT ? names[v] : "unknown";
+}
+
+static double
+screen_elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* A line to a client about to be closed: a few bytes into an empty
+ * socket buffer, so one try is enough; a client that cannot take them
+ * is gone anyway. */
+static void
+screen_say(int fd, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	memcpy(line + n, "\r\n", 2);
+	if (write(fd, line, (size_t)n + 2) < 0)
+		log_debug("reply not sent: %s", strerror(errno));
+}
+
+/* Closes a client turned away.  What it sent too early is read and
+ * dropped first: closing a socket with unread bytes resets the
+ * connection, and the client might lose the reply it was just sent. */
+static void
+screen_close(int fd)
+{
+	char junk[4096];
+
+	if (shutdown(fd, SHUT_WR) == 0)
+		while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			continue;
+	close(fd);
+}
+
+/* Gives the socket to smtpd with what the screen learned.  The socket
+ * is smtpd's (or closed) afterwards. */
+static void
+screen_hand_over(struct screen *sc, int fd, const char *ip, unsigned port,
+    enum screen_verdict verdict, const char *reason, uint32_t flags,
+    unsigned waited_ms)
+{
+	struct buf b;
+
+	if (sc->smtpd == NULL) {
+		log_warn("smtpd is away: 421 to [%s]:%u", ip, port);
+		sc->count.server_busy++;
+		screen_say(fd, "421 4.3.2 All server ports are busy");
+		screen_close(fd);
+		return;
+	}
+	buf_init(&b, 128);
+	ipc_put_str(&b, ip);
+	ipc_put_u32(&b, port);
+	ipc_put_u32(&b, verdict);
+	ipc_put_str(&b, reason);
+	ipc_put_u32(&b, 0);             /* DNSBL score */
+	ipc_put_str(&b, "");            /* DNSBL zone */
+	ipc_put_u32(&b, flags);
+	ipc_put_u32(&b, waited_ms);
+	if (ipc_chan_send(sc->smtpd, IPC_SCREEN_CLIENT, b.data, b.len, fd) < 0)
+		log_warn("cannot hand [%s]:%u to smtpd", ip, port);
+	buf_free(&b);
+}
+
+static void
+screen_client_free(struct screen_client *c)
+{
+	struct screen *sc = c->sc;
+
+	event_del(&c->ev);
+	TAILQ_REMOVE(&sc->waiting, c, entry);
+	sc->nwaiting--;
+	if (c->fd >= 0)
+		screen_close(c->fd);
+	free(c);
+}
+
+/* The wait is over and the client behaved, or failed with enforce or
+ * ignore: smtpd takes it from here. */
+static void
+screen_client_pass(struct screen_client *c)
+{
+	struct screen *sc = c->sc;
+	enum screen_verdict v = c->failed ? c->failed : SCREEN_PASS_NEW;
+	double waited = screen_elapsed(&c->start);
+
+	if (v == SCREEN_PASS_NEW) {
+		log_info("PASS NEW [%s]:%u", c->ip, c->port);
+		sc->count.pass_new++;
+	}
+	screen_hand_over(sc, c->fd, c->ip, c->port, v, c->reason, SCREEN_TEASER,
+	    (unsigned)(waited * 1000));
+	c->fd = -1;
+	screen_client_free(c);
+}
+
+/* Bytes before the last line of the greeting. */
+static void
+screen_client_pregreet(struct screen_client *c, const char *peek, size_t n)
+{
+	struct screen *sc = c->sc;
+	char shown[SCREEN_PEEK_MAX * 4 + 1];
+	int avail = 0;
+
+	if (ioctl(c->fd, FIONREAD, &avail) < 0 || avail < (int)n)
+		avail = (int)n;
+	escape_text_buf(shown, sizeof(shown), peek, n);
+	log_info("PREGREET %d after %.2fs from [%s]:%u: %s", avail,
+	    screen_elapsed(&c->start), c->ip, c->port, shown);
+	sc->count.pregreet++;
+	snprintf(c->reason, sizeof(c->reason), "pregreet");
+	switch (sc->conf->screen_pregreet_action) {
+	case CONF_SCREEN_DROP:
+		screen_say(c->fd, "521 5.5.1 Protocol error");
+		screen_client_free(c);
+		return;
+	case CONF_SCREEN_ENFORCE:
+		/* Nothing more to learn: smtpd refuses its recipients. */
+		c->failed = SCREEN_ENFORCE;
+		screen_client_pass(c);
+		return;
+	default:
+		/* Logged only: the wait runs on, without the socket. */
+		c->failed = SCREEN_IGNORED;
+		c->listening = 0;
+		event_del(&c->ev);
+		double left = (double)sc->conf->screen_greet_wait -
+		    screen_elapsed(&c->start);
+		if (left < 0)
+			left = 0;
+		struct timeval tv = { (time_t)left,
+		    (suseconds_t)((left - (double)(time_t)left) * 1e6) };
+		event_assign(&c->ev, sc->base, -1, 0, screen_client_event, c);
+		if (event_add(&c->ev, &tv) < 0)
+			screen_client_pass(c);
+		return;
+	}
+}
+
+static void
+screen_client_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct screen_client *c = arg;
+	char peek[SCREEN_PEEK_MAX];
+	ssize_t n;
+
+	if (!(what & EV_READ) || !c->listening) {
+		screen_client_pass(c);
+		return;
+	}
+	n = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (event_add(&c->ev, NULL) < 0)
+			screen_client_free(c);
+		return;
+	}
+	if (n <= 0) {
+		log_info("HANGUP after %.2fs from [%s]:%u",
+		    screen_elapsed(&c->start), c->ip, c->port);
+		screen_client_free(c);
+		return;
+	}
+	screen_client_pregreet(c, peek, (size_t)n);
+}
+
+/* A new client that no list decided: teaser, then the wait. */
+static void
+screen_client_wait(struct screen *sc, int fd, const char *ip, unsigned port)
+{
+	struct screen_client *c = xcalloc(1, sizeof(*c));
+	struct timeval tv = { sc->conf->screen_greet_wait, 0 };
+	char teaser[300];
+	int n;
+
+	c->sc = sc;
+	c->fd = fd;
+	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	c->port = port;
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	TAILQ_INSERT_TAIL(&sc->waiting, c, entry);
+	sc->nwaiting++;
+	n = snprintf(teaser, sizeof(teaser), SCREEN_TEASER_FMT, sc->conf->hostname);
+	if (n < 0 || (size_t)n >= sizeof(teaser) ||
+	    write(fd, teaser, (size_t)n) != n) {
+		log_info("HANGUP after 0s from [%s]:%u", ip, port);
+		screen_client_free(c);
+		return;
+	}
+	c->listening = 1;
+	event_assign(&c->ev, sc->base, fd, EV_READ, screen_client_event, c);
+	if (event_add(&c->ev, &tv) < 0) {
+		log_warn("cannot wait for [%s]:%u", ip, port);
+		screen_client_free(c);
+	}
+}
+
+void
+screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	hostport_from_sockaddr(sa, ip, sizeof(ip), &port);
+	switch (screen_access_match(&sc->access, ip)) {
+	case SCREEN_ACCESS_REJECT:
+		log_info("REJECT [%s]:%u screen_access", ip, port);
+		sc->count.rejected++;
+		screen_say(fd, "521 5.7.1 Service unavailable; client [%s] "
+		    "blocked by the access list", ip);
+		screen_close(fd);
+		return;
+	case SCREEN_ACCESS_PERMIT:
+		sc->count.permitted++;
+		screen_hand_over(sc, fd, ip, port, SCREEN_PERMIT, "", 0, 0);
+		return;
+	case SCREEN_ACCESS_NONE:
+		break;
+	}
+	if (cidr_list_match(sc->relay_nets, ip)) {
+		sc->count.permitted++;
+		screen_hand_over(sc, fd, ip, port, SCREEN_PERMIT, "", 0, 0);
+		return;
+	}
+	if (sc->nwaiting >= sc->conf->screen_max_clients) {
+		log_warn("screen full: %zu clients waiting: 421 to [%s]:%u",
+		    sc->nwaiting, ip, port);
+		sc->count.busy++;
+		screen_say(fd, "421 4.3.2 All screening ports are busy");
+		screen_close(fd);
+		return;
+	}
+	screen_client_wait(sc, fd, ip, port);
+}
+
+void
+screen_client_shutdown(struct screen_client *c)
+{
+	screen_say(c->fd, "421 4.3.2 %s Service shutting down",
+	    c->sc->conf->hostname);
+	screen_client_free(c);
+}
