@@ -25,16 +25,6 @@
 
 static void screen_client_event(evutil_socket_t fd, short what, void *arg);
 
-const char *
-screen_verdict_name(enum screen_verdict v)
-{
-	static const char *const names[SCREEN_VERDICT_COUNT] = {
-		"pass-new", "pass-old", "permit", "enforce", "ignored",
-	};
-
-	return (unsigned)v < SCREEN_VERDICT_COUNT ? names[v] : "unknown";
-}
-
 static double
 screen_elapsed(const struct timespec *since)
 {
@@ -85,8 +75,7 @@ screen_close(int fd)
  * is smtpd's (or closed) afterwards. */
 static void
 screen_hand_over(struct screen *sc, int fd, const char *ip, unsigned port,
-    enum screen_verdict verdict, const char *reason, uint32_t flags,
-    unsigned waited_ms)
+    const struct screen_handoff *h)
 {
 	struct buf b;
 
@@ -98,14 +87,7 @@ screen_hand_over(struct screen *sc, int fd, const char *ip, unsigned port,
 		return;
 	}
 	buf_init(&b, 128);
-	ipc_put_str(&b, ip);
-	ipc_put_u32(&b, port);
-	ipc_put_u32(&b, verdict);
-	ipc_put_str(&b, reason);
-	ipc_put_u32(&b, 0);             /* DNSBL score */
-	ipc_put_str(&b, "");            /* DNSBL zone */
-	ipc_put_u32(&b, flags);
-	ipc_put_u32(&b, waited_ms);
+	screen_handoff_put(&b, ip, port, h);
 	if (ipc_chan_send(sc->smtpd, IPC_SCREEN_CLIENT, b.data, b.len, fd) < 0)
 		log_warn("cannot hand [%s]:%u to smtpd", ip, port);
 	buf_free(&b);
@@ -137,8 +119,10 @@ screen_client_pass(struct screen_client *c)
 		log_info("PASS NEW [%s]:%u", c->ip, c->port);
 		sc->count.pass_new++;
 	}
-	screen_hand_over(sc, c->fd, c->ip, c->port, v, c->reason, SCREEN_TEASER,
-	    (unsigned)(waited * 1000));
+	struct screen_handoff h = { .verdict = v, .flags = SCREEN_TEASER,
+	    .waited_ms = (unsigned)(waited * 1000) };
+	snprintf(h.reason, sizeof(h.reason), "%s", c->reason);
+	screen_hand_over(sc, c->fd, c->ip, c->port, &h);
 	c->fd = -1;
 	screen_client_free(c);
 }
@@ -246,6 +230,7 @@ screen_client_wait(struct screen *sc, int fd, const char *ip, unsigned port)
 void
 screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 {
+	static const struct screen_handoff permit = { .verdict = SCREEN_PERMIT };
 	char ip[INET6_ADDRSTRLEN];
 	unsigned port;
 
@@ -260,14 +245,14 @@ screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 		return;
 	case SCREEN_ACCESS_PERMIT:
 		sc->count.permitted++;
-		screen_hand_over(sc, fd, ip, port, SCREEN_PERMIT, "", 0, 0);
+		screen_hand_over(sc, fd, ip, port, &permit);
 		return;
 	case SCREEN_ACCESS_NONE:
 		break;
 	}
 	if (cidr_list_match(sc->relay_nets, ip)) {
 		sc->count.permitted++;
-		screen_hand_over(sc, fd, ip, port, SCREEN_PERMIT, "", 0, 0);
+		screen_hand_over(sc, fd, ip, port, &permit);
 		return;
 	}
 	if (sc->nwaiting >= sc->conf->screen_max_clients) {

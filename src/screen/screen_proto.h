@@ -7,6 +7,7 @@
 #ifndef TERN_SCREEN_PROTO_H
 #define TERN_SCREEN_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SCREEN_REASON_MAX 32    /* "pregreet", "dnsbl", "non-smtp-command" */
@@ -47,5 +48,14 @@ struct screen_handoff {
 
 /* For log lines, "pass-new"... */
 const char *screen_verdict_name(enum screen_verdict v);
+
+struct buf;
+struct ipc_msg;
+/* IPC_SCREEN_CLIENT's payload, written and read. */
+void screen_handoff_put(struct buf *b, const char *ip, unsigned port,
+    const struct screen_handoff *h);
+/* 0, or -1 for a message that is not one (bad field, bad address). */
+int screen_handoff_parse(const struct ipc_msg *msg, char *ip, size_t iplen,
+    unsigned *port_r, struct screen_handoff *h);
 
 #endif

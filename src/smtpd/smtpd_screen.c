@@ -8,34 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/hostport.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "screen/screen_proto.h"
 #include "smtpd/smtpd.h"
 #include "util/log.h"
-
-/* IPC_SCREEN_CLIENT: checked like anything from a peer. */
-static int
-smtpd_screen_parse(const struct ipc_msg *msg, char *ip, size_t iplen,
-    unsigned *port_r, struct screen_handoff *h)
-{
-	struct ipc_reader r;
-
-	ipc_reader_init(&r, msg);
-	ipc_get_str(&r, ip, iplen);
-	*port_r = ipc_get_u32(&r);
-	h->verdict = (enum screen_verdict)ipc_get_u32(&r);
-	ipc_get_str(&r, h->reason, sizeof(h->reason));
-	h->dnsbl_score = (int)ipc_get_u32(&r);
-	ipc_get_str(&r, h->dnsbl_zone, sizeof(h->dnsbl_zone));
-	h->flags = ipc_get_u32(&r);
-	h->waited_ms = ipc_get_u32(&r);
-	if (ipc_reader_end(&r) < 0 || !hostport_is_ip(ip) || *port_r > 65535 ||
-	    (unsigned)h->verdict >= SCREEN_VERDICT_COUNT)
-		return -1;
-	return 0;
-}
 
 static void
 smtpd_screen_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
@@ -47,7 +24,7 @@ smtpd_screen_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 
 	(void)chan;
 	if (msg->type != IPC_SCREEN_CLIENT || msg->fd < 0 ||
-	    smtpd_screen_parse(msg, ip, sizeof(ip), &port, &h) < 0) {
+	    screen_handoff_parse(msg, ip, sizeof(ip), &port, &h) < 0) {
 		log_warn("bad message %u from the screen", msg->type);
 		if (msg->fd >= 0)
 			close(msg->fd);

@@ -36,6 +36,9 @@ srcs() {
 	    src/util/xmalloc.c ;;
 	fuzz_queue_env)   echo src/queue/queue_file.c src/queue/queue_spare.c \
 	    src/util/durable.c src/util/buf.c src/util/log.c src/util/xmalloc.c ;;
+	fuzz_screen)      echo src/screen/screen_proto.c src/net/ipc.c src/net/hostport.c src/util/addr.c \
+	    src/util/escape.c src/util/utf8.c src/util/buf.c src/util/log.c \
+	    src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -85,6 +88,10 @@ seed() {
 		printf '\005\014\000\000\000\020\000\000\000\007\000\000\000\004\000\000\000abcd' >"$d/s1" ;;
 	fuzz_queue_env)
 		printf 'tern-queue 1\nid\tFZZ2345BCDFG\ncreated\t1700000000\nsender\ta@b.test\nclient\t127.0.0.1\nrcpt\tx@y.test\tx@y.test\t0\n\nSubject: x\r\n\r\nbody\r\n\0000\tdeferred\t1700000100\t2\t451 4.0.0 later\n' >"$d/s1" ;;
+	fuzz_screen)
+		printf '\001EHLO bot\r\n\033[31m\303\251\377' >"$d/s1"
+		# a hand-over: ip, port, verdict, reason, score, zone, flags, ms
+		printf '\000\011\000\000\000127.0.0.2\221\061\000\000\003\000\000\000\010\000\000\000pregreet\000\000\000\000\000\000\000\000\001\000\000\000\020\000\000\000' >"$d/s2" ;;
 	esac
 }
 
@@ -96,7 +103,7 @@ fi
 
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
-fuzz_ipc fuzz_queue_env}
+fuzz_ipc fuzz_queue_env fuzz_screen}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
