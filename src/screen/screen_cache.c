@@ -16,6 +16,7 @@
 #include "screen/screen_cache.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,28 @@ screen_addr_parse(const char *text, struct screen_addr *a_r)
 	memcpy(a_r->b, mapped, sizeof(mapped));
 	memcpy(a_r->b + sizeof(mapped), &v4, sizeof(v4));
 	return 0;
+}
+
+int
+screen_addr_from_sockaddr(const struct sockaddr *sa, size_t len,
+    struct screen_addr *a_r)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+
+	if (sa->sa_family == AF_INET6 && len >= sizeof(v6)) {
+		memcpy(&v6, sa, sizeof(v6));
+		memcpy(a_r->b, &v6.sin6_addr, sizeof(a_r->b));
+		return 0;
+	}
+	if (sa->sa_family == AF_INET && len >= sizeof(v4)) {
+		memcpy(&v4, sa, sizeof(v4));
+		memcpy(a_r->b, mapped, sizeof(mapped));
+		memcpy(a_r->b + sizeof(mapped), &v4.sin_addr, 4);
+		return 0;
+	}
+	return -1;
 }
 
 const char *
@@ -378,6 +401,17 @@ screen_cache_purge(struct screen_cache *c, time_t now, size_t budget)
 		}
 	}
 	return removed;
+}
+
+void
+screen_cache_set_max(struct screen_cache *c, size_t max)
+{
+	if (max == 0 || max > SCREEN_MAX_LIMIT)
+		bug("screen_cache_set_max: max %zu", max);
+	while (c->count > max)
+		screen_remove(c, c->oldest);
+	/* Slots already made stay; no more are made past the new bound. */
+	c->max = (uint32_t)max;
 }
 
 size_t

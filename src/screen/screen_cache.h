@@ -59,6 +59,11 @@ void screen_cache_free(struct screen_cache **cp);
 /* A numeric address as inet_ntop writes it ("192.0.2.1", "2001:db8::1",
  * "::ffff:192.0.2.1").  0, or -1 when text is no address. */
 int screen_addr_parse(const char *text, struct screen_addr *a_r);
+/* The address of an accepted socket (AF_INET or AF_INET6).  0, or -1
+ * for another family or a short len. */
+struct sockaddr;
+int screen_addr_from_sockaddr(const struct sockaddr *sa, size_t len,
+    struct screen_addr *a_r);
 /* The address in text, IPv4 as a.b.c.d; buf of at least 46 bytes. */
 const char *screen_addr_format(const struct screen_addr *a, char *buf,
     size_t len);
@@ -81,6 +86,10 @@ void screen_cache_put_fail(struct screen_cache *c, const struct screen_addr *a,
  * a timer, it sweeps the whole store every size / budget calls.  Returns
  * how many it removed. */
 size_t screen_cache_purge(struct screen_cache *c, time_t now, size_t budget);
+
+/* A new bound (a reload of screen_cache_size): the oldest entries go
+ * until the store fits (max >= 1). */
+void screen_cache_set_max(struct screen_cache *c, size_t max);
 
 size_t screen_cache_count(const struct screen_cache *c);
 /* 1 when something changed since the last load or save. */

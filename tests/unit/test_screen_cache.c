@@ -12,9 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,6 +220,35 @@ test_bound_large(void **state)
 	screen_cache_free(&c);
 }
 
+/* A reload changes the bound: down drops the oldest, up makes room. */
+static void
+test_set_max(void **state)
+{
+	struct screen_cache *c = screen_cache_new(2000);
+
+	(void)state;
+	for (unsigned i = 0; i < 1500; i++) {
+		struct screen_addr a = addr_n(i);
+		screen_cache_put_pass(c, &a, NOW + 100);
+	}
+	screen_cache_set_max(c, 10);
+	assert_int_equal(screen_cache_count(c), 10);
+	for (unsigned i = 1489; i < 1500; i++) {
+		struct screen_addr a = addr_n(i);
+		assert_int_equal(screen_cache_lookup(c, &a, NOW, NULL), i >= 1490);
+	}
+	screen_cache_set_max(c, 5000);
+	for (unsigned i = 0; i < 6000; i++) {
+		struct screen_addr a = addr_n(10000 + i);
+		screen_cache_put_fail(c, &a, "dnsbl", NOW + 100);
+	}
+	assert_int_equal(screen_cache_count(c), 5000);
+	struct screen_addr last = addr_n(15999), gone = addr_n(10999);
+	assert_int_equal(screen_cache_lookup(c, &last, NOW, NULL), 1);
+	assert_int_equal(screen_cache_lookup(c, &gone, NOW, NULL), 0);
+	screen_cache_free(&c);
+}
+
 static void
 test_purge(void **state)
 {
@@ -276,6 +308,24 @@ test_ipv6(void **state)
 	assert_int_equal(verdict_of(c, "192.0.2.9", NOW), SCREEN_PASS);
 	assert_string_equal(screen_addr_format(&m, text, sizeof(text)), "192.0.2.9");
 	assert_string_equal(screen_addr_format(&a, text, sizeof(text)), "2001:db8::1");
+	/* From an accepted socket's address. */
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct screen_addr got;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.9", &sin.sin_addr), 1);
+	assert_int_equal(screen_addr_from_sockaddr((struct sockaddr *)&sin,
+	    sizeof(sin), &got), 0);
+	assert_memory_equal(got.b, v4.b, sizeof(got.b));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr), 1);
+	assert_int_equal(screen_addr_from_sockaddr((struct sockaddr *)&sin6,
+	    sizeof(sin6), &got), 0);
+	assert_string_equal(screen_addr_format(&got, text, sizeof(text)),
+	    "2001:db8::1");
+	assert_int_equal(screen_addr_from_sockaddr((struct sockaddr *)&sin,
+	    sizeof(sin) - 1, &got), -1);
+	sin.sin_family = AF_UNIX;
+	assert_int_equal(screen_addr_from_sockaddr((struct sockaddr *)&sin,
+	    sizeof(sin), &got), -1);
 	assert_int_equal(screen_addr_parse("192.0.2", &a), -1);
 	assert_int_equal(screen_addr_parse("2001:db8::1 ", &a), -1);
 	assert_int_equal(screen_addr_parse("", &a), -1);
@@ -499,6 +549,7 @@ main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_bound_drops_oldest_write),
 		cmocka_unit_test(test_bound_large),
+		cmocka_unit_test(test_set_max),
 		cmocka_unit_test(test_purge),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
