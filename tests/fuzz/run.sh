@@ -36,6 +36,7 @@ srcs() {
 	    src/util/xmalloc.c ;;
 	fuzz_queue_env)   echo src/queue/queue_file.c src/queue/queue_spare.c \
 	    src/util/durable.c src/util/buf.c src/util/log.c src/util/xmalloc.c ;;
+	fuzz_smtp_forbidden) echo src/smtpd/smtp_forbidden.c ;;
 	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/buf.c \
 	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
@@ -87,6 +88,10 @@ seed() {
 		printf '\005\014\000\000\000\020\000\000\000\007\000\000\000\004\000\000\000abcd' >"$d/s1" ;;
 	fuzz_queue_env)
 		printf 'tern-queue 1\nid\tFZZ2345BCDFG\ncreated\t1700000000\nsender\ta@b.test\nclient\t127.0.0.1\nrcpt\tx@y.test\tx@y.test\t0\n\nSubject: x\r\n\r\nbody\r\n\0000\tdeferred\t1700000100\t2\t451 4.0.0 later\n' >"$d/s1" ;;
+	fuzz_smtp_forbidden)
+		printf 'GET / HTTP/1.0\r\n' >"$d/s1"
+		printf 'Subject: x' >"$d/s2"
+		printf 'MAIL FROM:<a@b>' >"$d/s3" ;;
 	fuzz_screen_cache)
 		printf 'tern-screen-cache 1\n192.0.2.1 PASS 1800003600\n2001:db8::1 FAIL 1800000600 pregreet\n' >"$d/s1"
 		printf 'tern-screen-cache 1\n::ffff:192.0.2.1 FAIL 1800000600 bare-lf\n192.0.2.1 PASS 99999999999\n\n' >"$d/s2" ;;
@@ -101,7 +106,7 @@ fi
 
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
-fuzz_ipc fuzz_queue_env fuzz_screen_cache}
+fuzz_ipc fuzz_queue_env fuzz_screen_cache fuzz_smtp_forbidden}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
