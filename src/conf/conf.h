@@ -70,6 +70,12 @@ struct conf {
 	unsigned smtp_command_timeout;
 	unsigned smtp_data_timeout;
 	unsigned smtp_reply_deadline;   /* the final dot's; others get half */
+
+	/* the screen: remembered clients */
+	unsigned screen_pass_ttl;       /* seconds */
+	unsigned screen_fail_ttl;       /* seconds */
+	unsigned screen_cache_size;     /* entries */
+	char *screen_forbidden_commands; /* words; "" for none */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

@@ -14,6 +14,7 @@
 #include "lookup/password.h"
 #include "net/hostport.h"
 #include "screen/screen_access.h"
+#include "smtpd/smtp_forbidden.h"
 #include "util/cidr.h"
 #include "util/xmalloc.h"
 
@@ -178,6 +179,20 @@ const struct conf_key conf_keys[] = {
 	KEY(smtp_reply_deadline, CONF_DURATION, "10m", 2, 7200,
 	    "outbound: most time for the whole reply to the final dot, "
 	    "however slowly it trickles in; every other reply: half"),
+
+	/* the screen: remembered clients */
+	KEY(screen_pass_ttl, CONF_DURATION, "1d", 1, 365 * 86400,
+	    "how long a client that passed the screen is handed straight "
+	    "through"),
+	KEY(screen_fail_ttl, CONF_DURATION, "10m", 1, 30 * 86400,
+	    "how long a client that failed the screen is refused at once"),
+	KEY(screen_cache_size, CONF_UINT, "100000", 1, 10000000,
+	    "most clients the screen remembers; the least recently written "
+	    "go first"),
+	KEY_CHECKED(screen_forbidden_commands, "CONNECT GET POST",
+	    smtp_forbidden_check,
+	    "commands that end the session at once, as do lines shaped like "
+	    "a header (Word:)"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

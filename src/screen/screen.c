@@ -14,6 +14,7 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "screen/screen.h"
+#include "screen/screen_cache.h"
 #include "util/cidr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -29,15 +30,106 @@ screen_accept(struct evconnlistener *l, evutil_socket_t fd,
 	screen_client_accept(arg, fd, sa);
 }
 
-/* smtpd's reports are handled with the store of remembered clients. */
+#define SCREEN_TICK        5    /* seconds between purges of the store */
+#define SCREEN_PURGE_STEP  5000 /* entries looked at per purge */
+#define SCREEN_SAVE_EVERY  60   /* seconds between saves of a changed store */
+
+void
+screen_remember_fail(struct screen *sc, const char *ip, const char *reason)
+{
+	struct screen_addr a;
+
+	if (screen_addr_parse(ip, &a) < 0)
+		return;
+	screen_cache_put_fail(sc->cache, &a, reason,
+	    time(NULL) + (time_t)sc->conf->screen_fail_ttl);
+}
+
+/* The failures smtpd's own tests found inside a session. */
+static int
+screen_known_report(const char *reason)
+{
+	static const char *const known[] = {
+		"non-smtp-command", "pipelining", "bare-lf",
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(reason, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 screen_smtpd_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	(void)chan;
-	(void)arg;
+	struct screen *sc = arg;
+	char ip[64], reason[SCREEN_REASON_MAX];
+	struct ipc_reader r;
+
 	if (msg->fd >= 0)
 		close(msg->fd);
-	log_warn("unexpected message %u from smtpd", msg->type);
+	ipc_reader_init(&r, msg);
+	ipc_get_str(&r, ip, sizeof(ip));
+	ipc_get_str(&r, reason, sizeof(reason));
+	if (msg->type != IPC_SCREEN_REPORT || ipc_reader_end(&r) < 0 ||
+	    !screen_known_report(reason)) {
+		log_warn("bad message %u from smtpd", msg->type);
+		ipc_chan_close(chan);
+		return;
+	}
+	log_info("FAIL [%s] reason=%s (found by smtpd)", ip, reason);
+	sc->count.reported++;
+	screen_remember_fail(sc, ip, reason);
+}
+
+static void
+screen_save(struct screen *sc)
+{
+	if (!screen_cache_dirty(sc->cache))
+		return;
+	if (screen_cache_save(sc->cache, sc->conf->state_dir, SCREEN_CACHE_FILE,
+	    time(NULL)) < 0)
+		log_warn("cannot save %s/%s: %s", sc->conf->state_dir,
+		    SCREEN_CACHE_FILE, strerror(errno));
+	sc->saved_at = time(NULL);
+}
+
+/* A few thousand entries per tick, so the store is swept without a
+ * pause; a changed store is saved once a minute, so a crash loses at
+ * most a minute of verdicts. */
+static void
+screen_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct screen *sc = arg;
+	time_t now = time(NULL);
+
+	(void)fd;
+	(void)what;
+	screen_cache_purge(sc->cache, now, SCREEN_PURGE_STEP);
+	if (now - sc->saved_at >= SCREEN_SAVE_EVERY)
+		screen_save(sc);
+}
+
+static void
+screen_cache_start(struct screen *sc)
+{
+	struct screen_cache_stats st;
+	struct timeval tv = { SCREEN_TICK, 0 };
+	time_t longest = (time_t)(sc->conf->screen_pass_ttl >
+	    sc->conf->screen_fail_ttl ? sc->conf->screen_pass_ttl :
+	    sc->conf->screen_fail_ttl);
+
+	sc->cache = screen_cache_new(sc->conf->screen_cache_size);
+	if (screen_cache_load(sc->cache, sc->conf->state_dir, SCREEN_CACHE_FILE,
+	    time(NULL), longest, &st) < 0)
+		log_warn("cannot read %s/%s: %s", sc->conf->state_dir,
+		    SCREEN_CACHE_FILE, strerror(errno));
+	log_info("remembered clients: %zu loaded, %zu expired, %zu bad lines",
+	    st.loaded, st.expired, st.bad);
+	sc->saved_at = time(NULL);
+	sc->tick_ev = event_new(sc->base, -1, EV_PERSIST, screen_tick, sc);
+	if (sc->tick_ev == NULL || event_add(sc->tick_ev, &tv) < 0)
+		fatal("cannot start the screen's timer");
 }
 
 static void
@@ -128,6 +220,7 @@ screen_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		child_reload_conf(sc->conf);
 		screen_load_lists(sc);
+		screen_cache_set_max(sc->cache, sc->conf->screen_cache_size);
 		return;
 	}
 	screen_stop(sc);
@@ -165,6 +258,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	}
 	child_signals_ready();
 	screen_load_lists(&sc);
+	screen_cache_start(&sc);
 	sc.ctl = ipc_chan_new(sc.base, fds->ctl, screen_ctl_msg,
 	    screen_ctl_closed, &sc);
 	if (fds->smtpd >= 0)
@@ -174,6 +268,9 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	event_base_dispatch(sc.base);
 	child_ignore_stop_signals();
 	screen_stop(&sc);
+	screen_save(&sc);
+	screen_cache_free(&sc.cache);
+	event_free(sc.tick_ev);
 	ipc_chan_free(&sc.smtpd);
 	ipc_chan_free(&sc.ctl);
 	for (size_t i = 0; i < 3; i++)

@@ -24,7 +24,9 @@
 #include "screen/screen_proto.h"
 
 struct event_base;
+struct event;
 struct evconnlistener;
+struct screen_cache;
 struct ipc_chan;
 struct cidr_list;
 
@@ -50,6 +52,7 @@ TAILQ_HEAD(screen_clients, screen_client);
 /* What the screen counts since it started (tern status shows them). */
 struct screen_counters {
 	uint64_t pass_new, pass_old, permitted, rejected, pregreet, failed_old;
+	uint64_t reported;              /* failures smtpd reported */
 	uint64_t busy;                  /* 421: screen_max_clients reached */
 	uint64_t server_busy;           /* 421: smtpd could not take it */
 };
@@ -66,8 +69,15 @@ struct screen {
 	struct screen_clients waiting;
 	size_t nwaiting;
 	struct screen_counters count;
+	struct screen_cache *cache;     /* the clients remembered */
+	struct event *tick_ev;          /* purges and saves the store */
+	time_t saved_at;
 	int stopping;
 };
+
+/* screen.c: remembers a client that failed until screen_fail_ttl (reason
+ * "pregreet", "dnsbl", or one of smtpd's reports). */
+void screen_remember_fail(struct screen *sc, const char *ip, const char *reason);
 
 /* screen_client.c */
 void screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa);

@@ -16,9 +16,9 @@
 #include "net/hostport.h"
 #include "net/ipc_chan.h"
 #include "screen/screen.h"
+#include "screen/screen_cache.h"
 #include "util/buf.h"
 #include "util/cidr.h"
-#include "util/escape.h"
 #include "net/ipc.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -116,8 +116,12 @@ screen_client_pass(struct screen_client *c)
 	double waited = screen_elapsed(&c->start);
 
 	if (v == SCREEN_PASS_NEW) {
+		struct screen_addr a;
 		log_info("PASS NEW [%s]:%u", c->ip, c->port);
 		sc->count.pass_new++;
+		if (screen_addr_parse(c->ip, &a) == 0)
+			screen_cache_put_pass(sc->cache, &a, time(NULL) +
+			    (time_t)sc->conf->screen_pass_ttl);
 	}
 	struct screen_handoff h = { .verdict = v, .flags = SCREEN_TEASER,
 	    .waited_ms = (unsigned)(waited * 1000) };
@@ -137,11 +141,13 @@ screen_client_pregreet(struct screen_client *c, const char *peek, size_t n)
 
 	if (ioctl(c->fd, FIONREAD, &avail) < 0 || avail < (int)n)
 		avail = (int)n;
-	escape_text_buf(shown, sizeof(shown), peek, n);
 	log_info("PREGREET %d after %.2fs from [%s]:%u: %s", avail,
-	    screen_elapsed(&c->start), c->ip, c->port, shown);
+	    screen_elapsed(&c->start), c->ip, c->port,
+	    log_escape(shown, sizeof(shown), peek, n));
 	sc->count.pregreet++;
 	snprintf(c->reason, sizeof(c->reason), "pregreet");
+	if (sc->conf->screen_pregreet_action != CONF_SCREEN_IGNORE)
+		screen_remember_fail(sc, c->ip, c->reason);
 	switch (sc->conf->screen_pregreet_action) {
 	case CONF_SCREEN_DROP:
 		screen_say(c->fd, "521 5.5.1 Protocol error");
@@ -227,6 +233,60 @@ screen_client_wait(struct screen *sc, int fd, const char *ip, unsigned port)
 	}
 }
 
+/* The action a remembered failure gets now: the setting of the test that
+ * failed; smtpd's non-SMTP commands are dropped (a proxy or a web
+ * client), its other findings enforced. */
+static int
+screen_fail_action(const struct screen *sc, const char *reason)
+{
+	if (strcmp(reason, "pregreet") == 0)
+		return sc->conf->screen_pregreet_action;
+	if (strcmp(reason, "non-smtp-command") == 0)
+		return CONF_SCREEN_DROP;
+	return CONF_SCREEN_ENFORCE;
+}
+
+/* A client seen before goes through at once, without teaser or wait:
+ * passed, or failed and dropped or enforced again.  1 when it was. */
+static int
+screen_client_remembered(struct screen *sc, int fd, const char *ip,
+    unsigned port)
+{
+	struct screen_entry e;
+	struct screen_addr a;
+
+	if (screen_addr_parse(ip, &a) < 0 ||
+	    !screen_cache_lookup(sc->cache, &a, time(NULL), &e))
+		return 0;
+	if (e.verdict == SCREEN_CACHE_PASS) {
+		struct screen_handoff h = { .verdict = SCREEN_PASS_OLD };
+		log_info("PASS OLD [%s]:%u", ip, port);
+		sc->count.pass_old++;
+		screen_hand_over(sc, fd, ip, port, &h);
+		return 1;
+	}
+	log_info("FAIL OLD [%s]:%u reason=%s", ip, port, e.reason);
+	sc->count.failed_old++;
+	switch (screen_fail_action(sc, e.reason)) {
+	case CONF_SCREEN_DROP:
+		if (strcmp(e.reason, "dnsbl") == 0)
+			screen_say(fd, "521 5.7.1 Service unavailable; client [%s] "
+			    "blocked using a DNS blocklist", ip);
+		else
+			screen_say(fd, "521 5.5.1 Protocol error");
+		screen_close(fd);
+		return 1;
+	case CONF_SCREEN_ENFORCE: {
+		struct screen_handoff h = { .verdict = SCREEN_ENFORCE };
+		snprintf(h.reason, sizeof(h.reason), "%s", e.reason);
+		screen_hand_over(sc, fd, ip, port, &h);
+		return 1;
+	}
+	default:
+		return 0;       /* now ignored: tested again */
+	}
+}
+
 void
 screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 {
@@ -255,6 +315,8 @@ screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 		screen_hand_over(sc, fd, ip, port, &permit);
 		return;
 	}
+	if (screen_client_remembered(sc, fd, ip, port))
+		return;
 	if (sc->nwaiting >= sc->conf->screen_max_clients) {
 		log_warn("screen full: %zu clients waiting: 421 to [%s]:%u",
 		    sc->nwaiting, ip, port);

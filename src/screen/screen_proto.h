@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCREEN_REASON_MAX 32    /* "pregreet", "dnsbl", "non-smtp-command" */
+#define SCREEN_REASON_MAX 24    /* "pregreet", "dnsbl", "non-smtp-command", NUL included */
 #define SCREEN_ZONE_MAX   256   /* a DNS zone, with its NUL */
 
 enum screen_msg_type {

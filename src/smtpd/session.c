@@ -327,6 +327,7 @@ session_take_line(struct session *s, char *line)
 		return -1;
 	case SMTP_LINE_BARE_LF:
 		session_bad_line(s, "bare LF", "500 5.5.2 Error: bare <LF> received");
+		smtpd_screen_report(s, "bare-lf");
 		return -1;
 	case SMTP_LINE_BARE_CR:
 		session_bad_line(s, "bare CR or NUL",

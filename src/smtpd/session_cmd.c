@@ -23,6 +23,8 @@ cmd_helo(struct session *s, const char *arg, int esmtp)
 {
 	const struct conf *conf = s->sd->conf;
 
+	if (session_screen_pipelined(s, esmtp ? "EHLO" : "HELO"))
+		return;
 	if (*arg == '\0' || strlen(arg) > SMTPD_HELO_MAX || strchr(arg, ' ')) {
 		session_client_error(s, "501 5.5.4 Syntax: %s hostname",
 		    esmtp ? "EHLO" : "HELO");
@@ -317,6 +319,8 @@ session_command(struct session *s, char *line)
 	const char *refusal;
 	struct smtp_cmd cmd;
 
+	if (session_screen_command(s, line))
+		return;
 	smtp_cmd_parse(line, &cmd);
 	if (smtpd_screen_enforce(s, &cmd))
 		return;

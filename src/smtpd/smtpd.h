@@ -229,6 +229,10 @@ void session_deadline_line_done(struct session *s);
 void session_deadline_data_begin(struct session *s);
 void session_deadline_data_bytes(struct session *s, size_t n);
 
+/* session_screen.c: the screen's tests run inside the session */
+int session_screen_command(struct session *s, const char *line);
+int session_screen_pipelined(struct session *s, const char *verb);
+
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);
 void smtpd_commit_stop(struct smtpd *sd);

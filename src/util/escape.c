@@ -76,19 +76,3 @@ escape_json(FILE *f, const char *s, size_t n)
 	escape_each(f, s, n, escape_json_byte, 0);
 	putc('"', f);
 }
-
-void
-escape_text_buf(char *out, size_t outlen, const char *s, size_t n)
-{
-	FILE *f;
-
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
-	/* fmemopen writes a NUL after what fits; a longer text is cut. */
-	if ((f = fmemopen(out, outlen, "w")) == NULL)
-		return;
-	escape_text(f, s, n, 0);
-	fclose(f);
-	out[outlen - 1] = '\0';
-}

@@ -17,10 +17,6 @@
  * (and '\') as \xNN; flags: ESCAPE_KEEP_TAB or 0. */
 void escape_text(FILE *f, const char *s, size_t n, int flags);
 
-/* The same into out (size outlen), cut to fit, always terminated: for
- * log lines. */
-void escape_text_buf(char *out, size_t outlen, const char *s, size_t n);
-
 /* A JSON string, with its quotes: quotes, backslashes and controls
  * escaped, valid UTF-8 kept, any byte that is not UTF-8 replaced by
  * U+FFFD. */

@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for the screen's byte handling: what a client sends
- * before the greeting ends is shown in the log through escape_text_buf
+ * before the greeting ends is shown in the log through log_escape
  * (checked: always terminated, within its buffer, no control byte), and
  * the hand-over message smtpd reads from the screen (screen_proto.c) is
  * parsed like anything from a peer (checked: a message taken has a
@@ -15,7 +15,7 @@
 #include "net/ipc.h"
 #include "screen/screen_proto.h"
 #include "util/buf.h"
-#include "util/escape.h"
+#include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,8 +27,7 @@ fuzz_pregreet_text(const uint8_t *data, size_t size)
 	char shown[64 * 4 + 1];
 
 	memset(shown, 'X', sizeof(shown));
-	escape_text_buf(shown, sizeof(shown), (const char *)data,
-	    size > 64 ? 64 : size);
+	log_escape(shown, sizeof(shown), (const char *)data, size > 64 ? 64 : size);
 	size_t n = strnlen(shown, sizeof(shown));
 	if (n == sizeof(shown))
 		abort();

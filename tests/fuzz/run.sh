@@ -36,9 +36,12 @@ srcs() {
 	    src/util/xmalloc.c ;;
 	fuzz_queue_env)   echo src/queue/queue_file.c src/queue/queue_spare.c \
 	    src/util/durable.c src/util/buf.c src/util/log.c src/util/xmalloc.c ;;
-	fuzz_screen)      echo src/screen/screen_proto.c src/net/ipc.c src/net/hostport.c src/util/addr.c \
-	    src/util/escape.c src/util/utf8.c src/util/buf.c src/util/log.c \
+	fuzz_screen)      echo src/screen/screen_proto.c src/net/ipc.c src/net/hostport.c \
+	    src/util/addr.c src/util/utf8.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
+	fuzz_smtp_forbidden) echo src/smtpd/smtp_forbidden.c ;;
+	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/buf.c \
+	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -92,6 +95,13 @@ seed() {
 		printf '\001EHLO bot\r\n\033[31m\303\251\377' >"$d/s1"
 		# a hand-over: ip, port, verdict, reason, score, zone, flags, ms
 		printf '\000\011\000\000\000127.0.0.2\221\061\000\000\003\000\000\000\010\000\000\000pregreet\000\000\000\000\000\000\000\000\001\000\000\000\020\000\000\000' >"$d/s2" ;;
+	fuzz_smtp_forbidden)
+		printf 'GET / HTTP/1.0\r\n' >"$d/s1"
+		printf 'Subject: x' >"$d/s2"
+		printf 'MAIL FROM:<a@b>' >"$d/s3" ;;
+	fuzz_screen_cache)
+		printf 'tern-screen-cache 1\n192.0.2.1 PASS 1800003600\n2001:db8::1 FAIL 1800000600 pregreet\n' >"$d/s1"
+		printf 'tern-screen-cache 1\n::ffff:192.0.2.1 FAIL 1800000600 bare-lf\n192.0.2.1 PASS 99999999999\n\n' >"$d/s2" ;;
 	esac
 }
 
@@ -103,7 +113,7 @@ fi
 
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
-fuzz_ipc fuzz_queue_env fuzz_screen}
+fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

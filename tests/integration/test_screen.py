@@ -256,3 +256,102 @@ def test_bad_access_list_refused(tern_factory, value):
         assert r.rc == 0, r
     else:
         assert r.rc != 0 and "screen_access" in r.err, r
+
+
+def greet_passes(t, src):
+    """One patient session from src, through the greet wait; QUIT."""
+    with RawTLS(t.port, source=src) as c:
+        assert c.greeting[0] == 220, c.greeting
+        c.expect("QUIT", 221)
+
+
+def test_passed_client_is_remembered(srv):
+    """PASS NEW once, then PASS OLD: the next connection is greeted at
+    once, with the last line only."""
+    src = source()
+    mark = srv.log_mark()
+    greet_passes(srv, src)
+    srv.wait_log(r"PASS NEW \[%s\]" % src, since=mark)
+    s = connect(srv, src)
+    assert read_until(s, b"\r\n") == b"220 mx.example.test ESMTP Tern\r\n"
+    s.close()
+    srv.wait_log(r"PASS OLD \[%s\]:\d+" % src, since=mark)
+    srv.wait_log(r"connect from \[%s\]:\d+ port=smtp screen=pass-old" % src, since=mark)
+
+
+def test_remembered_pregreeter_enforced_at_once(srv):
+    src = source()
+    mark = srv.log_mark()
+    s = connect(srv, src)
+    s.sendall(b"EHLO early.test\r\n")
+    read_until(s, b"250 SMTPUTF8\r\n")
+    s.close()
+    s = connect(srv, src)
+    got = read_until(s, b"\r\n")
+    assert got == b"220 mx.example.test ESMTP Tern\r\n", \
+        "a remembered pregreeter waited again or heard the teaser: %r" % got
+    s.sendall(b"EHLO late.test\r\n")
+    read_until(s, b"250 SMTPUTF8\r\n")
+    s.sendall(b"MAIL FROM:<a@late.test>\r\nRCPT TO:<%s>\r\n" % RCPT.encode())
+    assert b"550 5.5.1 Protocol error\r\n" in read_until(s, b"550 5.5.1 Protocol error\r\n")
+    s.close()
+    srv.wait_log(r"FAIL OLD \[%s\]:\d+ reason=pregreet" % src, since=mark)
+    srv.wait_log(r"connect from \[%s\]:\d+ port=smtp screen=enforce reason=pregreet\n" % src,
+                 since=mark)
+
+
+def test_remembered_pregreeter_dropped_at_once(tern_factory):
+    t = start(tern_factory, screen_pregreet_action="drop")
+    src = source()
+    s = connect(t, src)
+    s.sendall(b"EHLO early.test\r\n")
+    assert read_until(s, b"521 5.5.1 Protocol error\r\n").endswith(b"521 5.5.1 Protocol error\r\n")
+    s.close()
+    s = connect(t, src)
+    assert read_until(s, b"\r\n") == b"521 5.5.1 Protocol error\r\n"
+    assert s.recv(100) == b""
+    s.close()
+    t.wait_log(r"FAIL OLD \[%s\]:\d+ reason=pregreet" % src)
+
+
+def test_smtpd_finding_remembered(srv):
+    """A client that passed the screen and then spoke HTTP: smtpd refuses
+    it and reports it; the screen drops it at its next connection."""
+    src = source()
+    mark = srv.log_mark()
+    with RawTLS(srv.port, source=src) as c:
+        assert c.greeting[0] == 220
+        c.send(b"GET / HTTP/1.0\r\n")
+        assert c.reply()[0] == 521
+    srv.wait_log(r"screen\[\d+\]: FAIL \[%s\] reason=non-smtp-command \(found by smtpd\)" % src,
+                 since=mark)
+    s = connect(srv, src)
+    assert read_until(s, b"\r\n") == b"521 5.5.1 Protocol error\r\n"
+    s.close()
+    srv.wait_log(r"FAIL OLD \[%s\]:\d+ reason=non-smtp-command" % src, since=mark)
+
+
+def test_remembered_clients_survive_a_restart(tern_factory):
+    t = start(tern_factory)
+    passed, failed = source(), source()
+    greet_passes(t, passed)
+    s = connect(t, failed)
+    s.sendall(b"HELO early.test\r\n")
+    read_until(s, b"250 ")
+    s.close()
+    t.wait_log(r"PREGREET .* from \[%s\]" % failed)
+    t.stop()
+    with open("%s/screen.cache" % t.state_dir) as f:
+        saved = f.read()
+    assert "%s PASS " % passed in saved and "%s FAIL " % failed in saved, saved
+    mark = t.log_mark()
+    t.start()
+    t.wait_log(r"remembered clients: 2 loaded, 0 expired, 0 bad lines", since=mark)
+    s = connect(t, passed)
+    assert read_until(s, b"\r\n") == b"220 mx.example.test ESMTP Tern\r\n"
+    s.close()
+    t.wait_log(r"PASS OLD \[%s\]" % passed, since=mark)
+    s = connect(t, failed)
+    assert read_until(s, b"\r\n") == b"220 mx.example.test ESMTP Tern\r\n"
+    s.close()
+    t.wait_log(r"FAIL OLD \[%s\]:\d+ reason=pregreet" % failed, since=mark)
