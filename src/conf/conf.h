@@ -64,6 +64,15 @@ struct conf {
 	unsigned smtp_command_timeout;
 	unsigned smtp_data_timeout;
 	unsigned smtp_reply_deadline;   /* the final dot's; others get half */
+
+	/* the screen: DNS blocklists */
+	char *screen_dnsbl_sites;   /* "" for none */
+	int screen_dnsbl_threshold;
+	int screen_dnsbl_allowlist_threshold; /* 0: off */
+	int screen_dnsbl_action;    /* enforce 0, drop 1, ignore 2 */
+	unsigned screen_dnsbl_timeout;  /* seconds */
+	unsigned screen_dnsbl_min_ttl;  /* seconds */
+	unsigned screen_dnsbl_max_ttl;  /* seconds */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */
