@@ -25,16 +25,17 @@ dnsbl_is_sep(char c)
 	return c == ',' || c == ' ' || c == '\t';
 }
 
-/* Up to three decimal digits at *pp, no more than max.  0 or -1. */
+/* At most maxdigits (<= 4) decimal digits at *pp, no more than max.
+ * 0 or -1. */
 static int
-dnsbl_number(const char **pp, unsigned max, unsigned *n_r)
+dnsbl_number(const char **pp, int maxdigits, unsigned max, unsigned *n_r)
 {
 	const char *p = *pp;
 	unsigned n = 0;
 	int digits = 0;
 
 	while (*p >= '0' && *p <= '9') {
-		if (++digits > 3)
+		if (++digits > maxdigits)
 			return -1;
 		n = n * 10 + (unsigned)(*p++ - '0');
 	}
@@ -60,7 +61,7 @@ dnsbl_octet(const char **pp, uint8_t set[32])
 	unsigned lo, hi;
 
 	if (*p != '[') {
-		if (dnsbl_number(&p, 255, &lo) < 0)
+		if (dnsbl_number(&p, 3, 255, &lo) < 0)
 			return -1;
 		dnsbl_set_range(set, lo, lo);
 		*pp = p;
@@ -68,12 +69,12 @@ dnsbl_octet(const char **pp, uint8_t set[32])
 	}
 	p++;
 	for (;;) {
-		if (dnsbl_number(&p, 255, &lo) < 0)
+		if (dnsbl_number(&p, 3, 255, &lo) < 0)
 			return -1;
 		hi = lo;
 		if (p[0] == '.' && p[1] == '.') {
 			p += 2;
-			if (dnsbl_number(&p, 255, &hi) < 0 || hi < lo)
+			if (dnsbl_number(&p, 3, 255, &hi) < 0 || hi < lo)
 				return -1;
 		}
 		dnsbl_set_range(set, lo, hi);
@@ -137,7 +138,7 @@ dnsbl_weight_parse(const char *s, int *w_r)
 
 	if (*s == '-' || *s == '+')
 		s++;
-	if (dnsbl_number(&s, DNSBL_WEIGHT_MAX, &n) < 0 || *s != '\0')
+	if (dnsbl_number(&s, 4, DNSBL_WEIGHT_MAX, &n) < 0 || *s != '\0')
 		return -1;
 	*w_r = neg ? -(int)n : (int)n;
 	return 0;
