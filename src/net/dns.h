@@ -1,5 +1,6 @@
 /*
- * Asynchronous DNS for outbound delivery: MX and address lookups through
+ * Asynchronous DNS for outbound delivery (MX and address lookups) and for
+ * the screen's DNS lists (A lookups with their TTLs, dns_a.c) through
  * c-ares, driven by a libevent loop (no thread, no polling).
  *
  * Every answer comes from the network and is treated as such: counts and
