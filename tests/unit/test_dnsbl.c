@@ -34,7 +34,7 @@
 #include "screen/dnsbl.h"
 
 #define WAIT_MS		8000	/* the longest any one wait may take */
-#define TIMEOUT_MS	2500	/* per try: longer than the slow zone's delay */
+#define TIMEOUT_MS	5000	/* per try: longer than the slow zone's delay */
 #define CHECK_MS	5000	/* a check's timeout, when not the subject */
 
 /* Clients: 192.0.2.1 is listed by bl1 (once) and bl2 (twice), 192.0.2.2
@@ -49,8 +49,8 @@ static const char zone[] =
     "2.2.0.192.wl IN A 127.0.5.1\n"
     "3.2.0.192.bl1 IN A 127.255.255.254\n"
     "3.2.0.192.bl2 IN A 10.0.0.1\n"
-    "1.2.0.192.slow.delay800 IN A 127.0.0.2\n"
-    "1.2.0.192.slowwl.delay800 IN A 127.0.0.2\n"
+    "1.2.0.192.slow.delay2000 IN A 127.0.0.2\n"
+    "1.2.0.192.slowwl.delay2000 IN A 127.0.0.2\n"
     "4.2.0.192.short 5 IN A 127.0.0.2\n"
     "4.2.0.192.long 3600 IN A 127.0.0.2\n"
     "soa 50 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 40\n"
@@ -367,7 +367,7 @@ test_allowlist(void **state)
 static void
 test_early_listed(void **state)
 {
-	struct dnsbl *e = engine_new("bl1.test*2, slow.delay800.test", 60,
+	struct dnsbl *e = engine_new("bl1.test*2, slow.delay2000.test", 60,
 	    3600, 0);
 	struct res r;
 
@@ -390,7 +390,7 @@ test_early_listed(void **state)
 static void
 test_no_early_with_allowlist_pending(void **state)
 {
-	struct dnsbl *e = engine_new("bl1.test*2, slowwl.delay800.test*-5",
+	struct dnsbl *e = engine_new("bl1.test*2, slowwl.delay2000.test*-5",
 	    60, 3600, 0);
 	struct res r;
 
@@ -406,7 +406,7 @@ test_no_early_with_allowlist_pending(void **state)
 static void
 test_early_allowed(void **state)
 {
-	struct dnsbl *e = engine_new("wl.test*-5, slow.delay800.test*2", 60,
+	struct dnsbl *e = engine_new("wl.test*-5, slow.delay2000.test*2", 60,
 	    3600, 0);
 	struct res r;
 
@@ -571,9 +571,9 @@ test_cache_bound(void **state)
 static void
 test_shared_flight(void **state)
 {
-	struct dnsbl *e = engine_new("bl1.test, slow.delay800.test", 60,
+	struct dnsbl *e = engine_new("bl1.test, slow.delay2000.test", 60,
 	    3600, 0);
-	int q0 = qcount("1.2.0.192.slow.delay800.test");
+	int q0 = qcount("1.2.0.192.slow.delay2000.test");
 	struct res r1, r2;
 
 	(void)state;
@@ -585,7 +585,7 @@ test_shared_flight(void **state)
 	assert_int_equal(r1.score, 2);
 	assert_int_equal(r2.score, 2);
 	assert_string_equal(r2.ip, "192.0.2.1");
-	assert_int_equal(qcount("1.2.0.192.slow.delay800.test"), q0 + 1);
+	assert_int_equal(qcount("1.2.0.192.slow.delay2000.test"), q0 + 1);
 	dnsbl_free(&e);
 }
 
@@ -609,7 +609,7 @@ test_ipv6(void **state)
 static void
 test_cancel(void **state)
 {
-	struct dnsbl *e = engine_new("slow.delay800.test", 60, 3600, 0);
+	struct dnsbl *e = engine_new("slow.delay2000.test", 60, 3600, 0);
 	struct dnsbl_check *c;
 	struct res r, r2;
 
@@ -635,7 +635,7 @@ test_cancel(void **state)
 static void
 test_free_engine(void **state)
 {
-	struct dnsbl *e = engine_new("slow.delay800.test, bl1.test", 60,
+	struct dnsbl *e = engine_new("slow.delay2000.test, bl1.test", 60,
 	    3600, 0);
 	struct res r1, r2, *pair[2];
 
@@ -644,7 +644,7 @@ test_free_engine(void **state)
 	(void)start(e, "192.0.2.9", CHECK_MS, 1, 0, &r2);
 	dnsbl_free(&e);
 	assert_null(e);
-	(void)run_until(NULL, NULL, 1800);	/* the answers come and go */
+	(void)run_until(NULL, NULL, 2500);	/* the answers come and go */
 	assert_int_equal(r1.called, 0);
 	assert_int_equal(r2.called, 0);
 	e = engine_new("bl1.test, bl2.test", 60, 3600, 0);
