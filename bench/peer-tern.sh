@@ -11,6 +11,31 @@ PORT=${TERN_PORT:-10028}
 SUBMISSIONS_PORT=${TERN_SUBMISSIONS_PORT:-10465}
 SINK=${SINK_PORT:-10099}
 CONF=$R/tern.conf
+GREET_WAIT=${GREET_WAIT:-2}
+DNS=${DNS:-127.0.0.1:53}
+
+# FLOOD=1 (the flood scenario): the screen set up as the bench's
+# postfix-postscreen peer is, so that the two compare: a greet wait of
+# GREET_WAIT s, pregreeters and bl.bench.test*2 (threshold 2) dropped,
+# passes remembered, only 127.0.0.1 unscreened; DNS from $DNS.  Otherwise
+# 127.0.0.0/8 relays and passes the screen at once (smtp-source).
+screen_conf() {
+  if [ "${FLOOD:-0}" = 1 ]; then
+    cat <<CONF
+relay_networks = 127.0.0.1/32
+dns_servers = $DNS
+screen_greet_wait = ${GREET_WAIT}s
+screen_pregreet_action = drop
+screen_dnsbl_sites = bl.bench.test*2
+screen_dnsbl_threshold = 2
+screen_dnsbl_action = drop
+# postscreen_pre_queue_limit = default_process_limit in the Postfix peer
+screen_max_clients = 1100
+CONF
+  else
+    echo "relay_networks = 127.0.0.0/8"
+  fi
+}
 
 start() {
   rm -rf "$R" && mkdir -p "$R" && chmod 755 "$R"
@@ -23,8 +48,8 @@ listen_submissions = 127.0.0.1:$SUBMISSIONS_PORT
 max_recipients = 1000
 # the relay scenario: smtp-source is in 127.0.0.0/8 and cannot AUTH;
 # everything remote goes to smtp-sink.
-relay_networks = 127.0.0.0/8
 relayhost = [127.0.0.1]:$SINK
+$(screen_conf)
 CONF
   "$TERN" -c "$CONF" domain add bench.test >/dev/null
   for u in bench u1 u2 u3; do

@@ -230,6 +230,34 @@ conf_set_number(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 }
 
+/* A signed decimal ("-2", "+3", "0") within the row's int64_t bounds. */
+static int
+conf_set_int(const struct conf_key *k, int *field, const char *value,
+    char *why, size_t whylen)
+{
+	char q[CONF_QUOTE_MAX];
+	const char *p = value + (*value == '-' || *value == '+');
+	int64_t min = (int64_t)k->min, max = (int64_t)k->max, n;
+	uint64_t u;
+	size_t len = conf_digits(p, &u);
+
+	if (len == 0 || p[len] != '\0' || u > (uint64_t)INT_MAX) {
+		snprintf(why, whylen, "%s: bad number '%s'", k->name,
+		    conf_quote(q, value));
+		return -1;
+	}
+	n = *value == '-' ? -(int64_t)u : (int64_t)u;
+	if (n < min || n > max) {
+		snprintf(why, whylen, "%s: '%s' is %s the %s %lld", k->name,
+		    conf_quote(q, value), n < min ? "below" : "above",
+		    n < min ? "minimum" : "maximum",
+		    (long long)(n < min ? min : max));
+		return -1;
+	}
+	*field = (int)n;
+	return 0;
+}
+
 /* One of the table's words, without regard to case. */
 static int
 conf_set_enum(const struct conf_key *k, int *field, const char *value,
@@ -313,6 +341,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *value,
 		return conf_set_number(c, k, value, why, whylen);
 	case CONF_ENUM:
 		return conf_set_enum(k, field, value, why, whylen);
+	case CONF_INT:
+		return conf_set_int(k, field, value, why, whylen);
 	}
 	bug("conf_set: %s has unknown type %d", k->name, (int)k->type);
 }
@@ -508,6 +538,9 @@ conf_print(const struct conf *c, FILE *f)
 			break;
 		case CONF_ENUM:
 			value = k->words[*(const int *)field];
+			break;
+		case CONF_INT:
+			snprintf(num, sizeof(num), "%d", *(const int *)field);
 			break;
 		}
 		fprintf(f, "%s =%s%s\n", k->name, *value ? " " : "", value);

@@ -76,6 +76,14 @@ struct conf {
 	unsigned screen_fail_ttl;       /* seconds */
 	unsigned screen_cache_size;     /* entries */
 	char *screen_forbidden_commands; /* words; "" for none */
+	/* the screen: DNS blocklists */
+	char *screen_dnsbl_sites;   /* "" for none */
+	int screen_dnsbl_threshold;
+	int screen_dnsbl_allowlist_threshold; /* 0: off */
+	int screen_dnsbl_action;    /* CONF_SCREEN_ENFORCE, _DROP, _IGNORE */
+	unsigned screen_dnsbl_timeout;  /* seconds */
+	unsigned screen_dnsbl_min_ttl;  /* seconds */
+	unsigned screen_dnsbl_max_ttl;  /* seconds */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

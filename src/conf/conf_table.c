@@ -15,6 +15,7 @@
 #include "net/hostport.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
+#include "screen/dnsbl_site.h"
 #include "util/cidr.h"
 #include "util/xmalloc.h"
 
@@ -27,7 +28,7 @@
 	          (type) == CONF_TEXT || (type) == CONF_REGEX,           \
 	unsigned: (type) == CONF_DURATION || (type) == CONF_UINT,        \
 	uint64_t: (type) == CONF_SIZE,                                   \
-	int:      (type) == CONF_ENUM)
+	int:      (type) == CONF_ENUM || (type) == CONF_INT)
 
 #define CONF_OFFSET(field, type) (offsetof(struct conf, field) +         \
 	0 * sizeof(struct { int unused; _Static_assert(                   \
@@ -43,6 +44,11 @@
 #define KEY_ENUM(field, words, def, help)                                 \
 	{ #field, CONF_ENUM, CONF_OFFSET(field, CONF_ENUM), def, NULL, 0, 0,  \
 	  words, NULL, help }
+/* A signed number: the bounds are stored as int64_t in the uint64_t
+ * fields, and conf.c reads them back so. */
+#define KEY_INT(field, def, min, max, help)                               \
+	{ #field, CONF_INT, CONF_OFFSET(field, CONF_INT), def, NULL,          \
+	  (uint64_t)(int64_t)(min), (uint64_t)(int64_t)(max), NULL, NULL, help }
 #define KEY_CHECKED(field, def, check, help)                              \
 	{ #field, CONF_TEXT, CONF_OFFSET(field, CONF_TEXT), def, NULL, 0, 0,  \
 	  NULL, check, help }
@@ -193,6 +199,25 @@ const struct conf_key conf_keys[] = {
 	    smtp_forbidden_check,
 	    "commands that end the session at once, as do lines shaped like "
 	    "a header (Word:)"),
+	/* the screen: DNS blocklists */
+	KEY_CHECKED(screen_dnsbl_sites, "", dnsbl_sites_check,
+	    "DNS lists asked about each port-25 client: zone[=filter][*weight], "
+	    "separated by commas or blanks; negative weights allow"),
+	KEY_INT(screen_dnsbl_threshold, "1", 1, DNSBL_SCORE_MAX,
+	    "a client whose DNSBL score reaches this fails the test"),
+	KEY_INT(screen_dnsbl_allowlist_threshold, "0", -DNSBL_SCORE_MAX, 0,
+	    "a client whose score is at or below this (e.g. -1) passes at "
+	    "once; 0: off"),
+	KEY_ENUM(screen_dnsbl_action, screen_actions, "enforce",
+	    "a listed client: enforce (every RCPT refused), drop (521) or "
+	    "ignore (logged)"),
+	KEY(screen_dnsbl_timeout, CONF_DURATION, "10s", 1, 60,
+	    "a DNS list that has not answered by then does not list the "
+	    "client (and is logged)"),
+	KEY(screen_dnsbl_min_ttl, CONF_DURATION, "60s", 0, 86400,
+	    "DNS list answers are kept at least this long, whatever their TTL"),
+	KEY(screen_dnsbl_max_ttl, CONF_DURATION, "1h", 1, 7 * 86400,
+	    "DNS list answers are kept at most this long"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

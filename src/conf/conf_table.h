@@ -22,6 +22,7 @@ enum conf_type {
 	CONF_SIZE,              /* uint64_t, bytes */
 	CONF_UINT,              /* unsigned */
 	CONF_ENUM,              /* int, the index of one of words */
+	CONF_INT,               /* int, signed: min and max hold int64_t */
 };
 
 struct conf_key {
@@ -30,7 +31,8 @@ struct conf_key {
 	size_t offset;          /* of its field in struct conf */
 	const char *def;        /* the default, written as in the file */
 	char *(*compute)(void); /* when set, gives the default (def is "") */
-	uint64_t min, max;      /* for durations, sizes and numbers */
+	uint64_t min, max;      /* for durations, sizes and numbers;
+	                         * CONF_INT: (uint64_t)(int64_t) of each */
 	const char *const *words; /* CONF_ENUM: the values, NULL-terminated */
 	/* CONF_TEXT: when set, checks a value; 0, or -1 with why filled. */
 	int (*check)(const char *value, char *why, size_t whylen);

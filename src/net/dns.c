@@ -29,61 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/dns_int.h"
 #include "net/hostport.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-
-/* The longest name in presentation form, without its final dot. */
-#define DNS_QNAME_MAX	253
-
-enum dns_kind {
-	DNS_KIND_MX,
-	DNS_KIND_ADDRS,
-};
-
-enum dns_qstate {
-	DNS_Q_RUNNING,		/* c-ares lookups outstanding */
-	DNS_Q_DONE,		/* result stored, done_ev active */
-	DNS_Q_CALLING,		/* callback running, out of dns->queries */
-};
-
-struct dns_query {
-	TAILQ_ENTRY(dns_query)	 entry;
-	struct dns		*dns;
-	enum dns_kind		 kind;
-	enum dns_qstate		 state;
-	int			 running;	/* c-ares lookups not back yet */
-	int			 cancelled;
-	struct event		*done_ev;
-	char			 name[DNS_QNAME_MAX + 2];	/* for logs */
-	dns_mx_fn		*mx_fn;
-	dns_addr_fn		*addr_fn;
-	void			*arg;
-	enum dns_status		 status;
-	enum dns_status		 st4, st6;	/* each family of dns_addrs */
-	size_t			 n, n4, n6;
-	union {
-		struct dns_mx	 mx[DNS_MX_MAX];
-		/* IPv4 in [0, n4), IPv6 from DNS_ADDRS_FAMILY_MAX; moved
-		 * together before the callback. */
-		struct dns_addr	 addrs[DNS_ADDRS_MAX];
-	} r;
-};
-
-struct dns_sock {
-	LIST_ENTRY(dns_sock)	 entry;
-	ares_socket_t		 fd;
-	struct event		*ev;
-};
-
-struct dns {
-	struct event_base	*base;
-	ares_channel		 channel;
-	struct event		*timer;		/* c-ares's next timeout */
-	LIST_HEAD(, dns_sock)	 socks;
-	TAILQ_HEAD(, dns_query)	 queries;	/* RUNNING and DONE */
-	int			 dying;
-};
 
 const char *
 dns_status_name(enum dns_status s)
@@ -107,7 +56,7 @@ dns_status_name(enum dns_status s)
 
 /* ---- the loop: c-ares's sockets and timer as libevent events ---- */
 
-static void
+void
 dns_timer_update(struct dns *dns)
 {
 	struct timeval tv, *tvp;
@@ -190,7 +139,7 @@ dns_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 
 /* A name c-ares could send: 1..253 characters (and a final dot), labels of
  * 1..63, no blanks, controls or escapes. */
-static int
+int
 dns_qname_ok(const char *name)
 {
 	size_t len = strnlen(name, DNS_QNAME_MAX + 2), label = 0;
@@ -215,7 +164,7 @@ dns_qname_ok(const char *name)
 
 static void dns_deliver(evutil_socket_t, short, void *);
 
-static struct dns_query *
+struct dns_query *
 dns_query_new(struct dns *dns, enum dns_kind kind, const char *name,
     void *arg)
 {
@@ -243,7 +192,7 @@ dns_query_free(struct dns_query *q)
 }
 
 /* The result is complete: hand it to the loop. */
-static void
+void
 dns_query_done(struct dns_query *q)
 {
 	if (q->kind == DNS_KIND_ADDRS) {
@@ -265,7 +214,7 @@ dns_query_done(struct dns_query *q)
 /* A c-ares lookup of q came back.  1 when q is not to be answered (the
  * dns is going, q was cancelled): then it has been freed if this was its
  * last lookup. */
-static int
+int
 dns_lookup_back(struct dns_query *q, int status)
 {
 	q->running--;
@@ -306,11 +255,13 @@ dns_deliver(evutil_socket_t fd, short what, void *arg)
 	q->state = DNS_Q_CALLING;
 	if (q->kind == DNS_KIND_MX) {
 		q->mx_fn(q->arg, q->status, q->r.mx, q->n);
-	} else {
+	} else if (q->kind == DNS_KIND_ADDRS) {
 		memmove(&q->r.addrs[q->n4], &q->r.addrs[DNS_ADDRS_FAMILY_MAX],
 		    q->n6 * sizeof(q->r.addrs[0]));
 		q->n = q->n4 + q->n6;
 		q->addr_fn(q->arg, q->status, q->r.addrs, q->n);
+	} else {
+		q->a_fn(q->arg, &q->r.a);
 	}
 	dns_query_free(q);
 }
@@ -326,6 +277,7 @@ dns_cancel(struct dns_query *q)
 		q->cancelled = 1;
 		q->mx_fn = NULL;
 		q->addr_fn = NULL;
+		q->a_fn = NULL;
 		break;
 	case DNS_Q_DONE:
 		dns_query_free(q);	/* event_free takes it off the loop */

@@ -1,5 +1,6 @@
 /*
- * Asynchronous DNS for outbound delivery: MX and address lookups through
+ * Asynchronous DNS for outbound delivery (MX and address lookups) and for
+ * the screen's DNS lists (A lookups with their TTLs, dns_a.c) through
  * c-ares, driven by a libevent loop (no thread, no polling).
  *
  * Every answer comes from the network and is treated as such: counts and
@@ -14,6 +15,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 struct event_base;
 struct dns;
 struct dns_query;
@@ -23,6 +26,7 @@ struct dns_query;
 #define DNS_ADDRS_FAMILY_MAX 16	/* addresses kept of each family */
 #define DNS_ADDRS_MAX	(2 * DNS_ADDRS_FAMILY_MAX)
 #define DNS_SERVERS_MAX	16	/* entries in dns_servers */
+#define DNS_A_MAX	16	/* addresses kept of an A answer (dns_a_ttl) */
 
 /* Defaults of dns_new(): c-ares doubles the timeout on each round, so one
  * lookup gives up after timeout * (2^tries - 1) per server: 15 s with one
@@ -87,6 +91,33 @@ enum dns_status dns_mx_reply_parse(const char *name, const unsigned char *abuf,
  * DNS_OK even if the other family failed.  Never NULL. */
 struct dns_query *dns_addrs(struct dns *dns, const char *host,
     dns_addr_fn *fn, void *arg);
+
+/* An A answer with what a cache needs (dns_a.c): DNS_OK with n >= 1
+ * addresses and ttl, the least of their TTLs; DNS_NXDOMAIN or DNS_NODATA,
+ * with ttl_known and ttl when the authority section held an SOA (RFC 2308:
+ * the lesser of its TTL and its minimum field); DNS_TEMPFAIL for every
+ * other outcome (timeout, SERVFAIL, a packet that does not parse).  TTLs
+ * with the top bit set count as 0 (RFC 2181 8). */
+struct dns_a_result {
+	enum dns_status	 status;
+	size_t		 n;
+	struct in_addr	 addr[DNS_A_MAX];	/* in the order of the answer */
+	unsigned	 ttl;
+	int		 ttl_known;
+};
+
+typedef void dns_a_fn(void *arg, const struct dns_a_result *r);
+
+/* The A records of name, asked as it stands (no search, no literal).  A
+ * name that cannot exist is DNS_NXDOMAIN without a lookup.  Never NULL;
+ * the callback rule and dns_cancel() are those of the other lookups. */
+struct dns_query *dns_a_ttl(struct dns *dns, const char *name, dns_a_fn *fn,
+    void *arg);
+
+/* The answer packet (abuf, alen) to an A query, as dns_a_ttl() hands it
+ * on.  Apart for the fuzzer. */
+void dns_a_reply_parse(const unsigned char *abuf, int alen,
+    struct dns_a_result *r);
 
 /* After this the query's callback is never called and q is invalid.  Safe
  * from any callback, including q's own (then it does nothing); NULL is

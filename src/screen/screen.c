@@ -13,6 +13,8 @@
 
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "net/dns.h"
+#include "screen/dnsbl.h"
 #include "screen/screen.h"
 #include "screen/screen_cache.h"
 #include "util/cidr.h"
@@ -108,6 +110,43 @@ screen_tick(evutil_socket_t fd, short what, void *arg)
 	screen_cache_purge(sc->cache, now, SCREEN_PURGE_STEP);
 	if (now - sc->saved_at >= SCREEN_SAVE_EVERY)
 		screen_save(sc);
+}
+
+/* DNS tries of 2 s, twice: a list that has not answered by then will not
+ * before the greet wait ends; the check's own timeout bounds the rest. */
+#define SCREEN_DNS_TRY_MS 2000
+#define SCREEN_DNS_TRIES  2
+
+/* The DNS lists' engine for screen_dnsbl_sites, or none.  At a reload
+ * the running checks end first: their clients go on without a score. */
+static void
+screen_dnsbl_start(struct screen *sc)
+{
+	struct dnsbl_sites *sites = xmalloc(sizeof(*sites));
+	struct screen_client *c;
+	char why[256];
+
+	TAILQ_FOREACH(c, &sc->waiting, entry) {
+		dnsbl_cancel(c->check);
+		c->check = NULL;
+	}
+	dnsbl_free(&sc->dnsbl);
+	if (dnsbl_sites_parse(sc->conf->screen_dnsbl_sites, sites, why,
+	    sizeof(why)) < 0)
+		bug("screen_dnsbl_sites: %s", why);
+	if (sites->n > 0) {
+		if (sc->dns == NULL && (sc->dns = dns_new_timeout(sc->base,
+		    sc->conf->dns_servers, SCREEN_DNS_TRY_MS, SCREEN_DNS_TRIES,
+		    why, sizeof(why))) == NULL)
+			fatal("DNS: %s", why);
+		sc->dnsbl = dnsbl_new(sc->base, sc->dns, sites,
+		    sc->conf->screen_dnsbl_min_ttl, sc->conf->screen_dnsbl_max_ttl,
+		    sc->conf->screen_cache_size);
+	}
+	free(sites);
+	/* A client whose check ended waits for its greet wait alone; one
+	 * whose wait is over goes on now. */
+	screen_client_checks_ended(sc);
 }
 
 static void
@@ -221,6 +260,7 @@ screen_signal(evutil_socket_t sig, short what, void *arg)
 		child_reload_conf(sc->conf);
 		screen_load_lists(sc);
 		screen_cache_set_max(sc->cache, sc->conf->screen_cache_size);
+		screen_dnsbl_start(sc);
 		return;
 	}
 	screen_stop(sc);
@@ -259,6 +299,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	child_signals_ready();
 	screen_load_lists(&sc);
 	screen_cache_start(&sc);
+	screen_dnsbl_start(&sc);
 	sc.ctl = ipc_chan_new(sc.base, fds->ctl, screen_ctl_msg,
 	    screen_ctl_closed, &sc);
 	if (fds->smtpd >= 0)
@@ -268,6 +309,8 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	event_base_dispatch(sc.base);
 	child_ignore_stop_signals();
 	screen_stop(&sc);
+	dnsbl_free(&sc.dnsbl);
+	dns_free(&sc.dns);
 	screen_save(&sc);
 	screen_cache_free(&sc.cache);
 	event_free(sc.tick_ev);

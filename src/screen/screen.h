@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "master/child.h"
+#include "screen/dnsbl_site.h"
 #include "screen/screen_access.h"
 #include "screen/screen_proto.h"
 
@@ -27,6 +28,9 @@ struct event_base;
 struct event;
 struct evconnlistener;
 struct screen_cache;
+struct dns;
+struct dnsbl;
+struct dnsbl_check;
 struct ipc_chan;
 struct cidr_list;
 
@@ -43,8 +47,13 @@ struct screen_client {
 	unsigned port;
 	struct timespec start;          /* monotonic */
 	int listening;                  /* ev watches the socket for a pregreet */
+	int waited;                     /* the greet wait is over */
 	enum screen_verdict failed;     /* SCREEN_ENFORCE or _IGNORED once a test failed */
 	char reason[SCREEN_REASON_MAX]; /* of the failure */
+	struct dnsbl_check *check;      /* the DNS lists' answers are due */
+	int dnsbl_score;
+	unsigned dnsbl_ttl;             /* how long the answers hold; 0: unknown */
+	char dnsbl_zone[DNSBL_ZONE_MAX + 1]; /* the heaviest listing */
 };
 
 TAILQ_HEAD(screen_clients, screen_client);
@@ -53,6 +62,7 @@ TAILQ_HEAD(screen_clients, screen_client);
 struct screen_counters {
 	uint64_t pass_new, pass_old, permitted, rejected, pregreet, failed_old;
 	uint64_t reported;              /* failures smtpd reported */
+	uint64_t dnsbl_listed, dnsbl_allowed;
 	uint64_t busy;                  /* 421: screen_max_clients reached */
 	uint64_t server_busy;           /* 421: smtpd could not take it */
 };
@@ -70,6 +80,8 @@ struct screen {
 	size_t nwaiting;
 	struct screen_counters count;
 	struct screen_cache *cache;     /* the clients remembered */
+	struct dns *dns;
+	struct dnsbl *dnsbl;            /* NULL without screen_dnsbl_sites */
 	struct event *tick_ev;          /* purges and saves the store */
 	time_t saved_at;
 	int stopping;
@@ -81,6 +93,9 @@ void screen_remember_fail(struct screen *sc, const char *ip, const char *reason)
 
 /* screen_client.c */
 void screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa);
+/* The DNS lists were set up again: clients whose wait is over and that
+ * waited only for their answers go on. */
+void screen_client_checks_ended(struct screen *sc);
 /* Stopping: the client hears 421 and goes. */
 void screen_client_shutdown(struct screen_client *c);
 

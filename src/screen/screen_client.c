@@ -15,6 +15,7 @@
 
 #include "net/hostport.h"
 #include "net/ipc_chan.h"
+#include "screen/dnsbl.h"
 #include "screen/screen.h"
 #include "screen/screen_cache.h"
 #include "util/buf.h"
@@ -99,6 +100,7 @@ screen_client_free(struct screen_client *c)
 	struct screen *sc = c->sc;
 
 	event_del(&c->ev);
+	dnsbl_cancel(c->check);
 	TAILQ_REMOVE(&sc->waiting, c, entry);
 	sc->nwaiting--;
 	if (c->fd >= 0)
@@ -106,29 +108,80 @@ screen_client_free(struct screen_client *c)
 	free(c);
 }
 
-/* The wait is over and the client behaved, or failed with enforce or
- * ignore: smtpd takes it from here. */
+/* How long a pass holds: screen_pass_ttl, or less when the DNS lists'
+ * answers it rests on end sooner; 0 when they did not all come. */
+static unsigned
+screen_pass_ttl(const struct screen_client *c)
+{
+	unsigned ttl = c->sc->conf->screen_pass_ttl;
+
+	if (c->sc->dnsbl != NULL && c->dnsbl_ttl < ttl)
+		ttl = c->dnsbl_ttl;
+	return ttl;
+}
+
+/* The tests are over (or one failed with enforce or ignore): smtpd takes
+ * the client from here. */
 static void
 screen_client_pass(struct screen_client *c)
 {
 	struct screen *sc = c->sc;
 	enum screen_verdict v = c->failed ? c->failed : SCREEN_PASS_NEW;
 	double waited = screen_elapsed(&c->start);
+	struct screen_handoff h = { .verdict = v, .flags = SCREEN_TEASER,
+	    .waited_ms = (unsigned)(waited * 1000),
+	    .dnsbl_score = c->dnsbl_score };
 
 	if (v == SCREEN_PASS_NEW) {
 		struct screen_addr a;
+		unsigned ttl = screen_pass_ttl(c);
 		log_info("PASS NEW [%s]:%u", c->ip, c->port);
 		sc->count.pass_new++;
-		if (screen_addr_parse(c->ip, &a) == 0)
-			screen_cache_put_pass(sc->cache, &a, time(NULL) +
-			    (time_t)sc->conf->screen_pass_ttl);
+		if (ttl > 0 && screen_addr_parse(c->ip, &a) == 0)
+			screen_cache_put_pass(sc->cache, &a, time(NULL) + (time_t)ttl);
 	}
-	struct screen_handoff h = { .verdict = v, .flags = SCREEN_TEASER,
-	    .waited_ms = (unsigned)(waited * 1000) };
 	snprintf(h.reason, sizeof(h.reason), "%s", c->reason);
+	snprintf(h.dnsbl_zone, sizeof(h.dnsbl_zone), "%s", c->dnsbl_zone);
 	screen_hand_over(sc, c->fd, c->ip, c->port, &h);
 	c->fd = -1;
 	screen_client_free(c);
+}
+
+/* The client's event: its socket while the screen listens for a
+ * pregreet, with the rest of the greet wait as timeout; once the wait is
+ * over, the socket alone, until the DNS lists' answers are in. */
+static void
+screen_client_arm(struct screen_client *c)
+{
+	struct screen *sc = c->sc;
+	struct timeval tv, *tvp = NULL;
+
+	event_del(&c->ev);
+	if (!c->waited) {
+		double left = (double)sc->conf->screen_greet_wait -
+		    screen_elapsed(&c->start);
+		if (left < 0)
+			left = 0;
+		tv.tv_sec = (time_t)left;
+		tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+		tvp = &tv;
+	}
+	event_assign(&c->ev, sc->base, c->listening ? c->fd : -1,
+	    c->listening ? EV_READ : 0, screen_client_event, c);
+	if ((c->listening || tvp != NULL) && event_add(&c->ev, tvp) < 0) {
+		log_warn("cannot wait for [%s]:%u", c->ip, c->port);
+		screen_client_free(c);
+	}
+}
+
+/* A test failed with action ignore: noted, the tests go on. */
+static void
+screen_client_ignore(struct screen_client *c, const char *reason)
+{
+	if (c->failed == 0) {
+		c->failed = SCREEN_IGNORED;
+		snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	}
 }
 
 /* Bytes before the last line of the greeting. */
@@ -145,9 +198,8 @@ screen_client_pregreet(struct screen_client *c, const char *peek, size_t n)
 	    screen_elapsed(&c->start), c->ip, c->port,
 	    log_escape(shown, sizeof(shown), peek, n));
 	sc->count.pregreet++;
-	snprintf(c->reason, sizeof(c->reason), "pregreet");
 	if (sc->conf->screen_pregreet_action != CONF_SCREEN_IGNORE)
-		screen_remember_fail(sc, c->ip, c->reason);
+		screen_remember_fail(sc, c->ip, "pregreet");
 	switch (sc->conf->screen_pregreet_action) {
 	case CONF_SCREEN_DROP:
 		screen_say(c->fd, "521 5.5.1 Protocol error");
@@ -156,22 +208,17 @@ screen_client_pregreet(struct screen_client *c, const char *peek, size_t n)
 	case CONF_SCREEN_ENFORCE:
 		/* Nothing more to learn: smtpd refuses its recipients. */
 		c->failed = SCREEN_ENFORCE;
+		snprintf(c->reason, sizeof(c->reason), "pregreet");
 		screen_client_pass(c);
 		return;
 	default:
-		/* Logged only: the wait runs on, without the socket. */
-		c->failed = SCREEN_IGNORED;
+		/* Logged only: the tests go on, without the socket. */
+		screen_client_ignore(c, "pregreet");
 		c->listening = 0;
-		event_del(&c->ev);
-		double left = (double)sc->conf->screen_greet_wait -
-		    screen_elapsed(&c->start);
-		if (left < 0)
-			left = 0;
-		struct timeval tv = { (time_t)left,
-		    (suseconds_t)((left - (double)(time_t)left) * 1e6) };
-		event_assign(&c->ev, sc->base, -1, 0, screen_client_event, c);
-		if (event_add(&c->ev, &tv) < 0)
+		if (c->waited && c->check == NULL)
 			screen_client_pass(c);
+		else
+			screen_client_arm(c);
 		return;
 	}
 }
@@ -183,14 +230,17 @@ screen_client_event(evutil_socket_t fd, short what, void *arg)
 	char peek[SCREEN_PEEK_MAX];
 	ssize_t n;
 
-	if (!(what & EV_READ) || !c->listening) {
-		screen_client_pass(c);
+	if (what & EV_TIMEOUT) {
+		c->waited = 1;
+		if (c->check == NULL)
+			screen_client_pass(c);
+		else
+			screen_client_arm(c);
 		return;
 	}
 	n = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		if (event_add(&c->ev, NULL) < 0)
-			screen_client_free(c);
+		screen_client_arm(c);
 		return;
 	}
 	if (n <= 0) {
@@ -202,12 +252,97 @@ screen_client_event(evutil_socket_t fd, short what, void *arg)
 	screen_client_pregreet(c, peek, (size_t)n);
 }
 
-/* A new client that no list decided: teaser, then the wait. */
+/* Listed: refused at once (drop), handed over to be enforced, or noted. */
 static void
-screen_client_wait(struct screen *sc, int fd, const char *ip, unsigned port)
+screen_client_listed(struct screen_client *c)
+{
+	struct screen *sc = c->sc;
+	int action = sc->conf->screen_dnsbl_action;
+
+	log_info("DNSBL rank %d for [%s]:%u", c->dnsbl_score, c->ip, c->port);
+	sc->count.dnsbl_listed++;
+	if (action != CONF_SCREEN_IGNORE)
+		screen_remember_fail(sc, c->ip, "dnsbl");
+	if (action == CONF_SCREEN_DROP) {
+		screen_say(c->fd, "521 5.7.1 Service unavailable; client [%s] "
+		    "blocked using %s", c->ip, c->dnsbl_zone);
+		screen_client_free(c);
+		return;
+	}
+	if (action == CONF_SCREEN_ENFORCE) {
+		c->failed = SCREEN_ENFORCE;
+		snprintf(c->reason, sizeof(c->reason), "dnsbl");
+		screen_client_pass(c);
+		return;
+	}
+	screen_client_ignore(c, "dnsbl");
+	if (c->waited)
+		screen_client_pass(c);
+}
+
+static void
+screen_client_dnsbl(void *arg, const struct dnsbl_result *r)
+{
+	struct screen_client *c = arg;
+
+	c->check = NULL;
+	c->dnsbl_score = r->score;
+	c->dnsbl_ttl = r->nfailed > 0 ? 0 : r->ttl;
+	snprintf(c->dnsbl_zone, sizeof(c->dnsbl_zone), "%s",
+	    r->zone != NULL ? r->zone : "");
+	switch (r->verdict) {
+	case DNSBL_LISTED:
+		screen_client_listed(c);
+		return;
+	case DNSBL_ALLOWED:
+		/* Allowlisted: no need to wait out the greeting. */
+		log_info("DNSBL allowed [%s]:%u score=%d", c->ip, c->port,
+		    r->score);
+		c->sc->count.dnsbl_allowed++;
+		screen_client_pass(c);
+		return;
+	case DNSBL_CLEAN:
+		if (c->waited)
+			screen_client_pass(c);
+		return;
+	}
+}
+
+void
+screen_client_checks_ended(struct screen *sc)
+{
+	struct screen_client *c, *next;
+
+	for (c = TAILQ_FIRST(&sc->waiting); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->waited && c->check == NULL)
+			screen_client_pass(c);
+	}
+}
+
+/* The DNS lists are asked while the client waits; their answers may
+ * keep it up to 2 s past the greet wait, never longer. */
+static void
+screen_client_ask_lists(struct screen_client *c, const struct sockaddr *sa)
+{
+	struct screen *sc = c->sc;
+	unsigned timeout_ms = sc->conf->screen_dnsbl_timeout * 1000;
+	unsigned limit_ms = sc->conf->screen_greet_wait * 1000 + 2000;
+
+	if (sc->dnsbl == NULL)
+		return;
+	c->check = dnsbl_check(sc->dnsbl, sa, timeout_ms < limit_ms ?
+	    timeout_ms : limit_ms, sc->conf->screen_dnsbl_threshold,
+	    sc->conf->screen_dnsbl_allowlist_threshold, screen_client_dnsbl, c);
+}
+
+/* A new client that no list decided: teaser, then the wait, and the DNS
+ * lists asked meanwhile. */
+static void
+screen_client_wait(struct screen *sc, int fd, const struct sockaddr *sa,
+    const char *ip, unsigned port)
 {
 	struct screen_client *c = xcalloc(1, sizeof(*c));
-	struct timeval tv = { sc->conf->screen_greet_wait, 0 };
 	char teaser[300];
 	int n;
 
@@ -216,21 +351,19 @@ screen_client_wait(struct screen *sc, int fd, const char *ip, unsigned port)
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	c->port = port;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	event_assign(&c->ev, sc->base, -1, 0, screen_client_event, c);
 	TAILQ_INSERT_TAIL(&sc->waiting, c, entry);
 	sc->nwaiting++;
 	n = snprintf(teaser, sizeof(teaser), SCREEN_TEASER_FMT, sc->conf->hostname);
 	if (n < 0 || (size_t)n >= sizeof(teaser) ||
 	    write(fd, teaser, (size_t)n) != n) {
-		log_info("HANGUP after 0s from [%s]:%u", ip, port);
+		log_info("HANGUP after 0.00s from [%s]:%u", ip, port);
 		screen_client_free(c);
 		return;
 	}
 	c->listening = 1;
-	event_assign(&c->ev, sc->base, fd, EV_READ, screen_client_event, c);
-	if (event_add(&c->ev, &tv) < 0) {
-		log_warn("cannot wait for [%s]:%u", ip, port);
-		screen_client_free(c);
-	}
+	screen_client_ask_lists(c, sa);
+	screen_client_arm(c);
 }
 
 /* The action a remembered failure gets now: the setting of the test that
@@ -241,6 +374,8 @@ screen_fail_action(const struct screen *sc, const char *reason)
 {
 	if (strcmp(reason, "pregreet") == 0)
 		return sc->conf->screen_pregreet_action;
+	if (strcmp(reason, "dnsbl") == 0)
+		return sc->conf->screen_dnsbl_action;
 	if (strcmp(reason, "non-smtp-command") == 0)
 		return CONF_SCREEN_DROP;
 	return CONF_SCREEN_ENFORCE;
@@ -325,7 +460,7 @@ screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 		screen_close(fd);
 		return;
 	}
-	screen_client_wait(sc, fd, ip, port);
+	screen_client_wait(sc, fd, sa, ip, port);
 }
 
 void

@@ -110,10 +110,12 @@ smtpd_screen_enforce(struct session *s, const struct smtp_cmd *cmd)
 	    smtp_parse_rcpt(cmd->arg, s->mail.smtputf8, &path, &err) == 0) {
 		log_info("%s: screen enforce: from=<%s> to=<%s> reason=%s",
 		    s->id, s->mail.addr, path.addr, h->reason);
+		/* A remembered listing has no zone: the screen asked no list. */
 		if (strcmp(h->reason, "dnsbl") == 0)
 			session_client_error(s, "550 5.7.1 Service unavailable; "
 			    "client [%s] blocked using %s", s->client_ip,
-			    h->dnsbl_zone);
+			    h->dnsbl_zone[0] != '\0' ? h->dnsbl_zone :
+			    "a DNS blocklist");
 		else
 			session_client_error(s, "550 5.5.1 Protocol error");
 		return 1;

@@ -32,6 +32,9 @@ srcs() {
 	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/addr.c \
 	    src/util/utf8.c src/util/log.c \
 	    src/util/xmalloc.c -lcares -levent ;;
+	fuzz_dnsbl)       echo src/screen/dnsbl_site.c src/net/dns_a.c src/net/dns.c \
+	    src/net/hostport.c src/util/addr.c src/util/utf8.c src/util/log.c \
+	    src/util/xmalloc.c -lcares -levent ;;
 	fuzz_ipc)         echo src/net/ipc.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
 	fuzz_queue_env)   echo src/queue/queue_file.c src/queue/queue_spare.c \
@@ -87,6 +90,12 @@ seed() {
 	fuzz_dns_mx)
 		# b.test MX 10 mx.b.test, MX 20 MX2.B.test. (made by dnslib)
 		printf '\055\001\205\200\000\001\000\002\000\000\000\000\001b\004test\000\000\017\000\001\300\014\000\017\000\001\000\000\000\074\000\007\000\012\002mx\300\014\300\014\000\017\000\001\000\000\000\074\000\012\000\024\003MX2\001B\300\016' >"$d/s1" ;;
+	fuzz_dnsbl)
+		# sites, NUL, then the answer to 2.0.0.127.bl.test A: 127.0.0.2
+		# and 127.0.0.4 (made by dnslib), then an NXDOMAIN with the SOA
+		# of bl.test (TTL 50, minimum 40) in its authority section.
+		printf 'bl.test*2, wl.test=127.0.[0..255].[1;2;3]*-2\000\022\064\205\200\000\001\000\002\000\000\000\000\0012\0010\0010\003127\002bl\004test\000\000\001\000\001\300\014\000\001\000\001\000\000\001\054\000\004\177\000\000\002\300\014\000\001\000\001\000\000\001\054\000\004\177\000\000\004' >"$d/s1"
+		printf 'bl.test=127.0.0.[2..11]\000\022\064\205\203\000\001\000\000\000\001\000\000\0012\0010\0010\003127\002bl\004test\000\000\001\000\001\300\026\000\006\000\001\000\000\000\062\000\046\002ns\300\026\002hm\300\026\000\000\000\001\000\000\016\020\000\000\002\130\000\001\121\200\000\000\000\050' >"$d/s2" ;;
 	fuzz_ipc)
 		printf '\005\014\000\000\000\020\000\000\000\007\000\000\000\004\000\000\000abcd' >"$d/s1" ;;
 	fuzz_queue_env)
@@ -113,7 +122,8 @@ fi
 
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
-fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden}
+fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
+fuzz_dnsbl}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

@@ -54,6 +54,7 @@ class ZoneResolver:
     def __init__(self, text=""):
         self.lock = threading.Lock()
         self.queries = []       # (name without the final dot, type name)
+        self.delays = {}        # zone -> seconds its names wait for an answer
         self.tcp_queries = []   # the same, of the questions asked over TCP
         self.set(text)
 
@@ -75,6 +76,11 @@ class ZoneResolver:
             self.queries.append((name.rstrip("."), QTYPE[qtype]))
             if getattr(handler, "protocol", "udp") == "tcp":
                 self.tcp_queries.append((name.rstrip("."), QTYPE[qtype]))
+            delay = max([d for z, d in self.delays.items()
+                         if name.rstrip(".").endswith("." + z)] or [0])
+        if delay:
+            # Each request has its thread (dnslib's servers thread).
+            threading.Event().wait(delay)
         reply = request.reply()
         if name.startswith("servfail."):
             reply.header.rcode = RCODE.SERVFAIL
@@ -100,7 +106,8 @@ class ZoneResolver:
 class DNSServer:
     """dns = DNSServer(zone(...)); dns.start(); ... dns.stop().
     dns.port, dns.set_zone(text), dns.add(*lines), dns.queries (and
-    dns.tcp_queries, those that came over TCP)."""
+    dns.tcp_queries, those that came over TCP); dns.delay(zone, seconds)
+    holds every answer for names in zone that long."""
 
     def __init__(self, text=""):
         self.text = text
@@ -122,8 +129,12 @@ class DNSServer:
         self.text = text
         self.resolver.set(text)
 
-    def add(self, *lines):
-        self.set_zone(self.text + zone(*lines))
+    def add(self, *lines, ttl=60):
+        self.set_zone(self.text + zone(*lines, ttl=ttl))
+
+    def delay(self, zone_name, seconds):
+        with self.resolver.lock:
+            self.resolver.delays[zone_name] = seconds
 
     def start(self):
         logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data",

@@ -274,7 +274,10 @@ test_table(void **state)
 		assert_true(strspn(k->name, "abcdefghijklmnopqrstuvwxyz_"
 		    "0123456789") == strlen(k->name));
 		assert_ptr_equal(conf_key_find(k->name), k);
-		assert_true(k->min <= k->max);
+		if (k->type == CONF_INT)
+			assert_true((int64_t)k->min <= (int64_t)k->max);
+		else
+			assert_true(k->min <= k->max);
 		assert_true(k->compute == NULL || k->def[0] == '\0');
 	}
 	assert_null(conf_key_find("no_such_key"));
@@ -357,6 +360,9 @@ test_errors(void **state)
 		    ":1: state_dir: may not be empty" },
 		{ "max_recipients = 0\n",
 		    ":1: max_recipients: '0' is below the minimum 1" },
+		{ "\nscreen_dnsbl_sites = a.test, b.test=127.0.0.[3..2]\n",
+		    ":2: screen_dnsbl_sites: bad filter '127.0.0.[3..2]' (use "
+		    "e.g. 127.0.0.[2..11] or 127.0.[0..255].[1;2])" },
 		{ "max_recipients = 100001\n",
 		    ":1: max_recipients: '100001' is above the maximum "
 		    "100000" },
@@ -579,6 +585,72 @@ test_print_round_trip(void **state)
 	}
 }
 
+/* Signed settings (CONF_INT): a sign, bounds below zero, and the errors
+ * naming the signed bound. */
+static void
+test_signed(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		int threshold, allow;
+		const char *want;
+	} cases[] = {
+		{ "", 0, 1, 0, "" },
+		{ "screen_dnsbl_allowlist_threshold = -1\n", 0, 1, -1, "" },
+		{ "screen_dnsbl_allowlist_threshold = +0\n"
+		    "screen_dnsbl_threshold = 7\n", 0, 7, 0, "" },
+		{ "screen_dnsbl_allowlist_threshold = -32000\n", 0, 1, -32000,
+		    "" },
+		{ "screen_dnsbl_allowlist_threshold = -32001\n", -1, 0, 0,
+		    ":1: screen_dnsbl_allowlist_threshold: '-32001' is below "
+		    "the minimum -32000" },
+		{ "screen_dnsbl_allowlist_threshold = 1\n", -1, 0, 0,
+		    ":1: screen_dnsbl_allowlist_threshold: '1' is above the "
+		    "maximum 0" },
+		{ "screen_dnsbl_threshold = 0\n", -1, 0, 0,
+		    ":1: screen_dnsbl_threshold: '0' is below the minimum 1" },
+		{ "screen_dnsbl_threshold = -\n", -1, 0, 0,
+		    ":1: screen_dnsbl_threshold: bad number '-'" },
+		{ "screen_dnsbl_threshold = 1x\n", -1, 0, 0,
+		    ":1: screen_dnsbl_threshold: bad number '1x'" },
+		{ "screen_dnsbl_threshold = --1\n", -1, 0, 0,
+		    ":1: screen_dnsbl_threshold: bad number '--1'" },
+		{ "screen_dnsbl_allowlist_threshold = -99999999999999999999\n",
+		    -1, 0, 0, ":1: screen_dnsbl_allowlist_threshold: bad "
+		    "number '-99999999999999999999'" },
+		{ "screen_dnsbl_allowlist_threshold = -2147483648\n", -1, 0, 0,
+		    ":1: screen_dnsbl_allowlist_threshold: bad number "
+		    "'-2147483648'" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[ERR_MAX];
+		struct conf c;
+		int rc = load_text(cases[i].text, strlen(cases[i].text), &c,
+		    err);
+
+		if (rc != cases[i].rc || strcmp(err, cases[i].want) != 0)
+			fail_msg("'%s': got %d '%s', want %d '%s'",
+			    cases[i].text, rc, err, cases[i].rc, cases[i].want);
+		if (rc == 0) {
+			char *out = print_conf(&c);
+			char line[128];
+
+			assert_int_equal(c.screen_dnsbl_threshold,
+			    cases[i].threshold);
+			assert_int_equal(c.screen_dnsbl_allowlist_threshold,
+			    cases[i].allow);
+			snprintf(line, sizeof(line), "\nscreen_dnsbl_allowlist_"
+			    "threshold = %d\n", cases[i].allow);
+			assert_non_null(strstr(out, line));
+			free(out);
+			conf_free(&c);
+		}
+	}
+}
+
 /* docs/config.md has a row "| `key` | `default` |" for every key (found
  * from the top of the tree, where make runs the tests). */
 static void
@@ -635,6 +707,7 @@ main(void)
 		cmocka_unit_test(test_print_defaults),
 		cmocka_unit_test(test_print_sizes),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_signed),
 		cmocka_unit_test(test_docs_list_every_key),
 	};
 
