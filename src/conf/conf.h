@@ -64,6 +64,11 @@ struct conf {
 	unsigned smtp_command_timeout;
 	unsigned smtp_data_timeout;
 	unsigned smtp_reply_deadline;   /* the final dot's; others get half */
+
+	/* per-client limits */
+	unsigned client_connection_limit;   /* open at once; 0: none */
+	unsigned client_connection_rate;    /* new per minute; 0: none */
+	unsigned client_ipv6_prefix_length; /* bits of an IPv6 client's key */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

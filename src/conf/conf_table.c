@@ -163,6 +163,16 @@ const struct conf_key conf_keys[] = {
 	KEY(smtp_reply_deadline, CONF_DURATION, "10m", 2, 7200,
 	    "outbound: most time for the whole reply to the final dot, "
 	    "however slowly it trickles in; every other reply: half"),
+	/* per-client limits */
+	KEY(client_connection_limit, CONF_UINT, "50", 0, 100000,
+	    "most connections open at once from one client address (IPv4, "
+	    "IPv6 prefix); 0: no limit"),
+	KEY(client_connection_rate, CONF_UINT, "120", 0, 100000,
+	    "most new connections per minute from one client address; "
+	    "0: no limit"),
+	KEY(client_ipv6_prefix_length, CONF_UINT, "64", 1, 128,
+	    "IPv6 clients in one network of this prefix count as one "
+	    "client address"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
