@@ -23,6 +23,10 @@
  * the session limit.  Lookups are a hash table keyed with a random
  * SipHash key, so that no client can choose addresses that collide.
  *
+ * A connection another process has already admitted (one the screen
+ * passes to smtpd) is counted without a check with limits { UINT_MAX, 0 }:
+ * never refused, no token taken.
+ *
  * Trusts its caller for the time (a monotonic clock, in milliseconds,
  * never going back) and for releasing each tracked entry exactly once.
  */

@@ -6,7 +6,7 @@ client_connection_rate the new ones it opens per minute; one more hears
 with the address and the count.  Clients in relay_networks are exempt; a
 reload takes new values at once.  (IPv6 clients are counted by their /64:
 the loopback has one IPv6 address, so tests/unit/test_client_table.c
-covers that.)
+covers that; here ::1 is checked to be counted like any address.)
 
 Each test uses its own source addresses in 127.0.0.0/8, never 127.0.0.1,
 which the harness uses to see that the server is up.
@@ -18,8 +18,8 @@ import socket
 
 import pytest
 
-from ternlib import (WAIT, RawSMTP, instance_factory, needs_loopback_sources,
-                     wait_until)
+from ternlib import (WAIT, RawSMTP, free_port6, instance_factory,
+                     needs_ipv6_loopback, needs_loopback_sources, wait_until)
 
 TOO_MANY = "421 4.7.0 Too many connections from your address"
 TOO_FAST = "421 4.7.0 Too many connections, slow down"
@@ -36,10 +36,9 @@ class Client(RawSMTP):
     """A plain connection from a chosen source address; .first is the
     first line the server sent (b"" when it closed without a word)."""
 
-    def __init__(self, port, source, timeout=WAIT):
+    def __init__(self, port, source, timeout=WAIT, host="127.0.0.1"):
         self.buf = b""
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout,
+        self.sock = socket.create_connection((host, port), timeout=timeout,
                                              source_address=(source, 0))
         try:
             self.first = self._line()
@@ -61,8 +60,8 @@ def greeted(c):
     return c.first.startswith("220 ")
 
 
-def open_many(port, source, n):
-    conns = [Client(port, source) for _ in range(n)]
+def open_many(port, source, n, host="127.0.0.1"):
+    conns = [Client(port, source, host=host) for _ in range(n)]
     for c in conns:
         assert greeted(c), "connection from %s: got %r, want 220" % (source, c.first)
     return conns
@@ -198,5 +197,27 @@ def test_reload_takes_new_limits(sub_factory):
             if limit != "0":
                 with contextlib.closing(Client(t.port, "127.0.0.9")) as c:
                     assert c.first == TOO_MANY, "past %s: got %r" % (limit, c.first)
+    finally:
+        close_all(conns)
+
+
+@needs_ipv6_loopback
+def test_ipv6_client_counted(sub_factory):
+    """A client on ::1 is counted by its prefix like any other: two open,
+    the third refused and logged with its address; IPv4 clients are not
+    counted with it."""
+    port6 = free_port6()
+    t = sub_factory(client_connection_limit="2", client_connection_rate="0")
+    t.write_config(listen_smtp="127.0.0.1:%d, [::1]:%d" % (t.port, port6))
+    t.start()
+    mark = t.log_mark()
+    conns = open_many(port6, "::1", 2, host="::1")
+    try:
+        with contextlib.closing(Client(port6, "::1", host="::1")) as c:
+            assert c.first == TOO_MANY, "3rd connection on ::1: got %r" % c.first
+            port = c.port
+        refused_log(t, "::1", port, "too many connections from your address",
+                    2, 2, "smtp", mark)
+        conns += open_many(t.port, "127.0.0.10", 2)
     finally:
         close_all(conns)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -162,6 +163,15 @@ test_both_limits(void **state)
 	assert_int_equal(admit(t, "192.0.2.1", 1, 2, 0, &a), CLIENT_ADMITTED);
 	client_table_release(t, &a.entry, 0);
 	assert_int_equal(admit(t, "192.0.2.1", 1, 2, 0, &a), CLIENT_TOO_FAST);
+	/* Counted without a check (a connection admitted elsewhere). */
+	assert_int_equal(admit(t, "192.0.2.1", UINT_MAX, 0, 0, &a), CLIENT_ADMITTED);
+	assert_int_equal(a.count, 1);
+	assert_int_equal(admit(t, "192.0.2.1", UINT_MAX, 0, 0, &b), CLIENT_ADMITTED);
+	assert_int_equal(b.count, 2);
+	assert_int_equal(admit(t, "192.0.2.1", 2, 0, 0, NULL), CLIENT_TOO_MANY);
+	client_table_release(t, &a.entry, 0);
+	client_table_release(t, &b.entry, 0);
+	assert_int_equal(admit(t, "192.0.2.1", 1, 2, 0, NULL), CLIENT_TOO_FAST);
 	/* Both off: admitted, not counted. */
 	assert_int_equal(admit(t, "192.0.2.1", 0, 0, 0, &a), CLIENT_UNTRACKED);
 	assert_null(a.entry);
