@@ -84,6 +84,10 @@ struct conf {
 	unsigned screen_dnsbl_timeout;  /* seconds */
 	unsigned screen_dnsbl_min_ttl;  /* seconds */
 	unsigned screen_dnsbl_max_ttl;  /* seconds */
+	/* per-client limits */
+	unsigned client_connection_limit;   /* open at once; 0: none */
+	unsigned client_connection_rate;    /* new per minute; 0: none */
+	unsigned client_ipv6_prefix_length; /* bits of an IPv6 client's key */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

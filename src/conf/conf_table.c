@@ -218,6 +218,16 @@ const struct conf_key conf_keys[] = {
 	    "DNS list answers are kept at least this long, whatever their TTL"),
 	KEY(screen_dnsbl_max_ttl, CONF_DURATION, "1h", 1, 7 * 86400,
 	    "DNS list answers are kept at most this long"),
+	/* per-client limits */
+	KEY(client_connection_limit, CONF_UINT, "50", 0, 100000,
+	    "most connections open at once from one client address (IPv4, "
+	    "IPv6 prefix); 0: no limit"),
+	KEY(client_connection_rate, CONF_UINT, "120", 0, 100000,
+	    "most new connections per minute from one client address; "
+	    "0: no limit"),
+	KEY(client_ipv6_prefix_length, CONF_UINT, "64", 1, 128,
+	    "IPv6 clients in one network of this prefix count as one "
+	    "client address"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

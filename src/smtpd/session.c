@@ -74,6 +74,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 {
 	char screen_desc[160];
 	struct session *s;
+	struct client_entry *client;
 	uint32_t slot;
 
 	for (slot = 0; slot < SMTPD_MAX_SESSIONS; slot++)
@@ -84,7 +85,10 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 		session_refuse_busy(fd, ip, port, kind);
 		return;
 	}
+	if (smtpd_client_admit(sd, fd, ip, port, kind, &client) < 0)
+		return;
 	s = xcalloc(1, sizeof(*s));
+	s->client = client;
 	s->sd = sd;
 	s->slot = slot;
 	s->gen = (sd->next_gen++) & 0xfffff;
@@ -110,6 +114,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 		 * handshake (session_tls_ready). */
 		if (session_tls_accept(s, fd) < 0) {
 			close(fd);
+			smtpd_client_release(sd, &s->client);
 			session_deadline_free(s);
 			buf_free(&s->data_out);
 			free(s);
@@ -167,6 +172,7 @@ session_free(struct session *s)
 	bufferevent_free(s->bev);
 	sd->slots[s->slot] = NULL;
 	sd->nsessions--;
+	smtpd_client_release(sd, &s->client);
 	free(s);
 	if (sd->stopping && sd->nsessions == 0)
 		event_base_loopbreak(sd->base);

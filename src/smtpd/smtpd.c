@@ -324,6 +324,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		smtpd_set_peer(&sd, IPC_PEER_SCREEN, fds->screen);
 	sd.tls = fds->tls;
 	smtpd_load_relay_networks(&sd);
+	smtpd_clients_init(&sd);
 	for (size_t i = 0; i < fds->nlisteners; i++) {
 		struct smtpd_listener *l = &sd.listeners[i];
 		l->sd = &sd;
@@ -353,5 +354,6 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	smtpd_commit_stop(&sd);
 	event_base_free(sd.base);
 	free(sd.relay_nets);
+	smtpd_clients_free(&sd);
 	return 0;
 }

@@ -30,6 +30,8 @@ struct evconnlistener;
 struct header_from;
 struct cidr_list;
 struct workpool;
+struct client_table;
+struct client_entry;
 typedef struct ssl_ctx_st SSL_CTX;
 
 #define SMTPD_MAX_SESSIONS   4096
@@ -87,6 +89,7 @@ struct session {
 	int relay_network;              /* the client is in relay_networks */
 	int screened;                   /* came through the screen: */
 	struct screen_handoff screen;   /* what it said */
+	struct client_entry *client;    /* its count in sd->clients, or NULL */
 	char auth_login[DIR_LOGIN_MAX]; /* the account's login, once in */
 	enum auth_step auth_step;
 	char auth_mech[8];
@@ -143,6 +146,8 @@ struct smtpd {
 	size_t nlisteners;
 	SSL_CTX *tls;
 	struct cidr_list *relay_nets;   /* relay_networks, parsed */
+	struct client_table *clients;   /* smtpd_clients.c */
+	uint64_t clients_full_logged;   /* when "table full" was last said, ms */
 	struct session *slots[SMTPD_MAX_SESSIONS];
 	uint32_t next_gen;
 	size_t nsessions;
@@ -232,6 +237,14 @@ void session_deadline_data_bytes(struct session *s, size_t n);
 /* session_screen.c: the screen's tests run inside the session */
 int session_screen_command(struct session *s, const char *line);
 int session_screen_pipelined(struct session *s, const char *verb);
+/* smtpd_clients.c: 0 and the client counted (*entry_r, NULL when not
+ * counted), or -1 when refused: the 421 said, fd closed and logged. */
+void smtpd_clients_init(struct smtpd *sd);
+void smtpd_clients_free(struct smtpd *sd);
+int smtpd_client_exempt(const struct smtpd *sd, const char *ip);
+int smtpd_client_admit(struct smtpd *sd, int fd, const char *ip,
+    unsigned port, enum listen_kind kind, struct client_entry **entry_r);
+void smtpd_client_release(struct smtpd *sd, struct client_entry **entry);
 
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);
