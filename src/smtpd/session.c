@@ -85,7 +85,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 		session_refuse_busy(fd, ip, port, kind);
 		return;
 	}
-	if (smtpd_client_admit(sd, fd, ip, port, kind, &client) < 0)
+	if (smtpd_client_admit(sd, fd, ip, port, kind, h, &client) < 0)
 		return;
 	s = xcalloc(1, sizeof(*s));
 	s->client = client;

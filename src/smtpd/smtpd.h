@@ -241,9 +241,11 @@ int session_screen_pipelined(struct session *s, const char *verb);
  * counted), or -1 when refused: the 421 said, fd closed and logged. */
 void smtpd_clients_init(struct smtpd *sd);
 void smtpd_clients_free(struct smtpd *sd);
-int smtpd_client_exempt(const struct smtpd *sd, const char *ip);
+int smtpd_client_exempt(const struct smtpd *sd, const char *ip,
+    const struct screen_handoff *h);
 int smtpd_client_admit(struct smtpd *sd, int fd, const char *ip,
-    unsigned port, enum listen_kind kind, struct client_entry **entry_r);
+    unsigned port, enum listen_kind kind, const struct screen_handoff *h,
+    struct client_entry **entry_r);
 void smtpd_client_release(struct smtpd *sd, struct client_entry **entry);
 
 /* commit.c */

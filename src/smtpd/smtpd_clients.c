@@ -45,13 +45,16 @@ smtpd_clients_free(struct smtpd *sd)
 
 /*
  * Clients the limits do not apply to: relay_networks (the postmaster's
- * own machines, which may hold many connections by design).  The one
- * place to add more, such as clients the screen has let through.
+ * own machines, which may hold many connections by design) and clients
+ * the screen permitted (screen_access; h: what the screen said, NULL
+ * when the client did not come through it).  The one place to add more.
  */
 int
-smtpd_client_exempt(const struct smtpd *sd, const char *ip)
+smtpd_client_exempt(const struct smtpd *sd, const char *ip,
+    const struct screen_handoff *h)
 {
-	return cidr_list_match(sd->relay_nets, ip);
+	return cidr_list_match(sd->relay_nets, ip) ||
+	    (h != NULL && h->verdict == SCREEN_PERMIT);
 }
 
 /* As session_refuse_busy: 421 on ports 25 and 587; on 465 a TLS client
@@ -87,7 +90,8 @@ smtpd_clients_full(struct smtpd *sd, uint64_t now)
 
 int
 smtpd_client_admit(struct smtpd *sd, int fd, const char *ip, unsigned port,
-    enum listen_kind kind, struct client_entry **entry_r)
+    enum listen_kind kind, const struct screen_handoff *h,
+    struct client_entry **entry_r)
 {
 	const struct conf *c = sd->conf;
 	struct client_limits lim = { c->client_connection_limit,
@@ -97,7 +101,7 @@ smtpd_client_admit(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	uint64_t now = smtpd_clients_now_ms();
 
 	*entry_r = NULL;
-	if (smtpd_client_exempt(sd, ip) ||
+	if (smtpd_client_exempt(sd, ip, h) ||
 	    client_key_from_ip(ip, c->client_ipv6_prefix_length, &k) < 0)
 		return 0;
 	switch (client_table_admit(sd->clients, &k, &lim, now, &a)) {

@@ -42,6 +42,8 @@ class Client(RawSMTP):
                                              source_address=(source, 0))
         try:
             self.first = self._line()
+            while self.first.startswith("220-"):    # the screen's teaser
+                self.first = self._line()
         except (EOFError, ConnectionResetError):
             self.first = ""
 
@@ -51,6 +53,8 @@ class Client(RawSMTP):
 
 
 def server(sub_factory, **settings):
+    settings.setdefault("screen_access", "permit 127.0.0.1/32 ::1")
+    settings.setdefault("screen_greet_wait", "0s")
     t = sub_factory(**settings)
     t.start()
     return t
@@ -207,7 +211,8 @@ def test_ipv6_client_counted(sub_factory):
     the third refused and logged with its address; IPv4 clients are not
     counted with it."""
     port6 = free_port6()
-    t = sub_factory(client_connection_limit="2", client_connection_rate="0")
+    t = sub_factory(client_connection_limit="2", client_connection_rate="0",
+                    screen_access="permit 127.0.0.1/32", screen_greet_wait="0s")
     t.write_config(listen_smtp="127.0.0.1:%d, [::1]:%d" % (t.port, port6))
     t.start()
     mark = t.log_mark()
@@ -219,5 +224,19 @@ def test_ipv6_client_counted(sub_factory):
         refused_log(t, "::1", port, "too many connections from your address",
                     2, 2, "smtp", mark)
         conns += open_many(t.port, "127.0.0.10", 2)
+    finally:
+        close_all(conns)
+
+
+def test_screen_access_permits_are_exempt(sub_factory):
+    """A client the screen permits (screen_access) is handed to smtpd as
+    permitted, and smtpd does not count it; one the screen screened is."""
+    t = server(sub_factory, screen_access="permit 127.0.0.1/32 127.0.0.12/32",
+               client_connection_limit="2", client_connection_rate="3")
+    conns = open_many(t.port, "127.0.0.12", 5)
+    conns += open_many(t.port, "127.0.0.13", 2)
+    try:
+        with contextlib.closing(Client(t.port, "127.0.0.13")) as c:
+            assert c.first == TOO_MANY, "screened client: got %r" % c.first
     finally:
         close_all(conns)
