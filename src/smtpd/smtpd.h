@@ -25,17 +25,17 @@ struct event_base;
 struct event;
 struct bufferevent;
 struct ipc_chan;
+struct ipc_msg;
 struct evconnlistener;
 struct header_from;
 struct cidr_list;
 struct workpool;
 typedef struct ssl_ctx_st SSL_CTX;
 
-#define SMTPD_MAX_SESSIONS   4096
+#define SMTPD_SLOT_BITS      16      /* of a session's ref: CONF_SESSIONS_MAX */
 #define SMTPD_LINE_MAX       512     /* a command line, CRLF included */
 #define SMTPD_AUTH_LINE_MAX  12288   /* an AUTH line (RFC 4954 section 4) */
 #define SMTPD_TLS_DESC_MAX   160
-#define SMTPD_ERROR_LIMIT    10      /* client errors before 421 */
 #define SMTPD_OUTPUT_MAX     (64 * 1024) /* pending replies before we stop reading */
 #define SMTPD_SHUTDOWN_GRACE 5       /* seconds sessions get to finish */
 #define SMTPD_HELO_MAX       255
@@ -103,7 +103,9 @@ struct session {
 	double deadline_start;          /* monotonic seconds */
 	uint64_t deadline_bytes;        /* sent inside DATA so far */
 	int discarding;                 /* inside an over-long line */
-	unsigned errors;
+	unsigned errors;                /* toward smtpd_hard_error_limit */
+	unsigned junk;                  /* toward smtpd_junk_command_limit */
+	int tls_first_command;          /* TLS begun: no command inside it yet */
 	unsigned ncommands;
 
 	/* the transaction */
@@ -139,9 +141,15 @@ struct smtpd {
 	size_t nlisteners;
 	SSL_CTX *tls;
 	struct cidr_list *relay_nets;   /* relay_networks, parsed */
-	struct session *slots[SMTPD_MAX_SESSIONS];
+	struct session **slots;         /* max_sessions of them */
+	size_t nslots;
 	uint32_t next_gen;
 	size_t nsessions;
+	struct smtpd_load {             /* smtpd_load.c: reports to master */
+		size_t sent;            /* the count master heard last */
+		int pending;            /* the timer is armed */
+		struct event *ev;
+	} load;
 	int stopping;
 	char queue_dir[512];
 	char queue_tmp[512];
@@ -160,6 +168,11 @@ void session_reply(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_client_error(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* NOOP, RSET, VRFY, HELP, a repeated HELO/EHLO: past
+ * smtpd_junk_command_limit each counts as an error.  Call after its reply. */
+void session_junk_command(struct session *s);
+/* The timeouts of the session's bufferevent, for what it waits for now. */
+void session_set_timeouts(struct session *s);
 void session_enter_state(struct session *s, enum session_state state);
 void session_wait_for(struct session *s, enum session_wait why);
 struct buf;
@@ -212,6 +225,13 @@ void session_deadline_line(struct session *s, int pending);
 void session_deadline_line_done(struct session *s);
 void session_deadline_data_begin(struct session *s);
 void session_deadline_data_bytes(struct session *s, size_t n);
+
+/* smtpd_load.c: the session count, to master (rate-limited), and master's
+ * word on stress mode. */
+void smtpd_load_init(struct smtpd *sd);
+void smtpd_load_changed(struct smtpd *sd);
+void smtpd_load_free(struct smtpd *sd);
+void smtpd_stress_msg(struct smtpd *sd, const struct ipc_msg *msg);
 
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);
