@@ -316,6 +316,10 @@ master_read_ctl(struct master *m, struct proc *p)
 	if (r < 0) {
 		log_warn("%s: bad control message: %s", p->name,
 		    strerror(errno));
+		/* Only a malformed message leaves the channel usable; on
+		 * anything else poll would wake at once, again and again. */
+		if (errno != EMSGSIZE)
+			p->ctl_eof = 1;
 		return;
 	}
 	if (ipc_ctl_load_parse(&msg, &what, &n, &max) < 0) {

@@ -36,7 +36,9 @@ master_stress_auto(struct master_stress *st, const struct conf *conf,
 
 	if (!st->on)
 		return high;
-	if (!low) {
+	/* Still at the high mark never leaves, even with stress_low_water
+	 * set above stress_high_water: that would flap. */
+	if (!low || high) {
 		st->below_since = 0;
 		return 1;
 	}

@@ -118,6 +118,29 @@ test_both_must_be_low(void **state)
 	conf_free(&c);
 }
 
+/* A low mark above the high one does not make it flap. */
+static void
+test_low_above_high_does_not_flap(void **state)
+{
+	struct master_stress st = { 0, 0, 0 };
+	struct master_load l = { 50, 100, 0, 0 };
+	struct conf c;
+
+	(void)state;
+	load_defaults(&c);
+	c.stress_high_water = 50;
+	c.stress_low_water = 90;
+	assert_int_equal(master_stress_update(&st, &c, &l, 1), 1);
+	assert_int_equal(master_stress_update(&st, &c, &l, 1000), 0);
+	assert_int_equal(master_stress_update(&st, &c, &l, 1100), 0);
+	assert_true(st.on);
+	l.sessions = 49;
+	assert_int_equal(master_stress_update(&st, &c, &l, 1001), 0);
+	assert_int_equal(master_stress_update(&st, &c, &l, 1061), 1);
+	assert_false(st.on);
+	conf_free(&c);
+}
+
 static void
 test_forced(void **state)
 {
@@ -158,6 +181,7 @@ main(void)
 		cmocka_unit_test(test_screen_counts_too),
 		cmocka_unit_test(test_leave_after_hold),
 		cmocka_unit_test(test_both_must_be_low),
+		cmocka_unit_test(test_low_above_high_does_not_flap),
 		cmocka_unit_test(test_forced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
