@@ -259,3 +259,34 @@ def test_config_check_shows_both_values(tern_factory):
     t.write_config(smtpd_timeout_stress="0")
     r = t.cli("config", "check", expect=None)
     assert r.rc != 0 and "smtpd_timeout_stress: '0' is below the minimum 1s" in r.err, r
+
+
+# ---- point 10: max_sessions and the open-files limit ----
+
+def smtpd_nofile(t):
+    pid = [p for p, kind in t.child_kinds().items() if kind == "smtpd"][0]
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3]), int(line.split()[4])
+    raise AssertionError("no open-files line for smtpd")
+
+
+def test_max_sessions_raises_the_soft_open_files_limit(tern_factory):
+    t = tern_factory(max_sessions="1000")
+    t.WRAPPER = ("prlimit", "--nofile=256:4096")
+    t.start()
+    assert wait_until(lambda: "smtpd" in t.child_kinds().values())
+    soft, hard = smtpd_nofile(t)
+    assert hard == 4096 and soft >= 2000, (soft, hard)
+    assert "open files" not in t.log(), t.log_tail()
+
+
+def test_max_sessions_beyond_the_hard_limit_is_logged(tern_factory):
+    t = tern_factory(max_sessions="1000")
+    t.WRAPPER = ("prlimit", "--nofile=512:1024")
+    t.start()
+    t.wait_log(r"smtpd\S*: warn: max_sessions=1000 needs about \d+ open "
+               r"files; the limit is 1024")
+    with t.raw() as c:
+        c.expect("QUIT", 221)
