@@ -6,11 +6,10 @@ max_sessions, and stress mode (entered and left by load, forced by
 """
 import signal
 import socket
-import ssl
 
 import pytest
 
-from ternlib import (WAIT, RawSMTP, client_tls_context, instance_factory,
+from ternlib import (WAIT, RawSMTP, add_account, instance_factory,
                      wait_until)
 
 TOO_MANY = "Too many errors"
@@ -101,6 +100,26 @@ def test_junk_limit_default_100(tern_factory):
             assert code == 250, "NOOP %d: got %d" % (i + 1, code)
         replies = cut_after(c, "NOOP")
     assert [r[0] for r in replies] == [250, 421], replies
+
+
+def test_junk_count_starts_again_after_a_queued_message(tern_factory):
+    t = tern_factory(smtpd_junk_command_limit="2", smtpd_hard_error_limit="1")
+    t.setup(domains=["example.test"])
+    add_account(t, "rcpt@example.test", "stress-test-password-1")
+    t.start()
+    with t.raw() as c:
+        c.expect("EHLO c.test", 250)
+        c.expect("NOOP", 250)
+        c.expect("NOOP", 250)
+        c.expect("MAIL FROM:<s@client.test>", 250)
+        c.expect("RCPT TO:<rcpt@example.test>", 250)
+        c.expect("DATA", 354)
+        c.expect("Subject: junk\r\n\r\nHello.\r\n.", 250)
+        c.expect("NOOP", 250)           # free again
+        c.expect("NOOP", 250)
+        replies = cut_after(c, "NOOP")
+    assert [r[0] for r in replies] == [250, 421], replies
+    t.wait_count("rcpt@example.test", 1)
 
 
 def test_junk_limit_on_submission_ehlo_after_starttls_is_free(sub_factory):
