@@ -25,6 +25,21 @@
 #define CONF_QUOTE_MAX  72      /* of a value quoted in an error */
 #define CONF_NUM_MAX    32      /* a number formatted with its suffix */
 
+/* Set by master's word (conf_stress_set); read by conf_now(). */
+static int conf_stress;
+
+void
+conf_stress_set(int on)
+{
+	conf_stress = on != 0;
+}
+
+int
+conf_stress_active(void)
+{
+	return conf_stress;
+}
+
 enum conf_line { CONF_LINE_OK, CONF_LINE_EOF, CONF_LINE_LONG, CONF_LINE_NUL,
 	CONF_LINE_ERROR };
 
@@ -347,6 +362,25 @@ conf_set(struct conf *c, const struct conf_key *k, const char *value,
 	bug("conf_set: %s has unknown type %d", k->name, (int)k->type);
 }
 
+/* The stress value of k (a KEY_STRESS row): parsed and bounded like the
+ * normal one, through a copy of the row naming NAME_stress and its field. */
+static int
+conf_set_stress(struct conf *c, const struct conf_key *k, const char *value,
+    char *why, size_t whylen)
+{
+	char name[128];
+	struct conf_key twin = *k;
+
+	/* conf_now() and conf_print read the twin as an unsigned. */
+	if (k->stress_def == NULL || k->stress_offset == 0 ||
+	    (k->type != CONF_DURATION && k->type != CONF_UINT))
+		bug("conf_set_stress: %s has no stress value", k->name);
+	snprintf(name, sizeof(name), "%s%s", k->name, CONF_STRESS_SUFFIX);
+	twin.name = name;
+	twin.offset = k->stress_offset;
+	return conf_set(c, &twin, value, why, whylen);
+}
+
 /* The defaults go through conf_set like any value, so a bad one in the
  * table is caught the first time anything loads a config. */
 static void
@@ -367,6 +401,9 @@ conf_set_defaults(struct conf *c)
 			r = conf_set(c, k, k->def, why, sizeof(why));
 		if (r < 0)
 			bug("default of %s: %s", k->name, why);
+		if (k->stress_def != NULL && conf_set_stress(c, k, k->stress_def,
+		    why, sizeof(why)) < 0)
+			bug("stress default of %s: %s", k->name, why);
 	}
 }
 
@@ -418,7 +455,8 @@ conf_trim(char *s)
 	return s;
 }
 
-/* One line of the file; set_on[i] is the line that set conf_keys[i]. */
+/* One line of the file; set_on[i] is the line that set conf_keys[i],
+ * set_on[conf_nkeys + i] the one that set its stress value. */
 static int
 conf_parse_line(struct conf *c, char *line, unsigned lineno,
     unsigned *set_on, char *why, size_t whylen)
@@ -426,6 +464,8 @@ conf_parse_line(struct conf *c, char *line, unsigned lineno,
 	const struct conf_key *k;
 	char q[CONF_QUOTE_MAX];
 	char *s, *eq, *key;
+	size_t at;
+	int stress = 0;
 
 	conf_strip_comment(line);
 	s = conf_trim(line);
@@ -441,16 +481,22 @@ conf_parse_line(struct conf *c, char *line, unsigned lineno,
 		snprintf(why, whylen, "missing key before '='");
 		return -1;
 	}
-	if ((k = conf_key_find(key)) == NULL) {
+	if ((k = conf_key_find(key)) == NULL &&
+	    (k = conf_key_find_stress(key)) != NULL)
+		stress = 1;
+	if (k == NULL) {
 		snprintf(why, whylen, "unknown key '%s'", conf_quote(q, key));
 		return -1;
 	}
-	if (set_on[k - conf_keys] != 0) {
+	at = (size_t)(k - conf_keys) + (stress ? conf_nkeys : 0);
+	if (set_on[at] != 0) {
 		snprintf(why, whylen, "duplicate key '%s' "
-		    "(first set on line %u)", k->name, set_on[k - conf_keys]);
+		    "(first set on line %u)", key, set_on[at]);
 		return -1;
 	}
-	set_on[k - conf_keys] = lineno;
+	set_on[at] = lineno;
+	if (stress)
+		return conf_set_stress(c, k, conf_trim(eq + 1), why, whylen);
 	return conf_set(c, k, conf_trim(eq + 1), why, whylen);
 }
 
@@ -459,7 +505,7 @@ conf_read(struct conf *c, FILE *f, const char *path, char *err,
     size_t errlen)
 {
 	char line[CONF_LINE_MAX + 1], why[CONF_WHY_MAX];
-	unsigned *set_on = xcalloc(conf_nkeys, sizeof(*set_on));
+	unsigned *set_on = xcalloc(conf_nkeys, 2 * sizeof(*set_on));
 	unsigned lineno = 0;
 	enum conf_line r;
 	int rc = -1;
@@ -544,6 +590,13 @@ conf_print(const struct conf *c, FILE *f)
 			break;
 		}
 		fprintf(f, "%s =%s%s\n", k->name, *value ? " " : "", value);
+		if (k->stress_offset != 0) {
+			conf_format_number(k, *(const unsigned *)
+			    ((const char *)c + k->stress_offset), num,
+			    sizeof(num));
+			fprintf(f, "%s%s = %s\n", k->name, CONF_STRESS_SUFFIX,
+			    num);
+		}
 	}
 }
 

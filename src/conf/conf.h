@@ -22,10 +22,23 @@ struct conf {
 	uint64_t max_message_size;  /* bytes */
 	unsigned max_recipients;
 	unsigned smtpd_timeout;     /* seconds */
+	unsigned smtpd_timeout_stress;
 	unsigned smtpd_command_deadline; /* seconds; 0: smtpd_timeout */
 	unsigned smtpd_min_data_rate;   /* bytes/s inside DATA; 0: none */
-	unsigned smtpd_session_limit;
 	int log_level;              /* enum log_level */
+
+	/* limits and stress mode; read the _stress twins through conf_now() */
+	unsigned max_sessions;      /* restart only: smtpd's slots */
+	unsigned smtpd_hard_error_limit;
+	unsigned smtpd_hard_error_limit_stress;
+	unsigned smtpd_junk_command_limit;
+	unsigned smtpd_junk_command_limit_stress;
+	unsigned smtpd_starttls_timeout;        /* seconds */
+	unsigned smtpd_starttls_timeout_stress;
+	int stress;                 /* CONF_STRESS_AUTO, _ON, _OFF */
+	unsigned stress_high_water; /* percent */
+	unsigned stress_low_water;  /* percent */
+	unsigned stress_hold_time;  /* seconds */
 
 	/* submission, TLS and authentication */
 	char *listen_submission;    /* STARTTLS; "" disables */
@@ -48,6 +61,7 @@ struct conf {
 
 	/* the screen in front of port 25 */
 	unsigned screen_greet_wait; /* seconds */
+	unsigned screen_greet_wait_stress;
 	int screen_pregreet_action; /* CONF_SCREEN_ENFORCE, _DROP, _IGNORE */
 	char *screen_access;        /* "permit NET..., reject NET..." */
 	unsigned screen_max_clients;
@@ -95,6 +109,23 @@ enum { CONF_TLS_MAY = 0, CONF_TLS_ENCRYPT = 1, CONF_TLS_VERIFY = 2 };
 
 /* What the screen does with a client that failed a test. */
 enum { CONF_SCREEN_ENFORCE = 0, CONF_SCREEN_DROP = 1, CONF_SCREEN_IGNORE = 2 };
+/* The values of stress. */
+enum { CONF_STRESS_AUTO = 0, CONF_STRESS_ON = 1, CONF_STRESS_OFF = 2 };
+
+/* max_sessions' bound: a session's slot is 16 bits of its reference. */
+#define CONF_SESSIONS_MAX 65536
+
+/*
+ * Stress mode is a property of the process, not of a config: master
+ * decides it and tells each child, which sets it here; a reload does not
+ * touch it.  A child forked later inherits master's flag.  conf_now()
+ * reads a setting declared with KEY_STRESS, picking its stress value
+ * while the flag is set.
+ */
+void conf_stress_set(int on);
+int conf_stress_active(void);
+#define conf_now(c, field) \
+	(conf_stress_active() ? (c)->field##_stress : (c)->field)
 
 /* The values of login_case and sender_binding. */
 enum { CONF_ENFORCE = 0, CONF_WARN = 1 };
@@ -110,8 +141,8 @@ void conf_free(struct conf *c);
 
 /* conf_reload.c: a reload keeps the running value of each setting only a
  * restart can change (listen_*, tls_cert, tls_key, dns_servers, user,
- * state_dir).  For each of them that fresh (just read) holds differently
- * from running, calls changed (when not NULL) with its name and both
+ * state_dir, max_sessions).  For each of them that fresh (just read) holds
+ * differently from running, calls changed (when not NULL) with its name and both
  * values, then puts running's value into fresh and fresh's into running,
  * so that running may be freed and replaced by fresh.  Returns how many
  * differed. */

@@ -2,12 +2,14 @@
  * What a reload (SIGHUP) may not change: the settings whose running value
  * was used up at start.  master bound the listening sockets and read the
  * TLS key as root before it dropped to user; the queue set up its DNS
- * resolver; state_dir holds the lock, the queue and the directory.  A new
+ * resolver; state_dir holds the lock, the queue and the directory;
+ * smtpd sized its table of sessions by max_sessions.  A new
  * value of one of these takes effect only at a restart, so a reload keeps
  * the running one.  Trusts both configs: each was read by conf_load.
  */
 #include "conf/conf.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/conf_table.h"
@@ -17,7 +19,7 @@ static const char *const conf_restart_only[] = {
 	"state_dir", "user",
 	"listen_smtp", "listen_submission", "listen_submissions",
 	"tls_cert", "tls_key",
-	"dns_servers",
+	"dns_servers", "max_sessions",
 };
 
 const char *
@@ -27,17 +29,36 @@ conf_restart_only_name(size_t i)
 	    conf_restart_only[i] : NULL;
 }
 
-/* The text field of key name in c; a name not in the table, or not a
- * text setting, is our own bug. */
-static char **
-conf_text_field(struct conf *c, const char *name)
+/* The key of a restart-only name; a name not in the table, or neither a
+ * text setting nor a number, is our own bug. */
+static const struct conf_key *
+conf_restart_key(const char *name)
 {
 	const struct conf_key *k = conf_key_find(name);
 
 	if (k == NULL || (k->type != CONF_STRING && k->type != CONF_LISTEN &&
-	    k->type != CONF_TEXT))
-		bug("restart-only setting %s is not a text setting", name);
-	return (char **)((char *)c + k->offset);
+	    k->type != CONF_TEXT && k->type != CONF_UINT))
+		bug("restart-only setting %s is not text or a number", name);
+	return k;
+}
+
+/* A number keeps running's value the same way as text. */
+static int
+conf_keep_number(const struct conf_key *k, struct conf *fresh,
+    struct conf *running, conf_changed_fn *changed, void *arg)
+{
+	unsigned *now = (unsigned *)((char *)fresh + k->offset);
+	unsigned *was = (unsigned *)((char *)running + k->offset);
+	char a[16], b[16];
+
+	if (*now == *was)
+		return 0;
+	snprintf(a, sizeof(a), "%u", *was);
+	snprintf(b, sizeof(b), "%u", *now);
+	if (changed != NULL)
+		changed(k->name, a, b, arg);
+	*now = *was;
+	return 1;
 }
 
 size_t
@@ -47,16 +68,22 @@ conf_keep_restart_only(struct conf *fresh, struct conf *running,
 	size_t n = 0;
 
 	for (size_t i = 0; conf_restart_only_name(i) != NULL; i++) {
-		const char *name = conf_restart_only_name(i);
-		char **now = conf_text_field(fresh, name);
-		char **was = conf_text_field(running, name);
-		char *swap;
+		const struct conf_key *k = conf_restart_key(
+		    conf_restart_only_name(i));
+		char **now, **was, *swap;
 
+		if (k->type == CONF_UINT) {
+			n += (size_t)conf_keep_number(k, fresh, running,
+			    changed, arg);
+			continue;
+		}
+		now = (char **)((char *)fresh + k->offset);
+		was = (char **)((char *)running + k->offset);
 		if (strcmp(*now, *was) == 0)
 			continue;
 		n++;
 		if (changed != NULL)
-			changed(name, *was, *now, arg);
+			changed(k->name, *was, *now, arg);
 		/* Each keeps a value it owns: conf_free() of either frees
 		 * what it holds. */
 		swap = *now;

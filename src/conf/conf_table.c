@@ -37,21 +37,28 @@
 
 #define KEY(field, type, def, min, max, help)                             \
 	{ #field, type, CONF_OFFSET(field, type), def, NULL, min, max, NULL,  \
-	  NULL, help }
+	  NULL, help, 0, NULL }
+/* A number with a second value for stress mode, like Postfix's
+ * ${stress?{10}:{300}}: its field is field##_stress, of the same type,
+ * bounded alike, set in the file as NAME_stress. */
+#define KEY_STRESS(field, type, def, stress_def, min, max, help)          \
+	{ #field, type, CONF_OFFSET(field, type), def, NULL, min, max, NULL,  \
+	  NULL, help, CONF_OFFSET(field##_stress, type), stress_def }
 #define KEY_COMPUTED(field, type, compute, help)                          \
 	{ #field, type, CONF_OFFSET(field, type), "", compute, 0, 0, NULL,    \
-	  NULL, help }
+	  NULL, help, 0, NULL }
 #define KEY_ENUM(field, words, def, help)                                 \
 	{ #field, CONF_ENUM, CONF_OFFSET(field, CONF_ENUM), def, NULL, 0, 0,  \
-	  words, NULL, help }
+	  words, NULL, help, 0, NULL }
 /* A signed number: the bounds are stored as int64_t in the uint64_t
  * fields, and conf.c reads them back so. */
 #define KEY_INT(field, def, min, max, help)                               \
 	{ #field, CONF_INT, CONF_OFFSET(field, CONF_INT), def, NULL,          \
-	  (uint64_t)(int64_t)(min), (uint64_t)(int64_t)(max), NULL, NULL, help }
+	  (uint64_t)(int64_t)(min), (uint64_t)(int64_t)(max), NULL, NULL, help, \
+	  0, NULL }
 #define KEY_CHECKED(field, def, check, help)                              \
 	{ #field, CONF_TEXT, CONF_OFFSET(field, CONF_TEXT), def, NULL, 0, 0,  \
-	  NULL, check, help }
+	  NULL, check, help, 0, NULL }
 
 /* The words of each enumerated setting, in the order of their values. */
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
@@ -59,6 +66,7 @@ static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const enforce_warn[] = { "enforce", "warn", NULL };
 static const char *const tls_policies[] = { "may", "encrypt", "verify", NULL };
 static const char *const screen_actions[] = { "enforce", "drop", "ignore", NULL };
+static const char *const stress_modes[] = { "auto", "on", "off", NULL };
 
 static char *conf_default_hostname(void);
 
@@ -77,7 +85,7 @@ const struct conf_key conf_keys[] = {
 	    "largest message accepted, in bytes"),
 	KEY(max_recipients, CONF_UINT, "1000", 1, 100000,
 	    "most recipients accepted for one message"),
-	KEY(smtpd_timeout, CONF_DURATION, "300s", 1, 3600,
+	KEY_STRESS(smtpd_timeout, CONF_DURATION, "300s", "10s", 1, 3600,
 	    "how long an SMTP client may stay silent"),
 	KEY(smtpd_command_deadline, CONF_DURATION, "0", 0, 3600,
 	    "most time for one command line, from its first byte, and the "
@@ -85,8 +93,29 @@ const struct conf_key conf_keys[] = {
 	KEY(smtpd_min_data_rate, CONF_UINT, "500", 0, 1000000000,
 	    "bytes/s a DATA must average after its first "
 	    "smtpd_command_deadline; 0: no limit"),
-	KEY(smtpd_session_limit, CONF_UINT, "4096", 1, 4096,
-	    "most SMTP sessions at once; more are refused"),
+
+	/* limits and stress mode */
+	KEY(max_sessions, CONF_UINT, "4096", 1, CONF_SESSIONS_MAX,
+	    "most SMTP sessions at once, all ports; more are refused "
+	    "(restart only)"),
+	KEY_STRESS(smtpd_hard_error_limit, CONF_UINT, "20", "1", 1, 100000,
+	    "4xx/5xx replies to one session's commands before 421 and close"),
+	KEY_STRESS(smtpd_junk_command_limit, CONF_UINT, "100", "1", 1, 100000,
+	    "NOOP, RSET, VRFY, HELP and repeated HELO/EHLO a session may "
+	    "send before each counts as an error"),
+	KEY_STRESS(smtpd_starttls_timeout, CONF_DURATION, "300s", "10s", 1,
+	    3600, "time for a TLS handshake and the first command after it"),
+	KEY_ENUM(stress, stress_modes, "auto",
+	    "stress mode: auto (by load), on or off (forced)"),
+	KEY(stress_high_water, CONF_UINT, "80", 1, 100,
+	    "percent of max_sessions (or of screen_max_clients) that enters "
+	    "stress mode"),
+	KEY(stress_low_water, CONF_UINT, "60", 0, 100,
+	    "percent both must stay below for stress_hold_time to leave it"),
+	KEY(stress_hold_time, CONF_DURATION, "60s", 1, 86400,
+	    "how long the load must stay below stress_low_water before "
+	    "stress mode ends"),
+
 	KEY_ENUM(log_level, log_levels, "info",
 	    "least severe messages logged: debug, info, warn or error"),
 
@@ -131,7 +160,7 @@ const struct conf_key conf_keys[] = {
 	    "most rows tern audit keeps; the oldest go first"),
 
 	/* The screen in front of port 25. */
-	KEY(screen_greet_wait, CONF_DURATION, "6s", 0, 60,
+	KEY_STRESS(screen_greet_wait, CONF_DURATION, "6s", "2s", 0, 60,
 	    "how long a new client on port 25 waits between the first and "
 	    "the last line of the greeting; 0: no wait"),
 	KEY_ENUM(screen_pregreet_action, screen_actions, "enforce",
@@ -238,6 +267,23 @@ conf_key_find(const char *name)
 	for (size_t i = 0; i < conf_nkeys; i++)
 		if (strcmp(conf_keys[i].name, name) == 0)
 			return &conf_keys[i];
+	return NULL;
+}
+
+const struct conf_key *
+conf_key_find_stress(const char *name)
+{
+	const size_t slen = strlen(CONF_STRESS_SUFFIX);
+	size_t len = strlen(name);
+
+	if (len <= slen || strcmp(name + len - slen, CONF_STRESS_SUFFIX) != 0)
+		return NULL;
+	for (size_t i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (k->stress_def != NULL && strlen(k->name) == len - slen &&
+		    strncmp(k->name, name, len - slen) == 0)
+			return k;
+	}
 	return NULL;
 }
 

@@ -37,12 +37,24 @@ struct conf_key {
 	/* CONF_TEXT: when set, checks a value; 0, or -1 with why filled. */
 	int (*check)(const char *value, char *why, size_t whylen);
 	const char *help;
+	/* A setting with a stress value (KEY_STRESS): the field in struct
+	 * conf that holds it and its default.  The file sets it with the key
+	 * NAME_stress; conf_now() picks it in stress mode.  0 and NULL for
+	 * the rest. */
+	size_t stress_offset;
+	const char *stress_def;
 };
+
+/* The suffix of the key that sets a stress value. */
+#define CONF_STRESS_SUFFIX "_stress"
+
 
 extern const struct conf_key conf_keys[];
 extern const size_t conf_nkeys;
 
 /* The key named name, or NULL. */
 const struct conf_key *conf_key_find(const char *name);
+/* The key whose stress value name ("smtpd_timeout_stress") sets, or NULL. */
+const struct conf_key *conf_key_find_stress(const char *name);
 
 #endif

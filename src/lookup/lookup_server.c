@@ -200,6 +200,7 @@ lookup_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct lookup *lk = arg;
 	uint32_t kind;
+	int stress;
 
 	(void)chan;
 	if (ipc_ctl_peer_parse(msg, &kind) == 0) {
@@ -211,6 +212,12 @@ lookup_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 			ipc_chan_set_add(&lk->queues, msg->fd);
 			return;
 		}
+	}
+	/* Stress mode shortens nothing here yet; the flag is kept so that
+	 * conf_now() reads the same in every process. */
+	if (ipc_ctl_stress_parse(msg, &stress) == 0) {
+		conf_stress_set(stress);
+		return;
 	}
 	if (msg->fd >= 0)
 		close(msg->fd);

@@ -2,16 +2,21 @@
  * master: supervision.  It forks the children, wires them (master_wire is
  * the one place that says who talks to whom), and restarts one that dies,
  * with back-off, handing its peers fresh channels.  master runs no event
- * library, only sigtimedwait, so a forked child inherits no loop state.
- * It trusts its children no more than it must: it never reads from them.
+ * library, only poll over a signalfd and the control channels, so a forked
+ * child inherits no loop state.  It trusts its children no more than it
+ * must: the one message it reads from them is their load (IPC_CTL_LOAD),
+ * taken only through ipc_ctl_load_parse; from it master decides stress
+ * mode (master_stress.c) and tells every child.
  */
 #include <errno.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +24,7 @@
 #include "master/child.h"
 #include "master/master.h"
 #include "master/master_int.h"
+#include "master/master_stress.h"
 #include "net/ipc.h"
 #include "net/tls.h"
 #include "util/buf.h"
@@ -40,6 +46,8 @@ struct proc {
 	time_t started;
 	time_t restart_at;      /* when to start it again; 0 = not waiting */
 	unsigned backoff;
+	int ctl_eof;            /* the child closed its end: poll it no more */
+	struct master_load load; /* what it reported; dropped when it dies */
 };
 
 struct master {
@@ -52,6 +60,8 @@ struct master {
 	int stopping;
 	int stopping_rest;      /* smtpd is gone: lookup and queue told */
 	time_t stop_deadline;
+	int sigfd;              /* signalfd of the signals master handles */
+	struct master_stress stress;
 };
 
 /* Who talks to whom: each pair gets a socketpair when the later of the two
@@ -139,6 +149,7 @@ child_close_others(struct master *m, enum proc_kind self)
 	for (int k = 0; k < PROC_COUNT; k++)
 		if (k != (int)self && m->procs[k].ctl >= 0)
 			close(m->procs[k].ctl);
+	close(m->sigfd);
 	for (size_t i = 0; i < m->nlisteners; i++)
 		if (master_listener_owner(m->listener_kinds[i]) != self)
 			close(m->listeners[i]);
@@ -189,6 +200,7 @@ master_start(struct master *m, enum proc_kind kind)
 	if (fds.screen >= 0)
 		close(fds.screen);
 	p->ctl = ctl[0];
+	p->ctl_eof = 0;
 	p->started = time(NULL);
 	p->restart_at = 0;
 	log_info("started %s pid=%d", p->name, (int)p->pid);
@@ -216,6 +228,7 @@ master_reap(struct master *m)
 			if (p->ctl >= 0)
 				close(p->ctl);
 			p->ctl = -1;
+			memset(&p->load, 0, sizeof(p->load));
 			if (m->stopping)
 				break;
 			/* A child that keeps dying waits longer each time. */
@@ -247,6 +260,100 @@ master_children_left(struct master *m)
 	return n;
 }
 
+/* Monotonic seconds, above 0: the stress clock must not jump with the
+ * wall clock. */
+static time_t
+master_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		fatal("clock_gettime: %s", strerror(errno));
+	return ts.tv_sec + 1;
+}
+
+/* The children's reports, added up. */
+static void
+master_load_sum(const struct master *m, struct master_load *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int k = 0; k < PROC_COUNT; k++) {
+		const struct master_load *l = &m->procs[k].load;
+		sum->sessions += l->sessions;
+		sum->sessions_max += l->sessions_max;
+		sum->screen += l->screen;
+		sum->screen_max += l->screen_max;
+	}
+}
+
+/* Tells every running child.  A child forked later inherits master's own
+ * flag, set here too, so it starts knowing the state. */
+static void
+master_stress_tell(struct master *m)
+{
+	struct buf b;
+
+	conf_stress_set(m->stress.on);
+	buf_init(&b, 16);
+	ipc_put_u32(&b, (uint32_t)m->stress.on);
+	for (int k = 0; k < PROC_COUNT; k++) {
+		struct proc *p = &m->procs[k];
+		if (p->pid > 0 && p->ctl >= 0 && !p->ctl_eof &&
+		    ipc_send(p->ctl, IPC_CTL_STRESS, b.data, b.len, -1) < 0)
+			log_warn("cannot tell %s about stress mode: %s",
+			    p->name, strerror(errno));
+	}
+	buf_free(&b);
+}
+
+static void
+master_stress_check(struct master *m)
+{
+	struct master_load sum;
+
+	master_load_sum(m, &sum);
+	if (master_stress_update(&m->stress, m->conf, &sum, master_now()))
+		master_stress_tell(m);
+}
+
+/* One message from a child's control channel: its load, or nothing else. */
+static void
+master_read_ctl(struct master *m, struct proc *p)
+{
+	static struct ipc_msg msg;
+	uint32_t what, n, max;
+	int r = ipc_recv(p->ctl, &msg);
+
+	if (r == 0) {
+		p->ctl_eof = 1;         /* it is dying: SIGCHLD follows */
+		return;
+	}
+	if (r < 0) {
+		log_warn("%s: bad control message: %s", p->name,
+		    strerror(errno));
+		/* Only a malformed message leaves the channel usable; on
+		 * anything else poll would wake at once, again and again. */
+		if (errno != EMSGSIZE)
+			p->ctl_eof = 1;
+		return;
+	}
+	if (ipc_ctl_load_parse(&msg, &what, &n, &max) < 0) {
+		log_warn("%s: unexpected control message %u", p->name,
+		    msg.type);
+		if (msg.fd >= 0)
+			close(msg.fd);
+		return;
+	}
+	if (what == IPC_LOAD_SESSIONS) {
+		p->load.sessions = n;
+		p->load.sessions_max = max;
+	} else {
+		p->load.screen = n;
+		p->load.screen_max = max;
+	}
+	master_stress_check(m);
+}
+
 static void
 master_warn_restart_only(const char *name, const char *running,
     const char *file, void *arg)
@@ -275,6 +382,8 @@ master_reload(struct master *m)
 	log_set_level(m->conf->log_level);
 	log_info("reload: config read again");
 	master_signal_children(m, SIGHUP);
+	/* stress = on or off applies now. */
+	master_stress_check(m);
 }
 
 /* lookup and queue stop when their control channel closes: that way a
@@ -336,8 +445,53 @@ master_handle(struct master *m, int sig)
 	}
 }
 
+/* Every signal waiting on the signalfd. */
 static void
-master_loop(struct master *m, const sigset_t *set)
+master_read_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	while ((n = read(m->sigfd, &si, sizeof(si))) == (ssize_t)sizeof(si))
+		master_handle(m, (int)si.ssi_signo);
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		fatal("signalfd: %s", strerror(errno));
+}
+
+/* Waits up to 200 ms for a signal or a child's message, and handles
+ * what came. */
+static void
+master_wait(struct master *m)
+{
+	struct pollfd fds[1 + PROC_COUNT];
+	struct proc *who[1 + PROC_COUNT];
+	nfds_t n = 1;
+
+	fds[0] = (struct pollfd){ m->sigfd, POLLIN, 0 };
+	for (int k = 0; k < PROC_COUNT; k++) {
+		struct proc *p = &m->procs[k];
+		if (p->ctl < 0 || p->ctl_eof)
+			continue;
+		who[n] = p;
+		fds[n++] = (struct pollfd){ p->ctl, POLLIN, 0 };
+	}
+	if (poll(fds, n, 200) < 0) {
+		if (errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		return;
+	}
+	if (fds[0].revents & POLLIN)
+		master_read_signals(m);
+	for (nfds_t i = 1; i < n; i++) {
+		/* A signal just handled may have closed it (a reaped child). */
+		if (fds[i].revents != 0 && who[i]->ctl == fds[i].fd &&
+		    !who[i]->ctl_eof)
+			master_read_ctl(m, who[i]);
+	}
+}
+
+static void
+master_loop(struct master *m)
 {
 	for (;;) {
 		time_t now = time(NULL);
@@ -358,11 +512,10 @@ master_loop(struct master *m, const sigset_t *set)
 			for (int k = 0; k < PROC_COUNT; k++)
 				if (m->procs[k].pid == 0 && m->procs[k].restart_at <= now)
 					master_start(m, (enum proc_kind)k);
+			/* stress_hold_time runs out without a message. */
+			master_stress_check(m);
 		}
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
-		int sig = sigtimedwait(set, NULL, &ts);
-		if (sig > 0)
-			master_handle(m, sig);
+		master_wait(m);
 	}
 }
 
@@ -401,10 +554,10 @@ master_main(struct conf *conf)
 
 	log_init("master");
 	m.conf = conf;
-	m.procs[PROC_LOOKUP] = (struct proc){ "lookup", IPC_PEER_LOOKUP, lookup_main, 0, -1, 0, 0, 0 };
-	m.procs[PROC_QUEUE] = (struct proc){ "queue", IPC_PEER_QUEUE, queue_main, 0, -1, 0, 0, 0 };
-	m.procs[PROC_SMTPD] = (struct proc){ "smtpd", IPC_PEER_SMTPD, smtpd_main, 0, -1, 0, 0, 0 };
-	m.procs[PROC_SCREEN] = (struct proc){ "screen", IPC_PEER_SCREEN, screen_main, 0, -1, 0, 0, 0 };
+	m.procs[PROC_LOOKUP] = (struct proc){ "lookup", IPC_PEER_LOOKUP, lookup_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
+	m.procs[PROC_QUEUE] = (struct proc){ "queue", IPC_PEER_QUEUE, queue_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
+	m.procs[PROC_SMTPD] = (struct proc){ "smtpd", IPC_PEER_SMTPD, smtpd_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
+	m.procs[PROC_SCREEN] = (struct proc){ "screen", IPC_PEER_SCREEN, screen_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
@@ -414,6 +567,10 @@ master_main(struct conf *conf)
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if ((m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
 		return 1;
 	if (master_listen_all(&m) < 0)
@@ -430,7 +587,7 @@ master_main(struct conf *conf)
 	master_clean_queue_tmp(conf);
 	log_info("tern starting: hostname=%s state_dir=%s", conf->hostname,
 	    conf->state_dir);
-	master_loop(&m, &set);
+	master_loop(&m);
 	snprintf(p, sizeof(p), "%s/tern.pid", conf->state_dir);
 	unlink(p);
 	log_info("stopped");

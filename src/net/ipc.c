@@ -200,3 +200,49 @@ ipc_ctl_peer_parse(const struct ipc_msg *msg, uint32_t *kind_r)
 	*kind_r = ipc_get_u32(&r);
 	return ipc_reader_end(&r);
 }
+
+int
+ipc_ctl_stress_parse(const struct ipc_msg *msg, int *on_r)
+{
+	struct ipc_reader r;
+	uint32_t on;
+
+	if (msg->type != IPC_CTL_STRESS || msg->fd >= 0)
+		return -1;
+	ipc_reader_init(&r, msg);
+	on = ipc_get_u32(&r);
+	if (ipc_reader_end(&r) < 0 || on > 1)
+		return -1;
+	*on_r = (int)on;
+	return 0;
+}
+
+int
+ipc_ctl_load_parse(const struct ipc_msg *msg, uint32_t *what_r,
+    uint32_t *n_r, uint32_t *max_r)
+{
+	struct ipc_reader r;
+	uint32_t what, n, max;
+
+	if (msg->type != IPC_CTL_LOAD || msg->fd >= 0)
+		return -1;
+	ipc_reader_init(&r, msg);
+	what = ipc_get_u32(&r);
+	n = ipc_get_u32(&r);
+	max = ipc_get_u32(&r);
+	if (ipc_reader_end(&r) < 0 || n > max ||
+	    (what != IPC_LOAD_SESSIONS && what != IPC_LOAD_SCREEN))
+		return -1;
+	*what_r = what;
+	*n_r = n;
+	*max_r = max;
+	return 0;
+}
+
+void
+ipc_ctl_load_put(struct buf *b, uint32_t what, uint32_t n, uint32_t max)
+{
+	ipc_put_u32(b, what);
+	ipc_put_u32(b, n);
+	ipc_put_u32(b, max);
+}

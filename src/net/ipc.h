@@ -16,16 +16,23 @@
 
 #define IPC_MAX_PAYLOAD (64 * 1024 - 16)
 
-/* The one message every child reads from master; the messages between
+/* The messages between master and every child; the messages between
  * the children are declared by the process that answers them
  * (lookup/lookup_proto.h, queue/queue_proto.h), numbered apart from it. */
 enum ipc_type {
 	/* master -> child */
 	IPC_CTL_PEER = 1,       /* fd: a new channel; u32 peer kind */
+	IPC_CTL_STRESS = 2,     /* u32 1: stress mode on, 0: off */
+	/* child -> master */
+	IPC_CTL_LOAD = 3,       /* u32 what (ipc_load_what), u32 n, u32 max */
 };
 
 enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD,
 	IPC_PEER_SCREEN };
+
+/* What an IPC_CTL_LOAD counts: smtpd's sessions (against max_sessions),
+ * the clients waiting in the screen (against screen_max_clients). */
+enum ipc_load_what { IPC_LOAD_SESSIONS = 1, IPC_LOAD_SCREEN = 2 };
 
 struct ipc_msg {
 	uint32_t type;
@@ -68,5 +75,16 @@ int ipc_reader_end(struct ipc_reader *r);
  * peer's kind (any value: the caller decides which it takes).  0 with
  * *kind_r set, or -1 for anything else, whose fd the caller closes. */
 int ipc_ctl_peer_parse(const struct ipc_msg *msg, uint32_t *kind_r);
+
+/* An IPC_CTL_STRESS message: exactly one u32, 0 or 1, and no fd.  0 with
+ * *on_r set, or -1. */
+int ipc_ctl_stress_parse(const struct ipc_msg *msg, int *on_r);
+
+/* An IPC_CTL_LOAD message: exactly three u32, a known what, n no more than
+ * max, and no fd.  0 with the fields set, or -1. */
+int ipc_ctl_load_parse(const struct ipc_msg *msg, uint32_t *what_r,
+    uint32_t *n_r, uint32_t *max_r);
+/* The payload of an IPC_CTL_LOAD, into b (buf_init'd). */
+void ipc_ctl_load_put(struct buf *b, uint32_t what, uint32_t n, uint32_t max);
 
 #endif

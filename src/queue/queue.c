@@ -212,6 +212,7 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct queue *q = arg;
 	uint32_t kind;
+	int stress;
 
 	(void)chan;
 	if (ipc_ctl_peer_parse(msg, &kind) == 0 &&
@@ -224,6 +225,12 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 			 * writing a message and announcing it. */
 			queue_scan_unannounced(q, "smtpd restarted");
 		}
+		return;
+	}
+	/* Stress mode shortens nothing here yet; the flag is kept so that
+	 * conf_now() reads the same in every process. */
+	if (ipc_ctl_stress_parse(msg, &stress) == 0) {
+		conf_stress_set(stress);
 		return;
 	}
 	if (msg->fd >= 0)

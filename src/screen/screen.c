@@ -191,6 +191,25 @@ screen_smtpd_closed(struct ipc_chan *chan, void *arg)
 	ipc_chan_free(&sc->smtpd);
 }
 
+/* master's word on stress mode: the greet wait and the other settings
+ * with a stress value take it for the clients that come from now on. */
+static void
+screen_stress_msg(struct screen *sc, const struct ipc_msg *msg)
+{
+	int on;
+
+	if (ipc_ctl_stress_parse(msg, &on) < 0) {
+		log_warn("malformed stress message from master");
+		return;
+	}
+	if (on == conf_stress_active())
+		return;
+	conf_stress_set(on);
+	log_info("stress mode %s: waiting=%zu/%u greet_wait=%us", on ? "on" :
+	    "off", sc->nwaiting, sc->conf->screen_max_clients,
+	    conf_now(sc->conf, screen_greet_wait));
+}
+
 static void
 screen_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
@@ -199,6 +218,10 @@ screen_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	(void)chan;
 	if (ipc_ctl_peer_parse(msg, &kind) == 0 && kind == IPC_PEER_SMTPD) {
 		screen_set_smtpd(arg, msg->fd);
+		return;
+	}
+	if (msg->type == IPC_CTL_STRESS) {
+		screen_stress_msg(arg, msg);
 		return;
 	}
 	if (msg->fd >= 0)
@@ -261,6 +284,8 @@ screen_signal(evutil_socket_t sig, short what, void *arg)
 		screen_load_lists(sc);
 		screen_cache_set_max(sc->cache, sc->conf->screen_cache_size);
 		screen_dnsbl_start(sc);
+		sc->load.max = sc->conf->screen_max_clients;
+		load_report_set(&sc->load, sc->nwaiting);
 		return;
 	}
 	screen_stop(sc);
@@ -279,6 +304,23 @@ screen_listen(struct screen *sc, const struct child_fds *fds)
 	}
 }
 
+/* The greet wait is timed with the precise clock: libevent's default,
+ * the coarse one, would end it a few milliseconds early. */
+static struct event_base *
+screen_event_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	if (event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) != 0)
+		log_warn("cannot ask for the precise timer");
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int
 screen_main(struct conf *conf, const struct child_fds *fds)
 {
@@ -289,7 +331,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	child_setup("screen", conf);
 	sc.conf = conf;
 	TAILQ_INIT(&sc.waiting);
-	if ((sc.base = event_base_new()) == NULL)
+	if ((sc.base = screen_event_base()) == NULL)
 		fatal("cannot create the event loop");
 	for (size_t i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(sc.base, signums[i], screen_signal, &sc);
@@ -302,6 +344,8 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	screen_dnsbl_start(&sc);
 	sc.ctl = ipc_chan_new(sc.base, fds->ctl, screen_ctl_msg,
 	    screen_ctl_closed, &sc);
+	load_report_init(&sc.load, sc.base, conf, &sc.ctl, IPC_LOAD_SCREEN,
+	    conf->screen_max_clients);
 	if (fds->smtpd >= 0)
 		screen_set_smtpd(&sc, fds->smtpd);
 	screen_listen(&sc, fds);
@@ -309,6 +353,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	event_base_dispatch(sc.base);
 	child_ignore_stop_signals();
 	screen_stop(&sc);
+	load_report_free(&sc.load);
 	dnsbl_free(&sc.dnsbl);
 	dns_free(&sc.dns);
 	screen_save(&sc);

@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "master/child.h"
+#include "net/load_report.h"
 #include "screen/dnsbl_site.h"
 #include "screen/screen_access.h"
 #include "screen/screen_proto.h"
@@ -78,6 +79,7 @@ struct screen {
 	struct cidr_list *relay_nets;
 	struct screen_clients waiting;
 	size_t nwaiting;
+	struct load_report load;        /* nwaiting, to master */
 	struct screen_counters count;
 	struct screen_cache *cache;     /* the clients remembered */
 	struct dns *dns;

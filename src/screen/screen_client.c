@@ -103,6 +103,7 @@ screen_client_free(struct screen_client *c)
 	dnsbl_cancel(c->check);
 	TAILQ_REMOVE(&sc->waiting, c, entry);
 	sc->nwaiting--;
+	load_report_set(&sc->load, sc->nwaiting);
 	if (c->fd >= 0)
 		screen_close(c->fd);
 	free(c);
@@ -158,7 +159,10 @@ screen_client_arm(struct screen_client *c)
 
 	event_del(&c->ev);
 	if (!c->waited) {
-		double left = (double)sc->conf->screen_greet_wait -
+		/* The loop's cached clock is from before this turn's work: the
+		 * wait is counted from now, so that it is never cut short. */
+		event_base_update_cache_time(sc->base);
+		double left = (double)conf_now(sc->conf, screen_greet_wait) -
 		    screen_elapsed(&c->start);
 		if (left < 0)
 			left = 0;
@@ -327,7 +331,7 @@ screen_client_ask_lists(struct screen_client *c, const struct sockaddr *sa)
 {
 	struct screen *sc = c->sc;
 	unsigned timeout_ms = sc->conf->screen_dnsbl_timeout * 1000;
-	unsigned limit_ms = sc->conf->screen_greet_wait * 1000 + 2000;
+	unsigned limit_ms = conf_now(sc->conf, screen_greet_wait) * 1000 + 2000;
 
 	if (sc->dnsbl == NULL)
 		return;
@@ -354,6 +358,7 @@ screen_client_wait(struct screen *sc, int fd, const struct sockaddr *sa,
 	event_assign(&c->ev, sc->base, -1, 0, screen_client_event, c);
 	TAILQ_INSERT_TAIL(&sc->waiting, c, entry);
 	sc->nwaiting++;
+	load_report_set(&sc->load, sc->nwaiting);
 	n = snprintf(teaser, sizeof(teaser), SCREEN_TEASER_FMT, sc->conf->hostname);
 	if (n < 0 || (size_t)n >= sizeof(teaser) ||
 	    write(fd, teaser, (size_t)n) != n) {

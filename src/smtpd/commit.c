@@ -139,6 +139,7 @@ commit_done(struct work *w, void *arg)
 			    s->id, s->env.id, s->env.sender,
 			    (unsigned long long)s->dr.size, s->env.nrcpt);
 			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
+			s->junk = 0;    /* as Postfix: mail moved */
 		} else {
 			session_reply(s, "451 4.3.0 Error: queue file write error");
 		}
@@ -155,7 +156,7 @@ void
 smtpd_commit_start(struct smtpd *sd)
 {
 	sd->committer = workpool_new(sd->base, 1, COMMIT_BATCH_MAX,
-	    SMTPD_MAX_SESSIONS, commit_batch_end, sd->queue_dir);
+	    sd->nslots, commit_batch_end, sd->queue_dir);
 }
 
 void

@@ -29,17 +29,19 @@ static void session_read(struct bufferevent *bev, void *arg);
 static void session_write(struct bufferevent *bev, void *arg);
 static void session_event(struct bufferevent *bev, short what, void *arg);
 
+/* The slot in the low SMTPD_SLOT_BITS, the generation above: an answer
+ * for a session gone finds no session rather than the slot's next one. */
 uint32_t
 session_ref(const struct session *s)
 {
-	return s->slot | (s->gen << 12);
+	return s->slot | (s->gen << SMTPD_SLOT_BITS);
 }
 
 struct session *
 session_by_ref(struct smtpd *sd, uint32_t ref)
 {
-	uint32_t slot = ref & 0xfff;
-	struct session *s = slot < SMTPD_MAX_SESSIONS ? sd->slots[slot] : NULL;
+	uint32_t slot = ref & ((1u << SMTPD_SLOT_BITS) - 1);
+	struct session *s = slot < sd->nslots ? sd->slots[slot] : NULL;
 
 	return (s != NULL && session_ref(s) == ref) ? s : NULL;
 }
@@ -77,11 +79,10 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	struct client_entry *client;
 	uint32_t slot;
 
-	for (slot = 0; slot < SMTPD_MAX_SESSIONS; slot++)
+	for (slot = 0; slot < sd->nslots; slot++)
 		if (sd->slots[slot] == NULL)
 			break;
-	if (slot == SMTPD_MAX_SESSIONS || sd->stopping ||
-	    sd->nsessions >= sd->conf->smtpd_session_limit) {
+	if (slot == sd->nslots || sd->stopping) {
 		session_refuse_busy(fd, ip, port, kind);
 		return;
 	}
@@ -91,7 +92,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	s->client = client;
 	s->sd = sd;
 	s->slot = slot;
-	s->gen = (sd->next_gen++) & 0xfffff;
+	s->gen = (sd->next_gen++) & ((1u << (32 - SMTPD_SLOT_BITS)) - 1);
 	s->kind = kind;
 	s->data_fd = -1;
 	queue_id_new(s->id);
@@ -127,10 +128,26 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	}
 	sd->slots[slot] = s;
 	sd->nsessions++;
+	load_report_set(&sd->load, sd->nsessions);
 	session_watch(s);
 	session_enter_state(s, SESSION_INIT);
 	if (kind != LISTEN_SUBMISSIONS)
 		session_greet(s);
+}
+
+/* smtpd_starttls_timeout from the start of a TLS handshake to the first
+ * command inside it, smtpd_timeout otherwise; each read through
+ * conf_now(), so that stress mode shortens both. */
+void
+session_set_timeouts(struct session *s)
+{
+	const struct conf *conf = s->sd->conf;
+	struct timeval tv = { 0, 0 };
+
+	tv.tv_sec = s->tls_first_command ?
+	    conf_now(conf, smtpd_starttls_timeout) :
+	    conf_now(conf, smtpd_timeout);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
 /* Callbacks and timeouts on the session's current bufferevent (a new one
@@ -138,10 +155,8 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 void
 session_watch(struct session *s)
 {
-	struct timeval tv = { s->sd->conf->smtpd_timeout, 0 };
-
 	bufferevent_setcb(s->bev, session_read, session_write, session_event, s);
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	session_set_timeouts(s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
@@ -174,6 +189,7 @@ session_free(struct session *s)
 	sd->nsessions--;
 	smtpd_client_release(sd, &s->client);
 	free(s);
+	load_report_set(&sd->load, sd->nsessions);
 	if (sd->stopping && sd->nsessions == 0)
 		event_base_loopbreak(sd->base);
 }
@@ -253,8 +269,24 @@ session_reply(struct session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A reply to a client mistake: counts toward the error limit, past which
- * the session is closed with 421. */
+/* One more error; at smtpd_hard_error_limit (1 under stress) the session
+ * hears 421 behind the reply just queued, and closes. */
+static void
+session_count_error(struct session *s)
+{
+	unsigned limit = conf_now(s->sd->conf, smtpd_hard_error_limit);
+
+	if (++s->errors >= limit && s->state != SESSION_CLOSING) {
+		log_info("%s: too many errors from [%s] errors=%u limit=%u%s",
+		    s->id, s->client_ip, s->errors, limit,
+		    conf_stress_active() ? " stress=on" : "");
+		session_reply(s, "421 4.7.0 %s Too many errors",
+		    s->sd->conf->hostname);
+		session_close_after_reply(s);
+	}
+}
+
+/* A 4xx/5xx reply to a client mistake: counts toward the error limit. */
 void
 session_client_error(struct session *s, const char *fmt, ...)
 {
@@ -263,13 +295,20 @@ session_client_error(struct session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	session_vreply(s, fmt, ap);
 	va_end(ap);
-	if (++s->errors >= SMTPD_ERROR_LIMIT && s->state != SESSION_CLOSING) {
-		log_info("%s: too many errors from [%s] errors=%u", s->id,
-		    s->client_ip, s->errors);
-		session_reply(s, "421 4.7.0 %s Error: too many errors",
-		    s->sd->conf->hostname);
-		session_close_after_reply(s);
-	}
+	session_count_error(s);
+}
+
+/* As Postfix: the commands that move no mail are free up to the limit,
+ * then each is an error; the count starts again after a queued message. */
+void
+session_junk_command(struct session *s)
+{
+	if (++s->junk <= conf_now(s->sd->conf, smtpd_junk_command_limit))
+		return;
+	if (s->junk == conf_now(s->sd->conf, smtpd_junk_command_limit) + 1)
+		log_info("%s: junk command limit reached from [%s] junk=%u",
+		    s->id, s->client_ip, s->junk);
+	session_count_error(s);
 }
 
 void
@@ -382,6 +421,11 @@ session_process(struct session *s)
 		if (r < 0)
 			continue;
 		s->ncommands++;
+		if (s->tls_first_command) {
+			/* The first command inside TLS: smtpd_timeout again. */
+			s->tls_first_command = 0;
+			session_set_timeouts(s);
+		}
 		if (s->auth_step != AUTH_NONE)
 			session_auth_line(s, line);
 		else

@@ -22,6 +22,7 @@ static void
 cmd_helo(struct session *s, const char *arg, int esmtp)
 {
 	const struct conf *conf = s->sd->conf;
+	int repeated;
 
 	if (session_screen_pipelined(s, esmtp ? "EHLO" : "HELO"))
 		return;
@@ -30,7 +31,9 @@ cmd_helo(struct session *s, const char *arg, int esmtp)
 		    esmtp ? "EHLO" : "HELO");
 		return;
 	}
-	/* Kept for the Received header; printable ASCII only. */
+	/* Kept for the Received header; printable ASCII only.  A second
+	 * one inside the same TLS layer (or plain text) is junk. */
+	repeated = s->helo[0] != '\0';
 	for (size_t i = 0; arg[i]; i++) {
 		unsigned char c = (unsigned char)arg[i];
 		s->helo[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
@@ -41,6 +44,8 @@ cmd_helo(struct session *s, const char *arg, int esmtp)
 	session_reset_transaction(s);
 	if (!esmtp) {
 		session_reply(s, "250 %s", conf->hostname);
+		if (repeated)
+			session_junk_command(s);
 		return;
 	}
 	session_reply(s, "250-%s", conf->hostname);
@@ -54,6 +59,8 @@ cmd_helo(struct session *s, const char *arg, int esmtp)
 	if (s->tls && session_auth_offered(s) && !s->authenticated)
 		session_reply(s, "250-AUTH PLAIN LOGIN");
 	session_reply(s, "250 SMTPUTF8");
+	if (repeated)
+		session_junk_command(s);
 }
 
 static void
@@ -199,6 +206,7 @@ cmd_rset(struct session *s, const char *arg)
 	(void)arg;
 	session_reset_transaction(s);
 	session_reply(s, "250 2.0.0 Ok");
+	session_junk_command(s);
 }
 
 static void
@@ -206,6 +214,7 @@ cmd_noop(struct session *s, const char *arg)
 {
 	(void)arg;
 	session_reply(s, "250 2.0.0 Ok");
+	session_junk_command(s);
 }
 
 static void
@@ -221,6 +230,7 @@ cmd_help(struct session *s, const char *arg)
 {
 	(void)arg;
 	session_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY");
+	session_junk_command(s);
 }
 
 static void
@@ -229,6 +239,7 @@ cmd_vrfy(struct session *s, const char *arg)
 	(void)arg;
 	/* Never says whether a user exists (RFC 5321 3.5.3). */
 	session_reply(s, "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery");
+	session_junk_command(s);
 }
 
 static void

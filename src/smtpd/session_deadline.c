@@ -37,14 +37,15 @@ deadline_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* smtpd_command_deadline, or smtpd_timeout when it is 0. */
+/* smtpd_command_deadline, or smtpd_timeout (its stress value under
+ * stress) when it is 0. */
 static unsigned
 deadline_base(const struct session *s)
 {
 	const struct conf *conf = s->sd->conf;
 
 	return conf->smtpd_command_deadline != 0 ?
-	    conf->smtpd_command_deadline : conf->smtpd_timeout;
+	    conf->smtpd_command_deadline : conf_now(conf, smtpd_timeout);
 }
 
 static void

@@ -43,6 +43,7 @@ session_tls_accept(struct session *s, int fd)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	session_wait_for(s, WAIT_TLS);
+	s->tls_first_command = 1;
 	return 0;
 }
 
@@ -85,6 +86,7 @@ session_cmd_starttls(struct session *s, const char *arg)
 	session_enter_state(s, SESSION_INIT);
 	s->esmtp = 0;
 	s->helo[0] = '\0';
+	s->tls_first_command = 1;
 	session_watch(s);
 }
 

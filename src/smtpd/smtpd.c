@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -109,7 +110,7 @@ smtpd_queue_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 static void
 smtpd_fail_lookups(struct smtpd *sd)
 {
-	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++) {
+	for (size_t i = 0; i < sd->nslots; i++) {
 		struct session *s = sd->slots[i];
 		if (s == NULL)
 			continue;
@@ -188,6 +189,10 @@ smtpd_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 		smtpd_set_peer(arg, kind, msg->fd);
 		return;
 	}
+	if (msg->type == IPC_CTL_STRESS && msg->fd < 0) {
+		smtpd_stress_msg(arg, msg);
+		return;
+	}
 	if (msg->fd >= 0)
 		close(msg->fd);
 	log_warn("unexpected control message %u", msg->type);
@@ -210,7 +215,7 @@ smtpd_stop_now(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++) {
+	for (size_t i = 0; i < sd->nslots; i++) {
 		struct session *s = sd->slots[i];
 		if (s == NULL || s->state == SESSION_CLOSING || s->wait == WAIT_COMMIT)
 			continue;
@@ -271,6 +276,37 @@ smtpd_signal(evutil_socket_t sig, short what, void *arg)
 	smtpd_stop(sd);
 }
 
+/*
+ * One descriptor per session, one more for its queue file during DATA,
+ * and a few for the channels and listeners.  The soft limit is raised as
+ * far as the hard one allows; when even that is short, the postmaster
+ * reads why some connections will fail to be accepted.
+ */
+#define SMTPD_FDS_SPARE 64
+
+static void
+smtpd_raise_nofile(const struct conf *conf)
+{
+	rlim_t want = (rlim_t)conf->max_sessions * 2 + SMTPD_FDS_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want) ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+	if (rl.rlim_cur < want)
+		log_warn("max_sessions=%u needs about %llu open files; the "
+		    "limit is %llu: raise it (ulimit -n, LimitNOFILE=) or "
+		    "lower max_sessions", conf->max_sessions,
+		    (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+}
+
 /* A session switches its reading and writing on and off several times per
  * message (a reply waits to go out; reading pauses for a lookup or the
  * group sync).  With epoll's change list libevent applies only the net
@@ -301,6 +337,10 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 
 	child_setup("smtpd", conf);
 	sd.conf = conf;
+	/* max_sessions is restart-only: the table keeps its size. */
+	sd.nslots = conf->max_sessions;
+	sd.slots = xcalloc(sd.nslots, sizeof(*sd.slots));
+	smtpd_raise_nofile(conf);
 	snprintf(sd.queue_dir, sizeof(sd.queue_dir), "%s/queue", conf->state_dir);
 	snprintf(sd.queue_tmp, sizeof(sd.queue_tmp), "%s/queue/tmp", conf->state_dir);
 	queue_spares_init(&sd.spares, sd.queue_dir);
@@ -314,6 +354,8 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	child_signals_ready();
 	smtpd_commit_start(&sd);
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
+	load_report_init(&sd.load, sd.base, conf, &sd.ctl, IPC_LOAD_SESSIONS,
+	    sd.nslots);
 	/* A peer that master is still waiting to restart has no channel
 	 * yet: master hands it over when that peer starts. */
 	if (fds->lookup >= 0)
@@ -338,9 +380,10 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	log_debug("ready");
 	event_base_dispatch(sd.base);
 	child_ignore_stop_signals();
-	for (size_t i = 0; i < SMTPD_MAX_SESSIONS; i++)
+	for (size_t i = 0; i < sd.nslots; i++)
 		if (sd.slots[i] != NULL)
 			session_free(sd.slots[i]);
+	load_report_free(&sd.load);
 	for (size_t i = 0; i < sd.nlisteners; i++)
 		evconnlistener_free(sd.listeners[i].l);
 	ipc_chan_free(&sd.lookup);
@@ -355,5 +398,6 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	event_base_free(sd.base);
 	free(sd.relay_nets);
 	smtpd_clients_free(&sd);
+	free(sd.slots);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "lookup/directory.h"
 #include "master/child.h"
 #include "queue/queue_file.h"
+#include "net/load_report.h"
 #include "queue/queue_spare.h"
 #include "screen/screen_proto.h"
 #include "smtpd/data_reader.h"
@@ -26,6 +27,7 @@ struct event_base;
 struct event;
 struct bufferevent;
 struct ipc_chan;
+struct ipc_msg;
 struct evconnlistener;
 struct header_from;
 struct cidr_list;
@@ -34,11 +36,10 @@ struct client_table;
 struct client_entry;
 typedef struct ssl_ctx_st SSL_CTX;
 
-#define SMTPD_MAX_SESSIONS   4096
+#define SMTPD_SLOT_BITS      16      /* of a session's ref: CONF_SESSIONS_MAX */
 #define SMTPD_LINE_MAX       512     /* a command line, CRLF included */
 #define SMTPD_AUTH_LINE_MAX  12288   /* an AUTH line (RFC 4954 section 4) */
 #define SMTPD_TLS_DESC_MAX   160
-#define SMTPD_ERROR_LIMIT    10      /* client errors before 421 */
 #define SMTPD_OUTPUT_MAX     (64 * 1024) /* pending replies before we stop reading */
 #define SMTPD_SHUTDOWN_GRACE 5       /* seconds sessions get to finish */
 #define SMTPD_HELO_MAX       255
@@ -109,7 +110,9 @@ struct session {
 	double deadline_start;          /* monotonic seconds */
 	uint64_t deadline_bytes;        /* sent inside DATA so far */
 	int discarding;                 /* inside an over-long line */
-	unsigned errors;
+	unsigned errors;                /* toward smtpd_hard_error_limit */
+	unsigned junk;                  /* toward smtpd_junk_command_limit */
+	int tls_first_command;          /* TLS begun: no command inside it yet */
 	unsigned ncommands;
 
 	/* the transaction */
@@ -148,9 +151,11 @@ struct smtpd {
 	struct cidr_list *relay_nets;   /* relay_networks, parsed */
 	struct client_table *clients;   /* smtpd_clients.c */
 	uint64_t clients_full_logged;   /* when "table full" was last said, ms */
-	struct session *slots[SMTPD_MAX_SESSIONS];
+	struct session **slots;         /* max_sessions of them */
+	size_t nslots;
 	uint32_t next_gen;
 	size_t nsessions;
+	struct load_report load;        /* the session count, to master */
 	int stopping;
 	char queue_dir[512];
 	char queue_tmp[512];
@@ -181,6 +186,11 @@ void session_reply(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_client_error(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* NOOP, RSET, VRFY, HELP, a repeated HELO/EHLO: past
+ * smtpd_junk_command_limit each counts as an error.  Call after its reply. */
+void session_junk_command(struct session *s);
+/* The timeouts of the session's bufferevent, for what it waits for now. */
+void session_set_timeouts(struct session *s);
 void session_enter_state(struct session *s, enum session_state state);
 void session_wait_for(struct session *s, enum session_wait why);
 struct buf;
@@ -247,6 +257,8 @@ int smtpd_client_admit(struct smtpd *sd, int fd, const char *ip,
     unsigned port, enum listen_kind kind, const struct screen_handoff *h,
     struct client_entry **entry_r);
 void smtpd_client_release(struct smtpd *sd, struct client_entry **entry);
+/* smtpd_load.c: master's word on stress mode. */
+void smtpd_stress_msg(struct smtpd *sd, const struct ipc_msg *msg);
 
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);

@@ -291,7 +291,9 @@ def test_audit_counts_increase_and_since_filters(wsrv):
 
 
 def test_audit_max_rows_caps_the_table(sub_factory):
-    t = sub_factory(sender_binding="warn", audit_max_rows=100)
+    # 130 RSETs are junk commands past the default limit of 100.
+    t = sub_factory(sender_binding="warn", audit_max_rows=100,
+                    smtpd_junk_command_limit=1000)
     t.setup(domains=["example.test"])
     login = new_login(t)
     t.start()

@@ -188,7 +188,7 @@ def test_screen_full_and_server_busy(tern_factory):
     while a permitted one still passes.  smtpd at its session limit: a
     client that passed the screen hears 421 4.3.2 after the teaser."""
     t = start(tern_factory, screen_max_clients="2", screen_greet_wait="30s",
-              smtpd_session_limit="1")
+              max_sessions="1")
     waiting = [connect(t, source()) for _ in range(2)]
     for s in waiting:
         assert s.recv(100).startswith(b"220-")

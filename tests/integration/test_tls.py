@@ -472,7 +472,7 @@ def hold_only_session(t):
 
 
 def test_full_smtpd_closes_tls_port_without_plaintext(sub_factory):
-    t = sub_factory(smtpd_session_limit="1")
+    t = sub_factory(max_sessions="1")
     prepare(t)
     t.start()
     held = hold_only_session(t)

@@ -500,12 +500,16 @@ test_print_defaults(void **state)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (strstr(text, want[i]) == NULL)
 			fail_msg("got:\n%s\nwant a line '%s'", text, want[i]);
-	/* Every key, in table order. */
+	/* Every key, in table order, each a line "key =" of its own. */
 	prev = text;
 	for (size_t i = 0; i < conf_nkeys; i++) {
-		const char *at = strstr(prev, conf_keys[i].name);
+		char line[128];
+		const char *at;
 
-		if (at == NULL || (at != text && at[-1] != '\n'))
+		snprintf(line, sizeof(line), "%s%s =", i == 0 ? "" : "\n",
+		    conf_keys[i].name);
+		at = strstr(prev, line);
+		if (at == NULL || (i == 0 && at != text))
 			fail_msg("got:\n%s\nwant %s next", text,
 			    conf_keys[i].name);
 		prev = at;
@@ -651,6 +655,131 @@ test_signed(void **state)
 	}
 }
 
+/* A KEY_STRESS row: its second value has a default, its own key
+ * (NAME_stress), the same bounds, and conf_now() reads it in stress mode. */
+static void
+test_stress_values(void **state)
+{
+	static const char text[] =
+	    "smtpd_timeout = 60s\n"
+	    "smtpd_timeout_stress = 2s\n"
+	    "smtpd_hard_error_limit = 7\n";
+	char err[ERR_MAX];
+	struct conf c;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load_text("", 0, &c, err), 0);
+	assert_int_equal(c.smtpd_timeout, 300);
+	assert_int_equal(c.smtpd_timeout_stress, 10);
+	assert_int_equal(c.smtpd_starttls_timeout, 300);
+	assert_int_equal(c.smtpd_starttls_timeout_stress, 10);
+	assert_int_equal(c.smtpd_hard_error_limit, 20);
+	assert_int_equal(c.smtpd_hard_error_limit_stress, 1);
+	assert_int_equal(c.smtpd_junk_command_limit, 100);
+	assert_int_equal(c.smtpd_junk_command_limit_stress, 1);
+	assert_int_equal(c.max_sessions, 4096);
+	assert_int_equal(c.stress, CONF_STRESS_AUTO);
+	assert_int_equal(c.stress_high_water, 80);
+	assert_int_equal(c.stress_low_water, 60);
+	assert_int_equal(c.stress_hold_time, 60);
+	conf_free(&c);
+
+	if (load_text(text, strlen(text), &c, err) < 0)
+		fail_msg("got error '%s', want none", err);
+	assert_int_equal(c.smtpd_timeout, 60);
+	assert_int_equal(c.smtpd_timeout_stress, 2);
+	assert_int_equal(c.smtpd_hard_error_limit_stress, 1);
+	assert_false(conf_stress_active());
+	assert_int_equal(conf_now(&c, smtpd_timeout), 60);
+	assert_int_equal(conf_now(&c, smtpd_hard_error_limit), 7);
+	conf_stress_set(1);
+	assert_int_equal(conf_now(&c, smtpd_timeout), 2);
+	assert_int_equal(conf_now(&c, smtpd_hard_error_limit), 1);
+	conf_stress_set(0);
+	assert_int_equal(conf_now(&c, smtpd_timeout), 60);
+	/* Both printed, the stress value right after its setting. */
+	out = print_conf(&c);
+	if (strstr(out, "\nsmtpd_timeout = 60s\nsmtpd_timeout_stress = 2s\n")
+	    == NULL)
+		fail_msg("got:\n%s\nwant smtpd_timeout and its stress value",
+		    out);
+	if (strstr(out, "\nsmtpd_hard_error_limit = 7\n"
+	    "smtpd_hard_error_limit_stress = 1\n") == NULL)
+		fail_msg("got:\n%s\nwant the error limit's two values", out);
+	assert_null(strstr(out, "max_recipients_stress"));
+	free(out);
+	conf_free(&c);
+}
+
+static void
+test_stress_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ "smtpd_timeout_stress = 0\n",
+		    ":1: smtpd_timeout_stress: '0' is below the minimum 1s" },
+		{ "smtpd_timeout_stress = 2h\n",
+		    ":1: smtpd_timeout_stress: '2h' is above the maximum 3600s" },
+		{ "smtpd_timeout_stress = soon\n",
+		    ":1: smtpd_timeout_stress: bad duration 'soon' "
+		    "(use e.g. 30s, 5m, 2h, 1d)" },
+		{ "smtpd_timeout_stress = 5s\nsmtpd_timeout_stress = 6s\n",
+		    ":2: duplicate key 'smtpd_timeout_stress' "
+		    "(first set on line 1)" },
+		/* A setting without a stress value has no such key. */
+		{ "max_recipients_stress = 5\n",
+		    ":1: unknown key 'max_recipients_stress'" },
+		{ "_stress = 5\n", ":1: unknown key '_stress'" },
+		{ "stress = maybe\n",
+		    ":1: stress: bad value 'maybe' (use auto, on or off)" },
+		{ "max_sessions = 65537\n",
+		    ":1: max_sessions: '65537' is above the maximum 65536" },
+	};
+	int failures = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[ERR_MAX];
+		struct conf c;
+
+		if (load_text(cases[i].text, strlen(cases[i].text), &c,
+		    err) == 0) {
+			print_error("'%s': loaded, want '%s'\n", cases[i].text,
+			    cases[i].want);
+			conf_free(&c);
+			failures++;
+		} else if (strcmp(err, cases[i].want) != 0) {
+			print_error("'%s': got '%s', want '%s'\n",
+			    cases[i].text, err, cases[i].want);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
+/* A setting and its stress value are both given and may differ. */
+static void
+test_stress_same_key_twice_ok(void **state)
+{
+	static const char text[] =
+	    "smtpd_junk_command_limit_stress = 3\n"
+	    "smtpd_junk_command_limit = 3\n"
+	    "stress = ON\n";
+	char err[ERR_MAX];
+	struct conf c;
+
+	(void)state;
+	if (load_text(text, strlen(text), &c, err) < 0)
+		fail_msg("got error '%s', want none", err);
+	assert_int_equal(c.smtpd_junk_command_limit, 3);
+	assert_int_equal(c.smtpd_junk_command_limit_stress, 3);
+	assert_int_equal(c.stress, CONF_STRESS_ON);
+	conf_free(&c);
+}
+
 /* docs/config.md has a row "| `key` | `default` |" for every key (found
  * from the top of the tree, where make runs the tests). */
 static void
@@ -681,6 +810,13 @@ test_docs_list_every_key(void **state)
 			    strncmp(line + strlen(row), def, strlen(def)) != 0)
 				fail_msg("docs/config.md: %s: got '%s', want "
 				    "default %s", k->name, line, def);
+			/* "`300s`; stress `10s` (`smtpd_timeout_stress`)" */
+			snprintf(def, sizeof(def), "stress `%s` (`%s%s`)",
+			    k->stress_def ? k->stress_def : "",
+			    k->name, CONF_STRESS_SUFFIX);
+			if (k->stress_def != NULL && strstr(line, def) == NULL)
+				fail_msg("docs/config.md: %s: got '%s', want "
+				    "%s", k->name, line, def);
 		}
 		if (!found)
 			fail_msg("docs/config.md: no row for %s", k->name);
@@ -709,6 +845,9 @@ main(void)
 		cmocka_unit_test(test_print_round_trip),
 		cmocka_unit_test(test_signed),
 		cmocka_unit_test(test_docs_list_every_key),
+		cmocka_unit_test(test_stress_values),
+		cmocka_unit_test(test_stress_errors),
+		cmocka_unit_test(test_stress_same_key_twice_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,8 +49,8 @@ record(const char *name, const char *running, const char *file, void *arg)
 	    s->n++ ? " " : "", name, running, file);
 }
 
-/* Every name in the list is a text setting of the table (conf_reload.c
- * calls bug() otherwise, at the first reload). */
+/* Every name in the list is a text or number setting of the table
+ * (conf_reload.c calls bug() otherwise, at the first reload). */
 static void
 test_names_are_settings(void **state)
 {
@@ -63,9 +63,9 @@ test_names_are_settings(void **state)
 			fail_msg("restart-only %s: not in the table",
 			    conf_restart_only_name(i));
 		assert_true(k->type == CONF_STRING || k->type == CONF_LISTEN ||
-		    k->type == CONF_TEXT);
+		    k->type == CONF_TEXT || k->type == CONF_UINT);
 	}
-	assert_int_equal(i, 8);
+	assert_int_equal(i, 9);
 }
 
 static void
@@ -80,11 +80,17 @@ test_changed_are_kept_and_named(void **state)
 	    &running);
 	load("listen_smtp = 127.0.0.1:2626\nmax_recipients = 2\n"
 	    "tls_cert = /b.pem\ntls_key = /a.key\nlisten_submission =\n"
-	    "dns_servers = 127.0.0.1:53\n", &fresh);
-	assert_int_equal(conf_keep_restart_only(&fresh, &running, record, &seen), 3);
+	    "dns_servers = 127.0.0.1:53\nmax_sessions = 10\n"
+	    "smtpd_timeout_stress = 5s\n", &fresh);
+	assert_int_equal(conf_keep_restart_only(&fresh, &running, record, &seen), 4);
 	assert_string_equal(seen.names,
 	    "listen_smtp=127.0.0.1:2525>127.0.0.1:2626 "
-	    "tls_cert=/a.pem>/b.pem dns_servers=>127.0.0.1:53");
+	    "tls_cert=/a.pem>/b.pem dns_servers=>127.0.0.1:53 "
+	    "max_sessions=4096>10");
+	/* max_sessions sized smtpd's table: the running one stays. */
+	assert_int_equal(fresh.max_sessions, 4096);
+	/* A stress value may change while running. */
+	assert_int_equal(fresh.smtpd_timeout_stress, 5);
 	/* fresh, which replaces running, holds the running values... */
 	assert_string_equal(fresh.listen_smtp, "127.0.0.1:2525");
 	assert_string_equal(fresh.tls_cert, "/a.pem");

@@ -191,6 +191,78 @@ test_ctl_peer_exact(void **state)
 	free(msg);
 }
 
+/* IPC_CTL_LOAD: three u32 exactly, a known what, n within max, no fd. */
+static void
+test_ctl_load_exact(void **state)
+{
+	struct ipc_msg *msg = malloc(sizeof(*msg));
+	uint32_t what = 0, n = 0, max = 0;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 64);
+	ipc_ctl_load_put(&b, IPC_LOAD_SESSIONS, 3, 10);
+	msg->type = IPC_CTL_LOAD;
+	msg->fd = -1;
+	memcpy(msg->data, b.data, b.len);
+	msg->len = (uint32_t)b.len;
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), 0);
+	assert_int_equal(what, IPC_LOAD_SESSIONS);
+	assert_int_equal(n, 3);
+	assert_int_equal(max, 10);
+	msg->len = 13;          /* a byte left over */
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), -1);
+	msg->len = 8;           /* cut short */
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), -1);
+	msg->len = 12;
+	msg->fd = 7;            /* a descriptor has no business here */
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), -1);
+	msg->fd = -1;
+	msg->type = IPC_CTL_STRESS;
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), -1);
+	msg->type = IPC_CTL_LOAD;
+	b.len = 0;
+	ipc_ctl_load_put(&b, IPC_LOAD_SCREEN, 11, 10);  /* more than max */
+	memcpy(msg->data, b.data, b.len);
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), -1);
+	b.len = 0;
+	ipc_ctl_load_put(&b, 9, 1, 10);                 /* unknown what */
+	memcpy(msg->data, b.data, b.len);
+	assert_int_equal(ipc_ctl_load_parse(msg, &what, &n, &max), -1);
+	buf_free(&b);
+	free(msg);
+}
+
+/* IPC_CTL_STRESS: one u32, 0 or 1, no fd. */
+static void
+test_ctl_stress_exact(void **state)
+{
+	struct ipc_msg *msg = malloc(sizeof(*msg));
+	uint32_t v = 1;
+	int on = -1;
+
+	(void)state;
+	msg->type = IPC_CTL_STRESS;
+	msg->fd = -1;
+	memcpy(msg->data, &v, 4);
+	msg->len = 4;
+	assert_int_equal(ipc_ctl_stress_parse(msg, &on), 0);
+	assert_int_equal(on, 1);
+	v = 2;
+	memcpy(msg->data, &v, 4);
+	assert_int_equal(ipc_ctl_stress_parse(msg, &on), -1);
+	v = 0;
+	memcpy(msg->data, &v, 4);
+	msg->len = 5;
+	assert_int_equal(ipc_ctl_stress_parse(msg, &on), -1);
+	msg->len = 4;
+	assert_int_equal(ipc_ctl_stress_parse(msg, &on), 0);
+	assert_int_equal(on, 0);
+	msg->fd = 7;
+	assert_int_equal(ipc_ctl_stress_parse(msg, &on), -1);
+	free(msg);
+}
+
 struct close_seen {
 	struct event_base *base;
 	int msgs;
@@ -251,6 +323,8 @@ main(void)
 		cmocka_unit_test(test_reader_refuses_bad_payloads),
 		cmocka_unit_test(test_header_mismatch_refused),
 		cmocka_unit_test(test_ctl_peer_exact),
+		cmocka_unit_test(test_ctl_load_exact),
+		cmocka_unit_test(test_ctl_stress_exact),
 		cmocka_unit_test(test_chan_close_from_callback),
 	};
 
