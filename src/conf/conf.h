@@ -65,6 +65,7 @@ struct conf {
 	int screen_pregreet_action; /* CONF_SCREEN_ENFORCE, _DROP, _IGNORE */
 	char *screen_access;        /* "permit NET..., reject NET..." */
 	unsigned screen_max_clients;
+	unsigned screen_ipv6_prefix_length;
 
 	/* the queue and outbound delivery */
 	unsigned queue_retry_min;   /* seconds */

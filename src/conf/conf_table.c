@@ -171,6 +171,9 @@ const struct conf_key conf_keys[] = {
 	    "let in at once or turn away before any test"),
 	KEY(screen_max_clients, CONF_UINT, "1000", 1, 100000,
 	    "most clients waiting in the screen at once; more hear 421"),
+	KEY(screen_ipv6_prefix_length, CONF_UINT, "64", 1, 128,
+	    "IPv6 clients in one network of this prefix count as one for "
+	    "the per-client limits on port 25"),
 
 	/* The queue and outbound delivery. */
 	KEY(queue_retry_min, CONF_DURATION, "5m", 1, 86400,

@@ -363,6 +363,14 @@ client_table_size(const struct client_table *t)
 	return t->nentries;
 }
 
+struct client_entry *
+client_table_entry(struct client_table *t, const struct client_key *k)
+{
+	struct client_entry *e = client_table_find(t, k, client_hash(t, k));
+
+	return e != NULL && e->count > 0 ? e : NULL;
+}
+
 unsigned
 client_table_count(const struct client_table *t, const struct client_key *k)
 {

@@ -61,6 +61,26 @@ screen_known_report(const char *reason)
 	return 0;
 }
 
+/* IPC_SCREEN_CLOSED: a client the screen counted has gone. */
+static void
+screen_smtpd_closed_client(struct screen *sc, struct ipc_chan *chan,
+    const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	char ip[64];
+	uint32_t gen;
+
+	ipc_reader_init(&r, msg);
+	ipc_get_str(&r, ip, sizeof(ip));
+	gen = ipc_get_u32(&r);
+	if (ipc_reader_end(&r) < 0) {
+		log_warn("bad message %u from smtpd", msg->type);
+		ipc_chan_close(chan);
+		return;
+	}
+	screen_clients_closed(sc, ip, gen);
+}
+
 static void
 screen_smtpd_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
@@ -70,6 +90,10 @@ screen_smtpd_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 
 	if (msg->fd >= 0)
 		close(msg->fd);
+	if (msg->type == IPC_SCREEN_CLOSED) {
+		screen_smtpd_closed_client(sc, chan, msg);
+		return;
+	}
 	ipc_reader_init(&r, msg);
 	ipc_get_str(&r, ip, sizeof(ip));
 	ipc_get_str(&r, reason, sizeof(reason));
@@ -189,6 +213,8 @@ screen_smtpd_closed(struct ipc_chan *chan, void *arg)
 	(void)chan;
 	log_warn("smtpd channel closed; waiting for a new one");
 	ipc_chan_free(&sc->smtpd);
+	/* Its sessions are gone, and the notices of their end with them. */
+	screen_clients_reset(sc);
 }
 
 /* master's word on stress mode: the greet wait and the other settings
@@ -340,6 +366,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	}
 	child_signals_ready();
 	screen_load_lists(&sc);
+	screen_clients_start(&sc);
 	screen_cache_start(&sc);
 	screen_dnsbl_start(&sc);
 	sc.ctl = ipc_chan_new(sc.base, fds->ctl, screen_ctl_msg,
@@ -358,6 +385,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	dns_free(&sc.dns);
 	screen_save(&sc);
 	screen_cache_free(&sc.cache);
+	screen_clients_free(&sc);
 	event_free(sc.tick_ev);
 	ipc_chan_free(&sc.smtpd);
 	ipc_chan_free(&sc.ctl);

@@ -29,6 +29,8 @@ struct event_base;
 struct event;
 struct evconnlistener;
 struct screen_cache;
+struct client_entry;
+struct client_table;
 struct dns;
 struct dnsbl;
 struct dnsbl_check;
@@ -52,6 +54,7 @@ struct screen_client {
 	enum screen_verdict failed;     /* SCREEN_ENFORCE or _IGNORED once a test failed */
 	char reason[SCREEN_REASON_MAX]; /* of the failure */
 	struct dnsbl_check *check;      /* the DNS lists' answers are due */
+	struct client_entry *counted;   /* in sc->clients */
 	int dnsbl_score;
 	unsigned dnsbl_ttl;             /* how long the answers hold; 0: unknown */
 	char dnsbl_zone[DNSBL_ZONE_MAX + 1]; /* the heaviest listing */
@@ -64,6 +67,7 @@ struct screen_counters {
 	uint64_t pass_new, pass_old, permitted, rejected, pregreet, failed_old;
 	uint64_t reported;              /* failures smtpd reported */
 	uint64_t dnsbl_listed, dnsbl_allowed;
+	uint64_t per_client;            /* 421: client_connection_limit, _rate */
 	uint64_t busy;                  /* 421: screen_max_clients reached */
 	uint64_t server_busy;           /* 421: smtpd could not take it */
 };
@@ -82,6 +86,9 @@ struct screen {
 	struct load_report load;        /* nwaiting, to master */
 	struct screen_counters count;
 	struct screen_cache *cache;     /* the clients remembered */
+	struct client_table *clients;   /* connections per address */
+	uint32_t clients_gen;           /* of that table, never 0 */
+	unsigned clients_prefix;        /* the IPv6 prefix of its keys */
 	struct dns *dns;
 	struct dnsbl *dnsbl;            /* NULL without screen_dnsbl_sites */
 	struct event *tick_ev;          /* purges and saves the store */
@@ -93,7 +100,22 @@ struct screen {
  * "pregreet", "dnsbl", or one of smtpd's reports). */
 void screen_remember_fail(struct screen *sc, const char *ip, const char *reason);
 
+/* screen_clients.c: client_connection_limit and _rate on port 25.
+ * admit: 0 and the client counted (*entry_r; NULL when not), or -1 when
+ * refused: 421 said, fd closed and logged. */
+void screen_clients_start(struct screen *sc);
+void screen_clients_reset(struct screen *sc);
+int screen_clients_admit(struct screen *sc, int fd, const char *ip,
+    unsigned port, struct client_entry **entry_r);
+void screen_clients_release(struct screen *sc, struct client_entry **entry);
+/* smtpd says a client the table of generation gen counted has gone. */
+void screen_clients_closed(struct screen *sc, const char *ip, uint32_t gen);
+void screen_clients_free(struct screen *sc);
+
 /* screen_client.c */
+/* A line to a client turned away, and its close. */
+void screen_refuse(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa);
 /* The DNS lists were set up again: clients whose wait is over and that
  * waited only for their answers go on. */

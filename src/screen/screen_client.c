@@ -40,15 +40,12 @@ screen_elapsed(const struct timespec *since)
  * socket buffer, so one try is enough; a client that cannot take them
  * is gone anyway. */
 static void
-screen_say(int fd, const char *fmt, ...)
+screen_vsay(int fd, const char *fmt, va_list ap)
 {
 	char line[256];
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
 	if ((size_t)n > sizeof(line) - 3)
@@ -56,6 +53,16 @@ screen_say(int fd, const char *fmt, ...)
 	memcpy(line + n, "\r\n", 2);
 	if (write(fd, line, (size_t)n + 2) < 0)
 		log_debug("reply not sent: %s", strerror(errno));
+}
+
+static void
+screen_say(int fd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	screen_vsay(fd, fmt, ap);
+	va_end(ap);
 }
 
 /* Closes a client turned away.  What it sent too early is read and
@@ -72,23 +79,40 @@ screen_close(int fd)
 	close(fd);
 }
 
+void
+screen_refuse(int fd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	screen_vsay(fd, fmt, ap);
+	va_end(ap);
+	screen_close(fd);
+}
+
 /* Gives the socket to smtpd with what the screen learned.  The socket
- * is smtpd's (or closed) afterwards. */
+ * is smtpd's (or closed) afterwards, and so is the client's count
+ * (*counted), which smtpd gives back when the session ends. */
 static void
 screen_hand_over(struct screen *sc, int fd, const char *ip, unsigned port,
-    const struct screen_handoff *h)
+    const struct screen_handoff *said, struct client_entry **counted)
 {
+	struct screen_handoff h = *said;
 	struct buf b;
 
 	if (sc->smtpd == NULL) {
 		log_warn("smtpd is away: 421 to [%s]:%u", ip, port);
 		sc->count.server_busy++;
-		screen_say(fd, "421 4.3.2 All server ports are busy");
-		screen_close(fd);
+		screen_clients_release(sc, counted);
+		screen_refuse(fd, "421 4.3.2 All server ports are busy");
 		return;
 	}
+	h.count_gen = *counted != NULL ? sc->clients_gen : 0;
+	*counted = NULL;
 	buf_init(&b, 128);
-	screen_handoff_put(&b, ip, port, h);
+	screen_handoff_put(&b, ip, port, &h);
+	/* A channel that breaks is smtpd gone: its counts go with it
+	 * (screen_clients_reset). */
 	if (ipc_chan_send(sc->smtpd, IPC_SCREEN_CLIENT, b.data, b.len, fd) < 0)
 		log_warn("cannot hand [%s]:%u to smtpd", ip, port);
 	buf_free(&b);
@@ -104,6 +128,7 @@ screen_client_free(struct screen_client *c)
 	TAILQ_REMOVE(&sc->waiting, c, entry);
 	sc->nwaiting--;
 	load_report_set(&sc->load, sc->nwaiting);
+	screen_clients_release(sc, &c->counted);
 	if (c->fd >= 0)
 		screen_close(c->fd);
 	free(c);
@@ -143,7 +168,7 @@ screen_client_pass(struct screen_client *c)
 	}
 	snprintf(h.reason, sizeof(h.reason), "%s", c->reason);
 	snprintf(h.dnsbl_zone, sizeof(h.dnsbl_zone), "%s", c->dnsbl_zone);
-	screen_hand_over(sc, c->fd, c->ip, c->port, &h);
+	screen_hand_over(sc, c->fd, c->ip, c->port, &h, &c->counted);
 	c->fd = -1;
 	screen_client_free(c);
 }
@@ -344,7 +369,7 @@ screen_client_ask_lists(struct screen_client *c, const struct sockaddr *sa)
  * lists asked meanwhile. */
 static void
 screen_client_wait(struct screen *sc, int fd, const struct sockaddr *sa,
-    const char *ip, unsigned port)
+    const char *ip, unsigned port, struct client_entry *counted)
 {
 	struct screen_client *c = xcalloc(1, sizeof(*c));
 	char teaser[300];
@@ -352,6 +377,7 @@ screen_client_wait(struct screen *sc, int fd, const struct sockaddr *sa,
 
 	c->sc = sc;
 	c->fd = fd;
+	c->counted = counted;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	c->port = port;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
@@ -390,7 +416,7 @@ screen_fail_action(const struct screen *sc, const char *reason)
  * passed, or failed and dropped or enforced again.  1 when it was. */
 static int
 screen_client_remembered(struct screen *sc, int fd, const char *ip,
-    unsigned port)
+    unsigned port, struct client_entry **counted)
 {
 	struct screen_entry e;
 	struct screen_addr a;
@@ -402,24 +428,24 @@ screen_client_remembered(struct screen *sc, int fd, const char *ip,
 		struct screen_handoff h = { .verdict = SCREEN_PASS_OLD };
 		log_info("PASS OLD [%s]:%u", ip, port);
 		sc->count.pass_old++;
-		screen_hand_over(sc, fd, ip, port, &h);
+		screen_hand_over(sc, fd, ip, port, &h, counted);
 		return 1;
 	}
 	log_info("FAIL OLD [%s]:%u reason=%s", ip, port, e.reason);
 	sc->count.failed_old++;
 	switch (screen_fail_action(sc, e.reason)) {
 	case CONF_SCREEN_DROP:
+		screen_clients_release(sc, counted);
 		if (strcmp(e.reason, "dnsbl") == 0)
-			screen_say(fd, "521 5.7.1 Service unavailable; client [%s] "
-			    "blocked using a DNS blocklist", ip);
+			screen_refuse(fd, "521 5.7.1 Service unavailable; client "
+			    "[%s] blocked using a DNS blocklist", ip);
 		else
-			screen_say(fd, "521 5.5.1 Protocol error");
-		screen_close(fd);
+			screen_refuse(fd, "521 5.5.1 Protocol error");
 		return 1;
 	case CONF_SCREEN_ENFORCE: {
 		struct screen_handoff h = { .verdict = SCREEN_ENFORCE };
 		snprintf(h.reason, sizeof(h.reason), "%s", e.reason);
-		screen_hand_over(sc, fd, ip, port, &h);
+		screen_hand_over(sc, fd, ip, port, &h, counted);
 		return 1;
 	}
 	default:
@@ -431,6 +457,7 @@ void
 screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 {
 	static const struct screen_handoff permit = { .verdict = SCREEN_PERMIT };
+	struct client_entry *counted = NULL;
 	char ip[INET6_ADDRSTRLEN];
 	unsigned port;
 
@@ -439,33 +466,34 @@ screen_client_accept(struct screen *sc, int fd, const struct sockaddr *sa)
 	case SCREEN_ACCESS_REJECT:
 		log_info("REJECT [%s]:%u screen_access", ip, port);
 		sc->count.rejected++;
-		screen_say(fd, "521 5.7.1 Service unavailable; client [%s] "
+		screen_refuse(fd, "521 5.7.1 Service unavailable; client [%s] "
 		    "blocked by the access list", ip);
-		screen_close(fd);
 		return;
 	case SCREEN_ACCESS_PERMIT:
 		sc->count.permitted++;
-		screen_hand_over(sc, fd, ip, port, &permit);
+		screen_hand_over(sc, fd, ip, port, &permit, &counted);
 		return;
 	case SCREEN_ACCESS_NONE:
 		break;
 	}
 	if (cidr_list_match(sc->relay_nets, ip)) {
 		sc->count.permitted++;
-		screen_hand_over(sc, fd, ip, port, &permit);
+		screen_hand_over(sc, fd, ip, port, &permit, &counted);
 		return;
 	}
-	if (screen_client_remembered(sc, fd, ip, port))
+	if (screen_clients_admit(sc, fd, ip, port, &counted) < 0)
+		return;
+	if (screen_client_remembered(sc, fd, ip, port, &counted))
 		return;
 	if (sc->nwaiting >= sc->conf->screen_max_clients) {
 		log_warn("screen full: %zu clients waiting: 421 to [%s]:%u",
 		    sc->nwaiting, ip, port);
 		sc->count.busy++;
-		screen_say(fd, "421 4.3.2 All screening ports are busy");
-		screen_close(fd);
+		screen_clients_release(sc, &counted);
+		screen_refuse(fd, "421 4.3.2 All screening ports are busy");
 		return;
 	}
-	screen_client_wait(sc, fd, sa, ip, port);
+	screen_client_wait(sc, fd, sa, ip, port, counted);
 }
 
 void

@@ -31,6 +31,7 @@ screen_handoff_put(struct buf *b, const char *ip, unsigned port,
 	ipc_put_str(b, h->dnsbl_zone);
 	ipc_put_u32(b, h->flags);
 	ipc_put_u32(b, h->waited_ms);
+	ipc_put_u32(b, h->count_gen);
 }
 
 int
@@ -48,6 +49,7 @@ screen_handoff_parse(const struct ipc_msg *msg, char *ip, size_t iplen,
 	ipc_get_str(&r, h->dnsbl_zone, sizeof(h->dnsbl_zone));
 	h->flags = ipc_get_u32(&r);
 	h->waited_ms = ipc_get_u32(&r);
+	h->count_gen = ipc_get_u32(&r);
 	if (ipc_reader_end(&r) < 0 || !hostport_is_ip(ip) || *port_r > 65535 ||
 	    (unsigned)h->verdict >= SCREEN_VERDICT_COUNT)
 		return -1;

@@ -17,11 +17,15 @@ enum screen_msg_type {
 	/* screen -> smtpd.  fd: the client's socket.  str ip, u32 port,
 	 * u32 screen_verdict, str reason ("" when it passed), u32 dnsbl score
 	 * (two's complement), str zone of the heaviest listing (""),
-	 * u32 SCREEN_TEASER... flags, u32 milliseconds the client waited. */
+	 * u32 SCREEN_TEASER... flags, u32 milliseconds the client waited,
+	 * u32 count_gen. */
 	IPC_SCREEN_CLIENT = 40,
 	/* smtpd -> screen.  str ip, str reason: a client that failed a
 	 * protocol test inside its session. */
 	IPC_SCREEN_REPORT = 41,
+	/* smtpd -> screen.  str ip, u32 count_gen: a client the screen
+	 * counted (client_connection_limit) has gone. */
+	IPC_SCREEN_CLOSED = 42,
 };
 
 /* What the screen decided about a client it hands over. */
@@ -44,6 +48,10 @@ struct screen_handoff {
 	char dnsbl_zone[SCREEN_ZONE_MAX];
 	uint32_t flags;
 	unsigned waited_ms;
+	/* The screen counts the client against client_connection_limit
+	 * until smtpd says it has gone (IPC_SCREEN_CLOSED, echoing this);
+	 * 0: not counted. */
+	uint32_t count_gen;
 };
 
 /* For log lines, "pass-new"... */

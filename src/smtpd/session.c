@@ -84,10 +84,13 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 			break;
 	if (slot == sd->nslots || sd->stopping) {
 		session_refuse_busy(fd, ip, port, kind);
+		smtpd_screen_done(sd, ip, h);
 		return;
 	}
-	if (smtpd_client_admit(sd, fd, ip, port, kind, h, &client) < 0)
+	if (smtpd_client_admit(sd, fd, ip, port, kind, h, &client) < 0) {
+		smtpd_screen_done(sd, ip, h);
 		return;
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->client = client;
 	s->sd = sd;
@@ -188,6 +191,8 @@ session_free(struct session *s)
 	sd->slots[s->slot] = NULL;
 	sd->nsessions--;
 	smtpd_client_release(sd, &s->client);
+	if (s->screened)
+		smtpd_screen_done(sd, s->client_ip, &s->screen);
 	free(s);
 	load_report_set(&sd->load, sd->nsessions);
 	if (sd->stopping && sd->nsessions == 0)

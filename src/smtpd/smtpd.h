@@ -172,6 +172,10 @@ void smtpd_accept_socket(struct smtpd *sd, int fd, const char *ip,
 /* smtpd_screen.c */
 void smtpd_screen_set(struct smtpd *sd, int fd);
 void smtpd_screen_report(struct session *s, const char *reason);
+/* A client the screen handed over has gone (or was never served): the
+ * screen stops counting it. */
+void smtpd_screen_done(struct smtpd *sd, const char *ip,
+    const struct screen_handoff *h);
 void smtpd_screen_describe(const struct screen_handoff *h, char *out,
     size_t outlen);
 int smtpd_screen_enforce(struct session *s, const struct smtp_cmd *cmd);

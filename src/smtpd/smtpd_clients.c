@@ -7,6 +7,7 @@
  * The settings are read at each connection, so a reload applies at once.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +97,10 @@ smtpd_client_admit(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	const struct conf *c = sd->conf;
 	struct client_limits lim = { c->client_connection_limit,
 	    c->client_connection_rate };
+	/* The screen counted and checked it already: counted here too, so
+	 * that the submission ports see it, but never refused twice. */
+	if (h != NULL && h->count_gen != 0)
+		lim = (struct client_limits){ UINT_MAX, 0 };
 	struct client_admission a;
 	struct client_key k;
 	uint64_t now = smtpd_clients_now_ms();

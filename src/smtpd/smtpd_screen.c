@@ -69,6 +69,22 @@ smtpd_screen_report(struct session *s, const char *reason)
 	buf_free(&b);
 }
 
+void
+smtpd_screen_done(struct smtpd *sd, const char *ip,
+    const struct screen_handoff *h)
+{
+	struct buf b;
+
+	if (h == NULL || h->count_gen == 0 || sd->screen == NULL)
+		return;
+	buf_init(&b, 64);
+	ipc_put_str(&b, ip);
+	ipc_put_u32(&b, h->count_gen);
+	if (ipc_chan_send(sd->screen, IPC_SCREEN_CLOSED, b.data, b.len, -1) < 0)
+		log_warn("cannot tell the screen that [%s] has gone", ip);
+	buf_free(&b);
+}
+
 /* The connect line's account of the screen: " screen=pass-new waited=6.0s"
  * or " screen=enforce reason=pregreet"; "" for a client that came
  * another way. */

@@ -102,8 +102,8 @@ seed() {
 		printf 'tern-queue 1\nid\tFZZ2345BCDFG\ncreated\t1700000000\nsender\ta@b.test\nclient\t127.0.0.1\nrcpt\tx@y.test\tx@y.test\t0\n\nSubject: x\r\n\r\nbody\r\n\0000\tdeferred\t1700000100\t2\t451 4.0.0 later\n' >"$d/s1" ;;
 	fuzz_screen)
 		printf '\001EHLO bot\r\n\033[31m\303\251\377' >"$d/s1"
-		# a hand-over: ip, port, verdict, reason, score, zone, flags, ms
-		printf '\000\011\000\000\000127.0.0.2\221\061\000\000\003\000\000\000\010\000\000\000pregreet\000\000\000\000\000\000\000\000\001\000\000\000\020\000\000\000' >"$d/s2" ;;
+		# a hand-over: ip, port, verdict, reason, score, zone, flags, ms, gen
+		printf '\000\011\000\000\000127.0.0.2\221\061\000\000\003\000\000\000\010\000\000\000pregreet\000\000\000\000\000\000\000\000\001\000\000\000\020\000\000\000\007\000\000\000' >"$d/s2" ;;
 	fuzz_smtp_forbidden)
 		printf 'GET / HTTP/1.0\r\n' >"$d/s1"
 		printf 'Subject: x' >"$d/s2"

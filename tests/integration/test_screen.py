@@ -355,3 +355,46 @@ def test_remembered_clients_survive_a_restart(tern_factory):
     assert read_until(s, b"\r\n") == b"220 mx.example.test ESMTP Tern\r\n"
     s.close()
     t.wait_log(r"FAIL OLD \[%s\]:\d+ reason=pregreet" % failed, since=mark)
+
+
+def test_per_client_limit_at_the_screen(tern_factory):
+    """client_connection_limit on port 25 is the screen's: checked before
+    the teaser (one plain 421), counting the clients waiting in the screen
+    and, after the hand-over, those in smtpd until their session ends."""
+    t = start(tern_factory, screen_greet_wait="30s", client_connection_limit="2",
+              client_connection_rate="0")
+    src = source()
+    waiting = [connect(t, src) for _ in range(2)]
+    for s in waiting:
+        assert s.recv(100).startswith(b"220-")
+    s = connect(t, src)
+    assert read_until(s, b"\r\n") == b"421 4.7.0 Too many connections from your address\r\n"
+    s.close()
+    t.wait_log(r"screen\[\d+\]: warn: \[%s\]:\d+: too many connections from your "
+               r"address count=2 limit=2 port=smtp" % src)
+    waiting.pop().close()
+    t.wait_log(r"HANGUP after .* from \[%s\]" % src)
+    s = connect(t, src)
+    assert s.recv(100).startswith(b"220-"), "a client that left still counted"
+    s.close()
+    for s in waiting:
+        s.close()
+
+
+def test_per_client_count_spans_the_hand_over(tern_factory):
+    t = start(tern_factory, screen_greet_wait="0", client_connection_limit="1",
+              client_connection_rate="0")
+    src = source()
+    first = RawTLS(t.port, source=src)
+    assert first.greeting[0] == 220
+    s = connect(t, src)
+    assert read_until(s, b"\r\n") == b"421 4.7.0 Too many connections from your address\r\n"
+    s.close()
+    first.expect("QUIT", 221)
+    first.close()
+
+    def served():
+        with RawTLS(t.port, source=src) as c:
+            return c.greeting[0] == 220
+    assert wait_until(lambda: _quietly(served)), \
+        "the session ended, yet the screen still counts it\n" + t.log_tail()
