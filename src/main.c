@@ -27,6 +27,7 @@ usage(FILE *f)
 	    "  queue list | show ID | delete ID | flush\n"
 	    "  tls-policy set DOMAIN may|encrypt|verify | del DOMAIN | list\n"
 	    "  audit [--since DURATION] [--json]\n"
+	    "  status [--json]               ask the running server how it is\n"
 	    "  config check\n");
 }
 
@@ -66,7 +67,7 @@ main(int argc, char **argv)
 		{ "address", cli_address }, { "alias", cli_alias },
 		{ "queue", cli_queue }, { "config", cli_config },
 		{ "sender", cli_sender }, { "audit", cli_audit },
-		{ "tls-policy", cli_tls_policy },
+		{ "tls-policy", cli_tls_policy }, { "status", cli_status },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];

@@ -24,6 +24,7 @@
 #include "master/child.h"
 #include "master/master.h"
 #include "master/master_int.h"
+#include "master/master_status.h"
 #include "master/master_stress.h"
 #include "net/ipc.h"
 #include "net/tls.h"
@@ -48,6 +49,8 @@ struct proc {
 	unsigned backoff;
 	int ctl_eof;            /* the child closed its end: poll it no more */
 	struct master_load load; /* what it reported; dropped when it dies */
+	struct stats stats;     /* its figures for tern status */
+	int has_stats;
 };
 
 struct master {
@@ -62,6 +65,8 @@ struct master {
 	time_t stop_deadline;
 	int sigfd;              /* signalfd of the signals master handles */
 	struct master_stress stress;
+	int status_fd;          /* the control socket; -1: none */
+	time_t started;         /* wall clock, for tern status */
 };
 
 /* Who talks to whom: each pair gets a socketpair when the later of the two
@@ -150,6 +155,8 @@ child_close_others(struct master *m, enum proc_kind self)
 		if (k != (int)self && m->procs[k].ctl >= 0)
 			close(m->procs[k].ctl);
 	close(m->sigfd);
+	if (m->status_fd >= 0)
+		close(m->status_fd);
 	for (size_t i = 0; i < m->nlisteners; i++)
 		if (master_listener_owner(m->listener_kinds[i]) != self)
 			close(m->listeners[i]);
@@ -337,6 +344,15 @@ master_read_ctl(struct master *m, struct proc *p)
 			p->ctl_eof = 1;
 		return;
 	}
+	if (msg.type == IPC_CTL_STATS) {
+		if (stats_parse(&msg, &p->stats) < 0) {
+			log_warn("%s: malformed figures", p->name);
+			p->has_stats = 0;
+			return;
+		}
+		p->has_stats = 1;
+		return;
+	}
 	if (ipc_ctl_load_parse(&msg, &what, &n, &max) < 0) {
 		log_warn("%s: unexpected control message %u", p->name,
 		    msg.type);
@@ -458,16 +474,32 @@ master_read_signals(struct master *m)
 		fatal("signalfd: %s", strerror(errno));
 }
 
-/* Waits up to 200 ms for a signal or a child's message, and handles
- * what came. */
+/* tern status asks. */
+static void
+master_status(struct master *m)
+{
+	struct master_status st = { .conf = m->conf, .pid = getpid(),
+	    .started = m->started, .stress = &m->stress, .now = master_now() };
+
+	for (int k = 0; k < PROC_COUNT; k++) {
+		struct proc *p = &m->procs[k];
+		st.procs[st.nprocs++] = (struct master_status_proc){ p->name,
+		    p->pid > 0 ? p->pid : 0, p->has_stats ? &p->stats : NULL };
+	}
+	master_status_answer(m->status_fd, &st);
+}
+
+/* Waits up to 200 ms for a signal, a child's message or tern status, and
+ * handles what came. */
 static void
 master_wait(struct master *m)
 {
-	struct pollfd fds[1 + PROC_COUNT];
-	struct proc *who[1 + PROC_COUNT];
-	nfds_t n = 1;
+	struct pollfd fds[2 + PROC_COUNT];
+	struct proc *who[2 + PROC_COUNT];
+	nfds_t n = 2;
 
 	fds[0] = (struct pollfd){ m->sigfd, POLLIN, 0 };
+	fds[1] = (struct pollfd){ m->status_fd, POLLIN, 0 };
 	for (int k = 0; k < PROC_COUNT; k++) {
 		struct proc *p = &m->procs[k];
 		if (p->ctl < 0 || p->ctl_eof)
@@ -482,7 +514,9 @@ master_wait(struct master *m)
 	}
 	if (fds[0].revents & POLLIN)
 		master_read_signals(m);
-	for (nfds_t i = 1; i < n; i++) {
+	if ((fds[1].revents & POLLIN) && m->status_fd >= 0)
+		master_status(m);
+	for (nfds_t i = 2; i < n; i++) {
 		/* A signal just handled may have closed it (a reaped child). */
 		if (fds[i].revents != 0 && who[i]->ctl == fds[i].fd &&
 		    !who[i]->ctl_eof)
@@ -554,10 +588,15 @@ master_main(struct conf *conf)
 
 	log_init("master");
 	m.conf = conf;
-	m.procs[PROC_LOOKUP] = (struct proc){ "lookup", IPC_PEER_LOOKUP, lookup_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
-	m.procs[PROC_QUEUE] = (struct proc){ "queue", IPC_PEER_QUEUE, queue_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
-	m.procs[PROC_SMTPD] = (struct proc){ "smtpd", IPC_PEER_SMTPD, smtpd_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
-	m.procs[PROC_SCREEN] = (struct proc){ "screen", IPC_PEER_SCREEN, screen_main, 0, -1, 0, 0, 0, 0, { 0, 0, 0, 0 } };
+	m.status_fd = -1;
+	m.procs[PROC_LOOKUP] = (struct proc){ .name = "lookup", .peer_kind = IPC_PEER_LOOKUP,
+	    .main = lookup_main, .ctl = -1 };
+	m.procs[PROC_QUEUE] = (struct proc){ .name = "queue", .peer_kind = IPC_PEER_QUEUE,
+	    .main = queue_main, .ctl = -1 };
+	m.procs[PROC_SMTPD] = (struct proc){ .name = "smtpd", .peer_kind = IPC_PEER_SMTPD,
+	    .main = smtpd_main, .ctl = -1 };
+	m.procs[PROC_SCREEN] = (struct proc){ .name = "screen", .peer_kind = IPC_PEER_SCREEN,
+	    .main = screen_main, .ctl = -1 };
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
@@ -585,9 +624,12 @@ master_main(struct conf *conf)
 		return 1;
 	/* As the user: the folders are the user's, root need not go in. */
 	master_clean_queue_tmp(conf);
+	m.started = time(NULL);
+	m.status_fd = master_status_listen(conf);
 	log_info("tern starting: hostname=%s state_dir=%s", conf->hostname,
 	    conf->state_dir);
 	master_loop(&m);
+	master_status_close(conf, m.status_fd);
 	snprintf(p, sizeof(p), "%s/tern.pid", conf->state_dir);
 	unlink(p);
 	log_info("stopped");

@@ -68,6 +68,7 @@ master_stress_update(struct master_stress *st, const struct conf *conf,
 		    "screen=%u/%u%s", l->sessions, l->sessions_max, l->screen,
 		    l->screen_max, forced);
 		st->since = now;
+		st->entered = *l;
 	} else {
 		log_info("stress: leaving stress mode after %llds "
 		    "sessions=%u/%u screen=%u/%u%s",

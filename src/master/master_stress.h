@@ -22,6 +22,7 @@ struct master_stress {
 	int on;
 	time_t since;           /* when it was entered (monotonic seconds) */
 	time_t below_since;     /* both below stress_low_water since; 0: not */
+	struct master_load entered; /* the load when it was entered */
 };
 
 /*

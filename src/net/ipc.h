@@ -25,6 +25,7 @@ enum ipc_type {
 	IPC_CTL_STRESS = 2,     /* u32 1: stress mode on, 0: off */
 	/* child -> master */
 	IPC_CTL_LOAD = 3,       /* u32 what (ipc_load_what), u32 n, u32 max */
+	IPC_CTL_STATS = 4,      /* the child's counters (net/stats.h) */
 };
 
 enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD,

@@ -294,6 +294,15 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 	event_active(q->run_ev, 0, 0);
 }
 
+/* tern status: the messages in the queue. */
+static void
+queue_stats(void *arg, struct stats *st)
+{
+	struct queue *q = arg;
+
+	stats_add(st, "messages", queue_items_count(q->items));
+}
+
 int
 queue_main(struct conf *conf, const struct child_fds *fds)
 {
@@ -340,9 +349,11 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	if (queue_items_count(q.items) > 0)
 		log_info("recovered %zu messages from the queue",
 		    queue_items_count(q.items));
+	q.stats = stats_report_start(q.base, &q.ctl, queue_stats, &q);
 	event_active(q.run_ev, 0, 0);
 	event_base_dispatch(q.base);
 	child_ignore_stop_signals();
+	stats_report_free(&q.stats);
 	ipc_chan_set_free(&q.clients);
 	ipc_chan_free(&q.ctl);
 	for (size_t i = 0; i < 3; i++)

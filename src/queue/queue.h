@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "deliver/maildir.h"
 #include "net/ipc_chan_set.h"
+#include "net/stats.h"
 #include "queue/queue_file.h"
 #include "queue/queue_items.h"
 
@@ -34,6 +35,7 @@ struct queue {
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
 	struct queue_items *items;      /* every message known, by id and due time */
+	struct stats_report *stats;     /* for tern status */
 	struct event *run_ev;
 	struct event *tick_ev;
 	struct event *scan_ev;          /* every queue_scan_interval */

@@ -330,6 +330,31 @@ screen_listen(struct screen *sc, const struct child_fds *fds)
 	}
 }
 
+/* tern status: who waits, who is remembered, and the verdicts since
+ * start. */
+static void
+screen_stats(void *arg, struct stats *st)
+{
+	struct screen *sc = arg;
+	const struct screen_counters *n = &sc->count;
+
+	stats_add(st, "waiting", sc->nwaiting);
+	stats_add(st, "max_clients", sc->conf->screen_max_clients);
+	stats_add(st, "remembered", screen_cache_count(sc->cache));
+	stats_add(st, "pass_new", n->pass_new);
+	stats_add(st, "pass_old", n->pass_old);
+	stats_add(st, "permitted", n->permitted);
+	stats_add(st, "rejected", n->rejected);
+	stats_add(st, "pregreet", n->pregreet);
+	stats_add(st, "dnsbl_listed", n->dnsbl_listed);
+	stats_add(st, "dnsbl_allowed", n->dnsbl_allowed);
+	stats_add(st, "fail_old", n->failed_old);
+	stats_add(st, "reported_by_smtpd", n->reported);
+	stats_add(st, "refused_screen_full", n->busy);
+	stats_add(st, "refused_server_busy", n->server_busy);
+	stats_add(st, "refused_per_client", n->per_client);
+}
+
 /* The greet wait is timed with the precise clock: libevent's default,
  * the coarse one, would end it a few milliseconds early. */
 static struct event_base *
@@ -373,6 +398,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	    screen_ctl_closed, &sc);
 	load_report_init(&sc.load, sc.base, conf, &sc.ctl, IPC_LOAD_SCREEN,
 	    conf->screen_max_clients);
+	sc.stats = stats_report_start(sc.base, &sc.ctl, screen_stats, &sc);
 	if (fds->smtpd >= 0)
 		screen_set_smtpd(&sc, fds->smtpd);
 	screen_listen(&sc, fds);
@@ -381,6 +407,7 @@ screen_main(struct conf *conf, const struct child_fds *fds)
 	child_ignore_stop_signals();
 	screen_stop(&sc);
 	load_report_free(&sc.load);
+	stats_report_free(&sc.stats);
 	dnsbl_free(&sc.dnsbl);
 	dns_free(&sc.dns);
 	screen_save(&sc);

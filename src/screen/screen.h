@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "master/child.h"
 #include "net/load_report.h"
+#include "net/stats.h"
 #include "screen/dnsbl_site.h"
 #include "screen/screen_access.h"
 #include "screen/screen_proto.h"
@@ -84,6 +85,7 @@ struct screen {
 	struct screen_clients waiting;
 	size_t nwaiting;
 	struct load_report load;        /* nwaiting, to master */
+	struct stats_report *stats;     /* for tern status */
 	struct screen_counters count;
 	struct screen_cache *cache;     /* the clients remembered */
 	struct client_table *clients;   /* connections per address */

@@ -328,6 +328,23 @@ smtpd_event_base(void)
 	return base;
 }
 
+/* tern status: the sessions, per port. */
+static void
+smtpd_stats(void *arg, struct stats *st)
+{
+	struct smtpd *sd = arg;
+	uint64_t per_kind[3] = { 0, 0, 0 };
+
+	for (size_t i = 0; i < sd->nslots; i++)
+		if (sd->slots[i] != NULL && sd->slots[i]->kind < 3)
+			per_kind[sd->slots[i]->kind]++;
+	stats_add(st, "sessions", sd->nsessions);
+	stats_add(st, "max_sessions", sd->nslots);
+	stats_add(st, "smtp", per_kind[LISTEN_SMTP]);
+	stats_add(st, "submission", per_kind[LISTEN_SUBMISSION]);
+	stats_add(st, "submissions", per_kind[LISTEN_SUBMISSIONS]);
+}
+
 int
 smtpd_main(struct conf *conf, const struct child_fds *fds)
 {
@@ -356,6 +373,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	sd.ctl = ipc_chan_new(sd.base, fds->ctl, smtpd_ctl_msg, smtpd_ctl_closed, &sd);
 	load_report_init(&sd.load, sd.base, conf, &sd.ctl, IPC_LOAD_SESSIONS,
 	    sd.nslots);
+	sd.stats = stats_report_start(sd.base, &sd.ctl, smtpd_stats, &sd);
 	/* A peer that master is still waiting to restart has no channel
 	 * yet: master hands it over when that peer starts. */
 	if (fds->lookup >= 0)
@@ -384,6 +402,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 		if (sd.slots[i] != NULL)
 			session_free(sd.slots[i]);
 	load_report_free(&sd.load);
+	stats_report_free(&sd.stats);
 	for (size_t i = 0; i < sd.nlisteners; i++)
 		evconnlistener_free(sd.listeners[i].l);
 	ipc_chan_free(&sd.lookup);

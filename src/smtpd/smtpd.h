@@ -17,6 +17,7 @@
 #include "master/child.h"
 #include "queue/queue_file.h"
 #include "net/load_report.h"
+#include "net/stats.h"
 #include "queue/queue_spare.h"
 #include "screen/screen_proto.h"
 #include "smtpd/data_reader.h"
@@ -156,6 +157,7 @@ struct smtpd {
 	uint32_t next_gen;
 	size_t nsessions;
 	struct load_report load;        /* the session count, to master */
+	struct stats_report *stats;     /* for tern status */
 	int stopping;
 	char queue_dir[512];
 	char queue_tmp[512];
