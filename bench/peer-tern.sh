@@ -31,6 +31,10 @@ screen_dnsbl_threshold = 2
 screen_dnsbl_action = drop
 # postscreen_pre_queue_limit = default_process_limit in the Postfix peer
 screen_max_clients = 1100
+# Each legitimate sender sends from one address, many connections a
+# second: Postfix's peer has no connection rate limit (anvil's default is
+# off), and neither does this one.
+client_connection_rate = 0
 CONF
   else
     echo "relay_networks = 127.0.0.0/8"

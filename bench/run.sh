@@ -17,6 +17,13 @@ export REPS=${REPS:-3}
 export SPECS=${SPECS:-"inbound:REUSE=1 inbound:REUSE=0,MSGS=1000 latency:REUSE=1,MSGS=200 latency:REUSE=0,MSGS=200 relay:REUSE=1 idle: fsync:"}
 "$SHARED/run-anchors.sh" postfix "$(pwd)/bench/peer-tern.sh" || echo "bench: a run failed (see above)"
 
+# The flood (issue 9): legitimate senders among bots that pregreet, idle or
+# are listed in a DNSBL, quiet first, against Postfix with postscreen; the
+# peers set their screens up alike when started with FLOOD=1.
+FLOOD_SPECS=${FLOOD_SPECS:-"flood:BOTS=0,DURATION=15 flood:BOTS=1000,DURATION=20"}
+SPECS=$FLOOD_SPECS "$SHARED/run-anchors.sh" postfix-postscreen \
+  "$(pwd)/bench/peer-tern.sh" || echo "bench: a flood run failed (see above)"
+
 # Submission (tern alone: the bench's Postfix has no SASL to compare with):
 # authenticated TLS sessions per second and messages per second over TLS,
 # REPS runs on a fresh server, medians printed.

@@ -398,3 +398,14 @@ def test_per_client_count_spans_the_hand_over(tern_factory):
             return c.greeting[0] == 220
     assert wait_until(lambda: _quietly(served)), \
         "the session ended, yet the screen still counts it\n" + t.log_tail()
+
+
+def test_greet_wait_shorter_under_stress(tern_factory):
+    """screen_greet_wait's stress value (2s) in force once master says
+    stress: the client waits 2 s, not 6."""
+    t = start(tern_factory, screen_greet_wait="6s", stress="on")
+    t.wait_log(r"screen\[\d+\]: stress mode on: waiting=0/1000 greet_wait=2s")
+    src = source()
+    with RawTLS(t.port, source=src) as c:
+        assert c.greeting[0] == 220
+    t.wait_log(r"connect from \[%s\]:\d+ port=smtp screen=pass-new waited=2\.\d+s" % src)
