@@ -35,7 +35,7 @@ load_defaults(struct conf *c)
 static void
 test_enter_at_high_water(void **state)
 {
-	struct master_stress st = { 0, 0, 0 };
+	struct master_stress st = { .on = 0 };
 	struct master_load l = { 79, 100, 0, 0 };
 	struct conf c;
 
@@ -56,7 +56,7 @@ test_enter_at_high_water(void **state)
 static void
 test_screen_counts_too(void **state)
 {
-	struct master_stress st = { 0, 0, 0 };
+	struct master_stress st = { .on = 0 };
 	struct master_load l = { 0, 100, 9, 10 };
 	struct conf c;
 
@@ -73,7 +73,7 @@ test_screen_counts_too(void **state)
 static void
 test_leave_after_hold(void **state)
 {
-	struct master_stress st = { 0, 0, 0 };
+	struct master_stress st = { .on = 0 };
 	struct master_load l = { 90, 100, 0, 0 };
 	struct conf c;
 
@@ -104,7 +104,7 @@ test_leave_after_hold(void **state)
 static void
 test_both_must_be_low(void **state)
 {
-	struct master_stress st = { 0, 0, 0 };
+	struct master_stress st = { .on = 0 };
 	struct master_load l = { 90, 100, 7, 10 };
 	struct conf c;
 
@@ -122,7 +122,7 @@ test_both_must_be_low(void **state)
 static void
 test_low_above_high_does_not_flap(void **state)
 {
-	struct master_stress st = { 0, 0, 0 };
+	struct master_stress st = { .on = 0 };
 	struct master_load l = { 50, 100, 0, 0 };
 	struct conf c;
 
@@ -144,7 +144,7 @@ test_low_above_high_does_not_flap(void **state)
 static void
 test_forced(void **state)
 {
-	struct master_stress st = { 0, 0, 0 };
+	struct master_stress st = { .on = 0 };
 	struct master_load l = { 0, 100, 0, 0 };
 	struct conf c;
 
