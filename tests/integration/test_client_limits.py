@@ -196,7 +196,9 @@ def test_reload_takes_new_limits(sub_factory):
             t.write_config(client_connection_limit=limit)
             mark = t.log_mark()
             t.signal(signal.SIGHUP)
+            # Port 25's limits are the screen's, the others smtpd's.
             t.wait_log(r"smtpd\[\d+\]: reload: config read again", since=mark)
+            t.wait_log(r"screen\[\d+\]: reload: config read again", since=mark)
             conns += open_many(t.port, "127.0.0.9", more)
             if limit != "0":
                 with contextlib.closing(Client(t.port, "127.0.0.9")) as c:

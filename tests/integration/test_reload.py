@@ -25,7 +25,7 @@ def test_restart_only_settings_kept_and_named(tern_factory):
                    dns_servers="127.0.0.1:10", max_recipients=2)
     mark = t.log_mark()
     t.signal(signal.SIGHUP)
-    for kind in ("smtpd", "queue", "lookup"):
+    for kind in ("smtpd", "queue", "lookup", "screen"):
         t.wait_log(r"%s\[\d+\]: reload: config read again" % kind, since=mark)
     log = t.log()[mark:]
     want = {"listen_smtp": "127.0.0.1:%d" % old_port, "tls_cert": "", "tls_key": "",
