@@ -170,3 +170,32 @@ def test_list_that_never_answers(tern_factory, dns):
         s.close()
     finally:
         dns.delay("slow.test", 0)
+
+
+def test_reload_changes_the_lists_under_waiting_clients(tern_factory, dns):
+    """SIGHUP with other lists while a client's answer is due: its check
+    ends (the client goes on without a score, at the end of its wait), and
+    the new lists apply to the next client."""
+    dns.delay("bl.test", 3)
+    try:
+        t = start(tern_factory, dns, screen_greet_wait="2s",
+                  screen_dnsbl_sites="bl.test", screen_dnsbl_action="drop")
+        s = connect(t, "127.0.2.6")
+        assert s.recv(100).startswith(b"220-")
+        t.wait_log(r"screen\[\d+\]: remembered clients")
+        t.write_config(screen_dnsbl_sites="bl2.test")
+        mark = t.log_mark()
+        t.signal(__import__("signal").SIGHUP)
+        t.wait_log(r"screen\[\d+\]: reload: config read again", since=mark)
+        assert read_until(s, b"Tern\r\n").endswith(b"220 mx.example.test ESMTP Tern\r\n")
+        s.close()
+        # At the end of its own wait (2 s), not when bl.test answers (3 s).
+        t.wait_log(r"connect from \[127\.0\.2\.6\]:\d+ port=smtp screen=pass-new "
+                   r"waited=2\.\d+s")
+        # 127.0.2.1 is in bl2.test: the new list refuses it.
+        s = connect(t, "127.0.2.1")
+        got = read_until(s, b"bl2.test\r\n")
+        assert got.endswith(b"blocked using bl2.test\r\n"), got
+        s.close()
+    finally:
+        dns.delay("bl.test", 0)
