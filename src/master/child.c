@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "net/ipc.h"
 #include "util/log.h"
 #include "util/privsep.h"
 
@@ -73,4 +74,21 @@ child_reload_conf(struct conf *conf)
 	*conf = fresh;
 	log_set_level(conf->log_level);
 	log_info("reload: config read again");
+}
+
+int
+child_stress_msg(const struct ipc_msg *msg)
+{
+	int on;
+
+	if (ipc_ctl_stress_parse(msg, &on) < 0) {
+		log_warn("malformed stress message from master");
+		if (msg->fd >= 0)
+			close(msg->fd);
+		return -1;
+	}
+	if (on == conf_stress_active())
+		return 0;
+	conf_stress_set(on);
+	return 1;
 }

@@ -59,6 +59,12 @@ void child_ignore_stop_signals(void);
  * those, not the children. */
 void child_reload_conf(struct conf *conf);
 
+/* IPC_CTL_STRESS from master: sets the process's stress flag, which
+ * conf_now() reads.  1 when it changed, 0 when it did not, -1 for a
+ * malformed message (logged). */
+struct ipc_msg;
+int child_stress_msg(const struct ipc_msg *msg);
+
 int lookup_main(struct conf *conf, const struct child_fds *fds);
 int queue_main(struct conf *conf, const struct child_fds *fds);
 int smtpd_main(struct conf *conf, const struct child_fds *fds);

@@ -11,9 +11,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "util/log.h"
+#include "util/siphash.h"
 #include "util/xmalloc.h"
 
 #define CLIENT_BUCKETS_MIN      64
@@ -33,7 +33,7 @@ struct client_entry {
 };
 
 struct client_table {
-	uint8_t sipkey[16];
+	struct siphash_key key;
 	struct client_entry **buckets;
 	size_t nbuckets;                        /* a power of 2 */
 	size_t nentries, max_entries;
@@ -69,53 +69,6 @@ client_key_from_ip(const char *ip, unsigned v6_prefix, struct client_key *k_r)
 	return 0;
 }
 
-/* ---- SipHash-2-4 (Aumasson and Bernstein), for short keys ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do {                                                   \
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);       \
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                          \
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                          \
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);       \
-} while (0)
-
-static uint64_t
-client_le64(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t
-client_siphash(const uint8_t key[16], const uint8_t *in, size_t len)
-{
-	uint64_t k0 = client_le64(key, 8), k1 = client_le64(key + 8, 8);
-	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-	uint64_t m;
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = client_le64(in + i, 8);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	m = client_le64(in + i, len - i) | ((uint64_t)(len & 0xff) << 56);
-	v3 ^= m;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	for (i = 0; i < 4; i++)
-		SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 static uint64_t
 client_hash(const struct client_table *t, const struct client_key *k)
 {
@@ -123,7 +76,7 @@ client_hash(const struct client_table *t, const struct client_key *k)
 
 	raw[0] = k->family;
 	memcpy(raw + 1, k->addr, sizeof(k->addr));
-	return client_siphash(t->sipkey, raw, sizeof(raw));
+	return siphash24(&t->key, raw, sizeof(raw));
 }
 
 /* ---- the table ---- */
@@ -133,9 +86,7 @@ client_table_new(size_t max_entries)
 {
 	struct client_table *t = xcalloc(1, sizeof(*t));
 
-	if (getrandom(t->sipkey, sizeof(t->sipkey), 0) !=
-	    (ssize_t)sizeof(t->sipkey))
-		fatal("client table: getrandom: %s", strerror(errno));
+	siphash_key_random(&t->key);
 	t->max_entries = max_entries > 0 ? max_entries : 1;
 	t->nbuckets = CLIENT_BUCKETS_MIN;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));

@@ -212,7 +212,6 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct queue *q = arg;
 	uint32_t kind;
-	int stress;
 
 	(void)chan;
 	if (ipc_ctl_peer_parse(msg, &kind) == 0 &&
@@ -229,8 +228,8 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	}
 	/* Stress mode shortens nothing here yet; the flag is kept so that
 	 * conf_now() reads the same in every process. */
-	if (ipc_ctl_stress_parse(msg, &stress) == 0) {
-		conf_stress_set(stress);
+	if (msg->type == IPC_CTL_STRESS) {
+		(void)child_stress_msg(msg);
 		return;
 	}
 	if (msg->fd >= 0)

@@ -30,6 +30,7 @@
 #include "net/dns.h"
 #include "screen/dnsbl_cache.h"
 #include "util/log.h"
+#include "util/siphash.h"
 #include "util/xmalloc.h"
 
 #define DNSBL_FLIGHT_BUCKETS	4096	/* a power of two */
@@ -96,7 +97,7 @@ struct dnsbl {
 	unsigned		 min_ttl, max_ttl;
 	struct dnsbl_cache	*cache;
 	time_t			(*now)(void);
-	uint64_t		 seed;
+	struct siphash_key	 key;		/* of the in-flight table's hash */
 	size_t			 nflights;
 	struct dnsbl_flight	*flights[DNSBL_FLIGHT_BUCKETS];
 	LIST_HEAD(, dnsbl_check) checks;	/* RUNNING and DONE */
@@ -311,7 +312,7 @@ dnsbl_zone_failed(struct dnsbl_check *c, unsigned z)
 static struct dnsbl_flight **
 dnsbl_flight_slot(struct dnsbl *e, const struct dnsbl_key *key)
 {
-	struct dnsbl_flight **pp = &e->flights[dnsbl_key_hash(key, e->seed) &
+	struct dnsbl_flight **pp = &e->flights[dnsbl_key_hash(key, &e->key) &
 	    (DNSBL_FLIGHT_BUCKETS - 1)];
 
 	while (*pp != NULL && memcmp(&(*pp)->key, key, sizeof(*key)) != 0)
@@ -582,7 +583,7 @@ dnsbl_new(struct event_base *base, struct dns *dns,
 	e->cache = dnsbl_cache_new(cache_max > 0 ? cache_max :
 	    DNSBL_CACHE_MAX);
 	e->now = dnsbl_monotonic;
-	e->seed = dnsbl_random_seed();
+	siphash_key_random(&e->key);
 	LIST_INIT(&e->checks);
 	dnsbl_zones(e);
 	return e;

@@ -15,6 +15,7 @@
 
 #include "net/dns.h"
 #include "util/log.h"
+#include "util/siphash.h"
 #include "util/xmalloc.h"
 
 /* Expired entries dropped per call at most: enough to outrun the puts,
@@ -33,41 +34,20 @@ struct dnsbl_entry {
 struct dnsbl_cache {
 	size_t			 max, count;
 	size_t			 mask;		/* buckets - 1 */
-	uint64_t		 seed;
+	struct siphash_key	 key;		/* of the hash */
 	struct dnsbl_entry	**buckets;
 	struct dnsbl_entry	**heap;		/* count entries */
 };
 
 uint64_t
-dnsbl_random_seed(void)
+dnsbl_key_hash(const struct dnsbl_key *key, const struct siphash_key *k)
 {
-	uint64_t seed;
-	ssize_t r;
+	uint8_t raw[2 + sizeof(key->addr)];
 
-	while ((r = getrandom(&seed, sizeof(seed), 0)) != sizeof(seed))
-		if (r >= 0 || errno != EINTR)
-			fatal("dnsbl: getrandom: %s", r < 0 ?
-			    strerror(errno) : "short read");
-	return seed;
-}
-
-/* FNV-1a over the key from a random start, then a 64-bit finalizer
- * (murmur3's) so that every input bit reaches the low bits used. */
-uint64_t
-dnsbl_key_hash(const struct dnsbl_key *key, uint64_t seed)
-{
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (size_t i = 0; i < sizeof(key->addr); i++)
-		h = (h ^ key->addr[i]) * 0x100000001b3ULL;
-	h = (h ^ key->family) * 0x100000001b3ULL;
-	h = (h ^ key->zone) * 0x100000001b3ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	raw[0] = key->family;
+	raw[1] = key->zone;
+	memcpy(raw + 2, key->addr, sizeof(key->addr));
+	return siphash24(k, raw, sizeof(raw));
 }
 
 static int
@@ -89,7 +69,7 @@ dnsbl_cache_new(size_t max)
 		buckets *= 2;
 	c->max = max;
 	c->mask = buckets - 1;
-	c->seed = dnsbl_random_seed();
+	siphash_key_random(&c->key);
 	c->buckets = xcalloc(buckets, sizeof(*c->buckets));
 	c->heap = xcalloc(max, sizeof(*c->heap));
 	return c;
@@ -160,7 +140,7 @@ dnsbl_heap_down(struct dnsbl_cache *c, size_t i)
 static struct dnsbl_entry **
 dnsbl_chain(struct dnsbl_cache *c, const struct dnsbl_key *key)
 {
-	return &c->buckets[dnsbl_key_hash(key, c->seed) & c->mask];
+	return &c->buckets[dnsbl_key_hash(key, &c->key) & c->mask];
 }
 
 /* Out of its chain and of the heap, and freed. */

@@ -45,8 +45,8 @@ void dnsbl_cache_put(struct dnsbl_cache *c, const struct dnsbl_key *key,
 
 size_t dnsbl_cache_count(const struct dnsbl_cache *c);
 
-/* The seeded hash of a key, shared with the engine's in-flight table. */
-uint64_t dnsbl_key_hash(const struct dnsbl_key *key, uint64_t seed);
-uint64_t dnsbl_random_seed(void);
+/* The keyed hash of a key, shared with the engine's in-flight table. */
+struct siphash_key;
+uint64_t dnsbl_key_hash(const struct dnsbl_key *key, const struct siphash_key *k);
 
 #endif

@@ -222,17 +222,10 @@ screen_smtpd_closed(struct ipc_chan *chan, void *arg)
 static void
 screen_stress_msg(struct screen *sc, const struct ipc_msg *msg)
 {
-	int on;
-
-	if (ipc_ctl_stress_parse(msg, &on) < 0) {
-		log_warn("malformed stress message from master");
+	if (child_stress_msg(msg) <= 0)
 		return;
-	}
-	if (on == conf_stress_active())
-		return;
-	conf_stress_set(on);
-	log_info("stress mode %s: waiting=%zu/%u greet_wait=%us", on ? "on" :
-	    "off", sc->nwaiting, sc->conf->screen_max_clients,
+	log_info("stress mode %s: waiting=%zu/%u greet_wait=%us",
+	    conf_stress_active() ? "on" : "off", sc->nwaiting, sc->conf->screen_max_clients,
 	    conf_now(sc->conf, screen_greet_wait));
 }
 

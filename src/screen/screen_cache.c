@@ -26,6 +26,7 @@
 #include "util/buf.h"
 #include "util/durable.h"
 #include "util/log.h"
+#include "util/siphash.h"
 #include "util/xmalloc.h"
 
 #define SCREEN_NIL              UINT32_MAX
@@ -51,49 +52,15 @@ struct screen_cache {
 	uint32_t free_head;
 	uint32_t oldest, youngest;
 	uint32_t sweep;                 /* where the next purge looks */
-	uint64_t k0, k1;                /* the hash's secret key */
+	struct siphash_key key;         /* the hash's secret */
 	int dirty;
 };
-
-/* ---- the keyed hash: SipHash-2-4 of the 16 address bytes ---- */
-
-#define SIP_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIP_ROUND(v0, v1, v2, v3) do {                                   \
-	v0 += v1; v1 = SIP_ROTL(v1, 13); v1 ^= v0; v0 = SIP_ROTL(v0, 32); \
-	v2 += v3; v3 = SIP_ROTL(v3, 16); v3 ^= v2;                        \
-	v0 += v3; v3 = SIP_ROTL(v3, 21); v3 ^= v0;                        \
-	v2 += v1; v1 = SIP_ROTL(v1, 17); v1 ^= v2; v2 = SIP_ROTL(v2, 32); \
-} while (0)
-
-static uint64_t
-screen_hash(const struct screen_cache *c, const struct screen_addr *a)
-{
-	uint64_t v0 = 0x736f6d6570736575ULL ^ c->k0;
-	uint64_t v1 = 0x646f72616e646f6dULL ^ c->k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ c->k0;
-	uint64_t v3 = 0x7465646279746573ULL ^ c->k1;
-	uint64_t m;
-
-	for (size_t i = 0; i < 3; i++) {
-		if (i < 2)
-			memcpy(&m, a->b + 8 * i, sizeof(m));
-		else
-			m = (uint64_t)sizeof(a->b) << 56;
-		v3 ^= m;
-		SIP_ROUND(v0, v1, v2, v3);
-		SIP_ROUND(v0, v1, v2, v3);
-		v0 ^= m;
-	}
-	v2 ^= 0xff;
-	for (size_t i = 0; i < 4; i++)
-		SIP_ROUND(v0, v1, v2, v3);
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static uint32_t
 screen_bucket(const struct screen_cache *c, const struct screen_addr *a)
 {
-	return (uint32_t)(screen_hash(c, a) & (c->nbuckets - 1));
+	return (uint32_t)(siphash24(&c->key, a->b, sizeof(a->b)) &
+	    (c->nbuckets - 1));
 }
 
 /* ---- addresses ---- */
@@ -157,15 +124,11 @@ struct screen_cache *
 screen_cache_new(size_t max)
 {
 	struct screen_cache *c;
-	uint64_t key[2];
 
 	if (max == 0 || max > SCREEN_MAX_LIMIT)
 		bug("screen_cache_new: max %zu", max);
 	c = xcalloc(1, sizeof(*c));
-	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
-		fatal("screen cache: getrandom: %s", strerror(errno));
-	c->k0 = key[0];
-	c->k1 = key[1];
+	siphash_key_random(&c->key);
 	c->max = (uint32_t)max;
 	c->free_head = c->oldest = c->youngest = SCREEN_NIL;
 	return c;

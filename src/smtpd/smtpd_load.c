@@ -12,16 +12,10 @@
 void
 smtpd_stress_msg(struct smtpd *sd, const struct ipc_msg *msg)
 {
-	int on;
-
-	if (ipc_ctl_stress_parse(msg, &on) < 0) {
-		log_warn("malformed stress message from master");
+	if (child_stress_msg(msg) <= 0)
 		return;
-	}
-	if (on == conf_stress_active())
-		return;
-	conf_stress_set(on);
-	log_info("stress mode %s: sessions=%zu/%zu", on ? "on" : "off",
+	log_info("stress mode %s: sessions=%zu/%zu",
+	    conf_stress_active() ? "on" : "off",
 	    sd->nsessions, sd->nslots);
 	for (size_t i = 0; i < sd->nslots; i++) {
 		struct session *s = sd->slots[i];

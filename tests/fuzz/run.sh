@@ -43,7 +43,7 @@ srcs() {
 	    src/util/addr.c src/util/utf8.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
 	fuzz_smtp_forbidden) echo src/smtpd/smtp_forbidden.c ;;
-	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/buf.c \
+	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/siphash.c src/util/buf.c \
 	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
