@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/log.h"
 #include "util/siphash.h"
@@ -312,6 +313,16 @@ size_t
 client_table_size(const struct client_table *t)
 {
 	return t->nentries;
+}
+
+uint64_t
+client_table_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		fatal("clock_gettime: CLOCK_MONOTONIC unavailable");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 struct client_entry *

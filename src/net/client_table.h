@@ -95,6 +95,9 @@ void client_table_expire(struct client_table *t, uint64_t now_ms,
 
 /* Entries held, and the open connections of k (tests, logs). */
 size_t client_table_size(const struct client_table *t);
+/* The clock the callers pass in: monotonic milliseconds. */
+uint64_t client_table_now_ms(void);
+
 /* The entry of k while it counts a connection, or NULL: to release one
  * that was admitted here and handed to another process, which tells
  * when it ends. */

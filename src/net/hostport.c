@@ -13,6 +13,7 @@
 
 #include "net/dns.h"
 #include "util/addr.h"
+#include "util/list_word.h"
 
 /* Strict decimal digits, no sign or spaces, 1..65535. */
 static int
@@ -144,20 +145,7 @@ hostport_parse(const char *spec, char host_r[HOSTPORT_HOST_MAX],
 int
 hostport_list_next(const char **list, char spec[HOSTPORT_SPEC_MAX])
 {
-	const char *p = *list + strspn(*list, ", \t");
-	size_t n = strcspn(p, ", \t");
-
-	*list = p + n;
-	if (n == 0)
-		return 0;
-	if (n >= HOSTPORT_SPEC_MAX) {
-		memcpy(spec, p, HOSTPORT_SPEC_MAX - 1);
-		spec[HOSTPORT_SPEC_MAX - 1] = '\0';
-		return -1;
-	}
-	memcpy(spec, p, n);
-	spec[n] = '\0';
-	return 1;
+	return list_word(list, spec, HOSTPORT_SPEC_MAX);
 }
 
 /* The part before an optional ":port"; *rest_r at the ':' or the end. */

@@ -7,22 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/list_word.h"
 #include "util/xmalloc.h"
-
-/* The next word of p, cut at a comma or a blank, into word (size max).
- * Its length, 0 at the end, or -1 for a word too long. */
-static int
-screen_access_word(const char **p, char *word, size_t max)
-{
-	*p += strspn(*p, ", \t");
-	size_t n = strcspn(*p, ", \t");
-	if (n >= max)
-		return -1;
-	memcpy(word, *p, n);
-	word[n] = '\0';
-	*p += n;
-	return (int)n;
-}
 
 int
 screen_access_parse(const char *value, struct screen_access *list,
@@ -34,7 +20,7 @@ screen_access_parse(const char *value, struct screen_access *list,
 	int n;
 
 	list->n = 0;
-	while ((n = screen_access_word(&p, word, sizeof(word))) != 0) {
+	while ((n = list_word(&p, word, sizeof(word))) != 0) {
 		if (n < 0) {
 			snprintf(why, whylen, "a network is too long");
 			return -1;

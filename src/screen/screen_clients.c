@@ -17,15 +17,6 @@
 #include "screen/screen.h"
 #include "util/log.h"
 
-static uint64_t
-screen_clients_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 screen_clients_start(struct screen *sc)
 {
@@ -42,7 +33,7 @@ screen_clients_reset(struct screen *sc)
 {
 	static const struct client_limits count_only = { UINT_MAX, 0 };
 	struct client_table *old = sc->clients;
-	uint64_t now = screen_clients_now_ms();
+	uint64_t now = client_table_now_ms();
 	struct screen_client *c;
 
 	screen_clients_start(sc);
@@ -74,7 +65,7 @@ screen_clients_admit(struct screen *sc, int fd, const char *ip,
 	if (client_key_from_ip(ip, sc->clients_prefix, &k) < 0)
 		return 0;
 	switch (client_table_admit(sc->clients, &k, &lim,
-	    screen_clients_now_ms(), &a)) {
+	    client_table_now_ms(), &a)) {
 	case CLIENT_ADMITTED:
 		*entry_r = a.entry;
 		return 0;
@@ -100,7 +91,7 @@ screen_clients_admit(struct screen *sc, int fd, const char *ip,
 void
 screen_clients_release(struct screen *sc, struct client_entry **entry)
 {
-	client_table_release(sc->clients, entry, screen_clients_now_ms());
+	client_table_release(sc->clients, entry, client_table_now_ms());
 }
 
 void

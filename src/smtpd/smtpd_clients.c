@@ -22,16 +22,6 @@ static const char smtpd_too_many[] =
 static const char smtpd_too_fast[] =
     "421 4.7.0 Too many connections, slow down\r\n";
 
-static uint64_t
-smtpd_clients_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		fatal("clock_gettime: CLOCK_MONOTONIC unavailable");
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 smtpd_clients_init(struct smtpd *sd)
 {
@@ -103,7 +93,7 @@ smtpd_client_admit(struct smtpd *sd, int fd, const char *ip, unsigned port,
 		lim = (struct client_limits){ UINT_MAX, 0 };
 	struct client_admission a;
 	struct client_key k;
-	uint64_t now = smtpd_clients_now_ms();
+	uint64_t now = client_table_now_ms();
 
 	*entry_r = NULL;
 	if (smtpd_client_exempt(sd, ip, h) ||
@@ -136,5 +126,5 @@ smtpd_client_admit(struct smtpd *sd, int fd, const char *ip, unsigned port,
 void
 smtpd_client_release(struct smtpd *sd, struct client_entry **entry)
 {
-	client_table_release(sd->clients, entry, smtpd_clients_now_ms());
+	client_table_release(sd->clients, entry, client_table_now_ms());
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/list_word.h"
 #include "util/xmalloc.h"
 
 int
@@ -61,26 +62,21 @@ cidr_list_parse(const char *value, struct cidr_list *list, char *why,
 {
 	const char *p = value;
 	char spec[80];
+	int r;
 
 	list->n = 0;
-	for (;;) {
-		p += strspn(p, ", \t");
-		size_t n = strcspn(p, ", \t");
-		if (n == 0)
-			return 0;
-		if (n >= sizeof(spec) || list->n == CIDR_LIST_MAX) {
-			snprintf(why, whylen, n >= sizeof(spec) ?
+	while ((r = list_word(&p, spec, sizeof(spec))) != 0) {
+		if (r < 0 || list->n == CIDR_LIST_MAX) {
+			snprintf(why, whylen, r < 0 ?
 			    "a network is too long" : "more than %d networks",
 			    CIDR_LIST_MAX);
 			return -1;
 		}
-		memcpy(spec, p, n);
-		spec[n] = '\0';
 		if (cidr_parse(spec, &list->nets[list->n], why, whylen) < 0)
 			return -1;
 		list->n++;
-		p += n;
 	}
+	return 0;
 }
 
 int

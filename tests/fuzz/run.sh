@@ -29,17 +29,17 @@ srcs() {
 	fuzz_auth_plain)  echo src/smtpd/smtp_parse.c src/util/addr.c src/util/utf8.c \
 	    src/util/base64.c ;;
 	fuzz_smtp_line)   echo src/smtpd/smtp_line.c src/util/log.c -levent ;;
-	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/addr.c \
+	fuzz_dns_mx)      echo src/net/dns.c src/net/hostport.c src/util/list_word.c src/util/addr.c \
 	    src/util/utf8.c src/util/log.c \
 	    src/util/xmalloc.c -lcares -levent ;;
 	fuzz_dnsbl)       echo src/screen/dnsbl_site.c src/net/dns_a.c src/net/dns.c \
-	    src/net/hostport.c src/util/addr.c src/util/utf8.c src/util/log.c \
+	    src/net/hostport.c src/util/list_word.c src/util/addr.c src/util/utf8.c src/util/log.c \
 	    src/util/xmalloc.c -lcares -levent ;;
 	fuzz_ipc)         echo src/net/ipc.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
 	fuzz_queue_env)   echo src/queue/queue_file.c src/queue/queue_spare.c \
 	    src/util/durable.c src/util/buf.c src/util/log.c src/util/xmalloc.c ;;
-	fuzz_screen)      echo src/screen/screen_proto.c src/net/ipc.c src/net/hostport.c \
+	fuzz_screen)      echo src/screen/screen_proto.c src/net/ipc.c src/net/hostport.c src/util/list_word.c \
 	    src/util/addr.c src/util/utf8.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
 	fuzz_smtp_forbidden) echo src/smtpd/smtp_forbidden.c ;;
