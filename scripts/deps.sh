@@ -8,11 +8,15 @@ set -eu
 # is named here, or it is missing on a fresh machine.  swaks needs
 # libnet-ssleay-perl for --tls, libio-socket-inet6-perl for IPv6 and
 # libnet-dns-perl for MX lookups (its recommendations); postfix brings the
-# tests' smtp-sink (docs/testing.md says why that package).
+# tests' smtp-sink (docs/testing.md says why that package).  Dovecot serves
+# IMAP and POP3 (docs/mailbox.md); isync's mbsync and libsasl2-modules (a
+# recommendation of libsasl2-2, for its LOGIN/PLAIN mechanisms) pull mail
+# from an old server in `tern mailbox sync`.
 PACKAGES="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev \
 libc-ares-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 swaks libnet-ssleay-perl libio-socket-inet6-perl libnet-dns-perl \
-openssl sqlite3 clang-14 libclang-rt-14-dev postfix"
+openssl sqlite3 clang-14 libclang-rt-14-dev postfix \
+dovecot-core dovecot-imapd dovecot-pop3d isync libsasl2-modules"
 
 missing=""
 for p in $PACKAGES; do
