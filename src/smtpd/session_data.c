@@ -219,7 +219,6 @@ session_data_end(struct session *s)
 	default:
 		session_data_abort(s);
 		session_reset_transaction(s);
-		s->errors++;
 		return;
 	}
 }

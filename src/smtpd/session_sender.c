@@ -121,7 +121,8 @@ session_header_check(struct session *s)
 		    "several Sender fields";
 		log_info("%s: reject DATA: %s login=%s client=[%s]", s->id, why,
 		    s->auth_login, s->client_ip);
-		session_reply(s, "550 5.7.1 Error: message refused: %s", why);
+		session_client_error(s, "550 5.7.1 Error: message refused: %s",
+		    why);
 		return -1;
 	}
 	n = s->hf->naddrs;

@@ -73,6 +73,32 @@ def test_error_limit_on_submission(sub_factory):
     assert_421_too_many(replies)
 
 
+def test_refused_header_counts_toward_the_limit(sub_factory):
+    """A message refused at the end of DATA for its header From is a
+    client error like any other: it counts, and the limit ends the
+    session (it once bypassed the limit's check)."""
+    t = sub_factory(smtpd_hard_error_limit="2")
+    t.start()
+    t.setup(domains=["example.test"])
+    add_account(t, "alice@example.test", "header-limit-password-1")
+    body = (b"From: <alice@example.test>\r\nFrom: <alice@example.test>\r\n"
+            b"Subject: two From fields\r\n\r\nbody\r\n")
+    s = t.client("submission", login="alice@example.test",
+                 password="header-limit-password-1")
+    try:
+        for i in range(2):
+            assert s.mail("alice@example.test")[0] == 250
+            assert s.rcpt("alice@example.test")[0] == 250
+            code, text = s.data(body)
+            assert code == 550 and text.startswith(b"5.7.1"), \
+                "message %d: got %d %r" % (i + 1, code, text)
+        code, text = s.noop()
+    finally:
+        s.close()
+    assert code == 421 and TOO_MANY.encode() in text, \
+        "after two refused messages: got %d %r, want 421 %s" % (code, text, TOO_MANY)
+
+
 def test_junk_commands_count_past_the_limit_on_port_25(tern_factory):
     t = tern_factory(smtpd_junk_command_limit="4", smtpd_hard_error_limit="2")
     t.start()
