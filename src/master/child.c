@@ -92,3 +92,15 @@ child_stress_msg(const struct ipc_msg *msg)
 	conf_stress_set(on);
 	return 1;
 }
+
+void
+child_ctl_rest(const struct ipc_msg *msg)
+{
+	if (msg->type == IPC_CTL_STRESS) {
+		(void)child_stress_msg(msg);
+		return;
+	}
+	if (msg->fd >= 0)
+		close(msg->fd);
+	log_warn("unexpected control message %u", msg->type);
+}

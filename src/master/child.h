@@ -65,6 +65,13 @@ void child_reload_conf(struct conf *conf);
 struct ipc_msg;
 int child_stress_msg(const struct ipc_msg *msg);
 
+/*
+ * A control message the child's own handler did not take: the stress flag
+ * is kept (conf_now() reads the same in every process, even where stress
+ * shortens nothing yet); anything else is refused with a warning.
+ */
+void child_ctl_rest(const struct ipc_msg *msg);
+
 int lookup_main(struct conf *conf, const struct child_fds *fds);
 int queue_main(struct conf *conf, const struct child_fds *fds);
 int smtpd_main(struct conf *conf, const struct child_fds *fds);

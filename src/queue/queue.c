@@ -226,15 +226,7 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 		}
 		return;
 	}
-	/* Stress mode shortens nothing here yet; the flag is kept so that
-	 * conf_now() reads the same in every process. */
-	if (msg->type == IPC_CTL_STRESS) {
-		(void)child_stress_msg(msg);
-		return;
-	}
-	if (msg->fd >= 0)
-		close(msg->fd);
-	log_warn("unexpected control message %u", msg->type);
+	child_ctl_rest(msg);
 }
 
 static void
