@@ -45,8 +45,10 @@ struct ipc_msg {
 /* Creates a SOCK_SEQPACKET pair, close-on-exec. 0 or -1. */
 int ipc_socketpair(int fds[2]);
 
-/* Sends one message; fd < 0 for none.  Nonblocking sockets may give -1
- * with errno EAGAIN. 0 or -1. */
+/* Sends one message; fd < 0 for none.  Never waits: master, its only
+ * caller, must not hang on a child that stopped reading, so a full channel
+ * gives -1 with errno EAGAIN and the message is lost (the caller logs it).
+ * 0 or -1. */
 int ipc_send(int sock, uint32_t type, const void *data, size_t len, int fd);
 
 /* Receives one message.  1: a message; 0: the peer closed; -1: error

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -314,6 +315,27 @@ test_chan_close_from_callback(void **state)
 	event_base_free(seen.base);
 }
 
+/* A reader that stopped reading never blocks the sender: the channel
+ * fills, and the next send fails with EAGAIN at once. */
+static void
+test_send_never_waits(void **state)
+{
+	char payload[1024];
+	int sp[2], rc = 0, sent = 0;
+
+	(void)state;
+	memset(payload, 'x', sizeof(payload));
+	assert_int_equal(ipc_socketpair(sp), 0);
+	while (sent < 100000 &&
+	    (rc = ipc_send(sp[0], TEST_TYPE, payload, sizeof(payload), -1)) == 0)
+		sent++;
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_true(sent > 0);
+	close(sp[0]);
+	close(sp[1]);
+}
+
 int
 main(void)
 {
@@ -326,6 +348,7 @@ main(void)
 		cmocka_unit_test(test_ctl_load_exact),
 		cmocka_unit_test(test_ctl_stress_exact),
 		cmocka_unit_test(test_chan_close_from_callback),
+		cmocka_unit_test(test_send_never_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
