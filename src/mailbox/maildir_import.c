@@ -504,6 +504,7 @@ mdimport_keywords(struct mdimport *im, int srcfd, const char *dstpath,
     unsigned used, char map[MDMETA_KEYWORDS], struct mdimport_folder *f)
 {
 	struct mdmeta_keywords kw;
+	unsigned letters_dropped;       /* counted per message instead */
 
 	memset(map, 0, MDMETA_KEYWORDS);
 	if (used == 0)
@@ -512,7 +513,7 @@ mdimport_keywords(struct mdimport *im, int srcfd, const char *dstpath,
 		return mdimport_fail(im, "cannot read the dovecot-keywords of "
 		    "%s: %s", f->name, strerror(errno));
 	if (mdmeta_keywords_merge(dstpath, &kw, used, map,
-	    &f->keywords_dropped) < 0)
+	    &letters_dropped) < 0)
 		return mdimport_fail(im, "cannot update %s/dovecot-keywords: %s",
 		    dstpath, strerror(errno));
 	return 0;
