@@ -534,7 +534,8 @@ mdimport_folder_copy(struct mdimport *im, int srcfd, const char *dst,
 	if (mdimport_list_sub(im, srcfd, f->name, 0, &msgs, &n, &cap) < 0 ||
 	    mdimport_list_sub(im, srcfd, f->name, 1, &msgs, &n, &cap) < 0)
 		goto done;
-	qsort(msgs, n, sizeof(*msgs), mdimport_msg_cmp);
+	if (n > 1)
+		qsort(msgs, n, sizeof(*msgs), mdimport_msg_cmp);
 	if ((dstfd = mdimport_target_folder(im, dst, name, dstpath,
 	    sizeof(dstpath))) < 0)
 		goto done;
@@ -626,7 +627,8 @@ mdimport_list_folders(struct mdimport *im, int rootfd, char ***names_r,
 		    strerror(saved));
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), mdimport_name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(char *), mdimport_name_cmp);
 	*names_r = names;
 	*n_r = n;
 	return 0;
