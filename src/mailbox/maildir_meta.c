@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #define MDMETA_FILE_MAX (256 * 1024)
 #define MDMETA_LOCK_TRIES 1000          /* of 10 ms: at most 10 s */
+#define MDMETA_LOCK_STALE 120           /* seconds */
 #define MDMETA_SUBS_HEADER "V\t2\n\n"
 
 /* What an edit makes of the file's old content (old_len 0: no file). */
@@ -49,6 +51,17 @@ mdmeta_read(int dirfd, const char *path, struct buf *b)
 	return close(fd);
 }
 
+/* 1 if the lock is older than MDMETA_LOCK_STALE: its holder died (Dovecot
+ * too takes over such a lock). */
+static int
+mdmeta_lock_stale(const char *lock)
+{
+	struct stat st;
+
+	return lstat(lock, &st) == 0 &&
+	    time(NULL) - st.st_mtime > MDMETA_LOCK_STALE;
+}
+
 /* Dovecot's dotlock: FILE.lock, created exclusively; waits a bounded
  * while for another holder (Dovecot holds it for milliseconds). */
 static int
@@ -61,6 +74,8 @@ mdmeta_lock(const char *lock)
 		    O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
+		if (mdmeta_lock_stale(lock) && unlink(lock) == 0)
+			continue;
 		nanosleep(&pause, NULL);
 	}
 	errno = EWOULDBLOCK;

@@ -446,3 +446,47 @@ def test_run_as_root_files_belong_to_the_servers_user(acct):
             st = os.lstat(p)
             assert (st.st_uid, st.st_gid) == (pw.pw_uid, pw.pw_gid), \
                 "%s belongs to %d:%d, want %s" % (p, st.st_uid, st.st_gid, RUN_USER)
+
+
+def _own_mail_tree(t):
+    if IS_ROOT:
+        pw = pwd.getpwnam(RUN_USER)
+        for d, dirs, files in os.walk(os.path.join(t.state_dir, "mail")):
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+            for n in files:
+                os.chown(os.path.join(d, n), pw.pw_uid, pw.pw_gid)
+
+
+def test_keywords_wait_for_dovecots_lock_and_take_a_stale_one(acct):
+    """dovecot-keywords is changed under Dovecot's dotlock: a lock held
+    for a moment is waited for; one left by a dead holder long ago is
+    taken over, as Dovecot does."""
+    t, addr, src = acct
+    build_source(src, {"": [("cur", "1600000400.M1P1.oldhost", ":2,Sa", "junk")],
+                       ".Sent": [("cur", "1600000401.M1P1.oldhost", ":2,Sb", "work")]})
+    # Each folder names its own letters.
+    shutil.copy(os.path.join(src, "dovecot-keywords"), os.path.join(src, ".Sent"))
+    make_readable(src)
+    md = t.maildir(addr)
+    for folder in ("", ".Sent"):
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, folder, sub))
+    held = os.path.join(md, "dovecot-keywords.lock")
+    stale = os.path.join(md, ".Sent", "dovecot-keywords.lock")
+    for lock in (held, stale):
+        with open(lock, "w"):
+            pass
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    _own_mail_tree(t)
+    releaser = threading.Timer(1.0, os.unlink, (held,))
+    releaser.start()
+    try:
+        r = t.cli("mailbox", "import", addr, src)
+    finally:
+        releaser.join(WAIT)
+    assert "INBOX: 1 copied" in r.out and ".Sent: 1 copied" in r.out, r
+    assert not os.path.exists(held) and not os.path.exists(stale)
+    with open(os.path.join(md, "dovecot-keywords")) as f:
+        assert f.read() == "0 $Junk\n"
+    with open(os.path.join(md, ".Sent", "dovecot-keywords")) as f:
+        assert f.read() == "0 work\n"
