@@ -45,7 +45,8 @@ struct mdimport_pending {
 
 struct mdimport {
 	char *buf;                      /* MDIMPORT_CHUNK, for copying */
-	unsigned counter;               /* for our tmp/ names */
+	pid_t pid;                      /* for our tmp/ names */
+	unsigned counter;
 	struct mdimport_pending pending[MDIMPORT_BATCH];
 	size_t npending;
 	char *err;                      /* MDIMPORT_ERR_MAX */
@@ -301,19 +302,48 @@ mdimport_map_keywords(const char *src, const char map[MDMETA_KEYWORDS],
 	memcpy(out, set, n + 1);
 }
 
-/* Writes one message into tmp/ and queues it for linking. */
+/* The copy's name in the target (new/NAME or cur/NAME): the source's,
+ * its keywords mapped and a wrong size field dropped.  0, or -1 if it
+ * does not fit (":2," added to a name of 253 bytes). */
+static int
+mdimport_target_name(const struct mdname_msg *m, off_t size, int in_cur,
+    const char map[MDMETA_KEYWORDS], char *rel, size_t rellen,
+    unsigned *dropped_r)
+{
+	char base[MDNAME_MAX + 1], kw[MDMETA_KEYWORDS + 1], name[MDNAME_MAX + 1];
+	unsigned dropped = 0;
+
+	mdimport_map_keywords(m->keywords, map, kw, &dropped);
+	if (mdname_msg_fix_size(m->base, size, base, sizeof(base)) < 0 ||
+	    mdname_msg_name(base, m->flags, kw, m->has_info || in_cur, name,
+	    sizeof(name)) < 0)
+		return -1;
+	snprintf(rel, rellen, "%s/%s", in_cur ? "cur" : "new", name);
+	*dropped_r += dropped;
+	return 0;
+}
+
+/* Writes one message into tmp/ and queues it for linking; a message
+ * whose name would not fit, or that changed size while it was copied,
+ * is skipped. */
 static int
 mdimport_write(struct mdimport *im, int in, const struct stat *st,
-    int dstfd, const struct mdname_msg *m, int in_cur,
+    int dstfd, const struct mdname_msg *m, const struct mdimport_msg *msg,
     const char map[MDMETA_KEYWORDS], struct mdimport_folder *f)
 {
 	struct mdimport_pending *p = &im->pending[im->npending];
-	char base[MDNAME_MAX + 1], kw[MDMETA_KEYWORDS + 1], name[MDNAME_MAX + 1];
+	const char *sub = msg->in_cur ? "cur" : "new";
 	off_t size;
 	int out, saved;
 
+	if (mdimport_target_name(m, st->st_size, msg->in_cur, map, p->rel,
+	    sizeof(p->rel), &f->keywords_dropped) < 0) {
+		mdimport_skip(f, sub, msg->name, "its name with flags is too "
+		    "long");
+		return 1;
+	}
 	snprintf(p->tmp, sizeof(p->tmp), "tmp/%lld.import.P%dQ%u",
-	    (long long)time(NULL), (int)getpid(), ++im->counter);
+	    (long long)time(NULL), (int)im->pid, ++im->counter);
 	out = openat(dstfd, p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (out < 0)
@@ -323,8 +353,8 @@ mdimport_write(struct mdimport *im, int in, const struct stat *st,
 		saved = errno;
 		close(out);
 		unlinkat(dstfd, p->tmp, 0);
-		return mdimport_fail(im, "cannot copy into %s: %s", p->tmp,
-		    strerror(saved));
+		return mdimport_fail(im, "cannot copy %s/%s of %s: %s", sub,
+		    msg->name, f->name, strerror(saved));
 	}
 	if (close(out) < 0) {
 		saved = errno;
@@ -332,18 +362,29 @@ mdimport_write(struct mdimport *im, int in, const struct stat *st,
 		return mdimport_fail(im, "cannot write %s: %s", p->tmp,
 		    strerror(saved));
 	}
-	mdimport_map_keywords(m->keywords, map, kw, &f->keywords_dropped);
-	if (mdname_msg_fix_size(m->base, size, base, sizeof(base)) < 0 ||
-	    mdname_msg_name(base, m->flags, kw, m->has_info || in_cur, name,
-	    sizeof(name)) < 0) {
-		/* Cannot happen: the result is never longer than the
-		 * source's name, which fit. */
+	if (size != st->st_size) {
+		/* Being written on the source (an rsync still running):
+		 * the next run takes it whole. */
 		unlinkat(dstfd, p->tmp, 0);
-		return mdimport_fail(im, "name too long: %s", m->base);
+		mdimport_skip(f, sub, msg->name, "changed while it was copied");
+		return 1;
 	}
-	snprintf(p->rel, sizeof(p->rel), "%s/%s", in_cur ? "cur" : "new", name);
 	im->npending++;
 	return 0;
+}
+
+/* Moves tmp to rel without replacing a file there.  0, or -1 (errno). */
+static int
+mdimport_place(int dstfd, const char *tmp, const char *rel)
+{
+	if (renameat2(dstfd, tmp, dstfd, rel, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link never replaces. */
+	if (linkat(dstfd, tmp, dstfd, rel, 0) < 0)
+		return -1;
+	return unlinkat(dstfd, tmp, 0);
 }
 
 /* Syncs the pending copies (one syncfs for the batch) and links each into
@@ -360,8 +401,7 @@ mdimport_commit(struct mdimport *im, int dstfd, struct mdimport_folder *f)
 		    strerror(errno));
 	for (size_t i = 0; i < im->npending; i++) {
 		struct mdimport_pending *p = &im->pending[i];
-		if (r == 0 && renameat2(dstfd, p->tmp, dstfd, p->rel,
-		    RENAME_NOREPLACE) == 0) {
+		if (r == 0 && mdimport_place(dstfd, p->tmp, p->rel) == 0) {
 			f->copied++;
 			continue;
 		}
@@ -455,11 +495,11 @@ mdimport_one(struct mdimport *im, int srcfd, int dstfd,
 		close(in);
 		return -1;
 	}
-	r = mdimport_write(im, in, &st, dstfd, &m, msg->in_cur, map, f);
+	r = mdimport_write(im, in, &st, dstfd, &m, msg, map, f);
 	close(in);
 	if (r == 0)
 		mdimport_set_add(s, key, im->pending[im->npending - 1].rel);
-	return r;
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- folders ---- */
@@ -589,8 +629,23 @@ mdimport_name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* 1 if the root's entry name is a folder, or a symbolic link to one
+ * (reported as skipped; a link to a file, such as Pigeonhole's
+ * .dovecot.sieve, is not a folder at all). */
+static int
+mdimport_folder_like(int rootfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (S_ISLNK(st.st_mode) && fstatat(rootfd, name, &st, 0) < 0)
+		return 0;
+	return S_ISDIR(st.st_mode);
+}
+
 /* The entries of the source's root that look like Maildir++ folders
- * (a leading '.', a folder or a symbolic link), sorted. */
+ * (a leading '.', a folder or a link to one), sorted. */
 static int
 mdimport_list_folders(struct mdimport *im, int rootfd, char ***names_r,
     size_t *n_r)
@@ -598,7 +653,6 @@ mdimport_list_folders(struct mdimport *im, int rootfd, char ***names_r,
 	char **names = NULL;
 	size_t n = 0;
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int fd = dup(rootfd);
 
@@ -611,8 +665,7 @@ mdimport_list_folders(struct mdimport *im, int rootfd, char ***names_r,
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    fstatat(rootfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !(S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)))
+		    !mdimport_folder_like(rootfd, de->d_name))
 			continue;
 		names = xreallocarray(names, n + 1, sizeof(char *));
 		names[n++] = xstrdup(de->d_name);
@@ -718,7 +771,7 @@ int
 mdimport_run(const char *src, const char *dst, mdimport_report_fn *report,
     void *arg, struct mdimport_totals *t, char err[MDIMPORT_ERR_MAX])
 {
-	struct mdimport im = { .err = err };
+	struct mdimport im = { .err = err, .pid = getpid() };
 	struct mdimport_folder inbox;
 	char **subs = NULL;
 	size_t nsubs = 0;

@@ -413,19 +413,31 @@ def test_names_that_could_escape_are_refused(acct):
         os.makedirs(os.path.join(outside, "new"))
         os.symlink(outside, os.path.join(src, ".Link"))
         os.symlink("/etc/passwd", os.path.join(src, "cur", "1600000304.M1P1.oldhost:2,S"))
+        # In cur/ a name needs ":2,": this one would pass 255 bytes.
+        long_name = "1600000305.M1P1." + "h" * (254 - 16)
+        with open(os.path.join(src, "cur", long_name), "wb") as f:
+            f.write(message_bytes("long"))
+        os.chmod(os.path.join(src, "cur", long_name), 0o644)
         os.makedirs(os.path.join(src, ".NotMaildir"))
+        # Pigeonhole's link to the active script is not a folder at all.
+        os.makedirs(os.path.join(src, "sieve"))
+        with open(os.path.join(src, "sieve", "x.sieve"), "w") as f:
+            f.write("keep;\n")
+        os.symlink("sieve/x.sieve", os.path.join(src, ".dovecot.sieve"))
+        with open(os.path.join(src, ".dovecot.lda-dupes"), "w"):
+            pass
         r = t.cli("mailbox", "import", addr, src)
         out = r.out.strip().split("\n")
         assert out == [
-            "INBOX: 1 copied, 0 already present, 1 skipped (a symbolic link: "
-            "cur/1600000304.M1P1.oldhost:2,S)",
+            "INBOX: 1 copied, 0 already present, 2 skipped (a symbolic link: "
+            "cur/1600000304.M1P1.oldhost:2,S, and others)",
             "..x: skipped: not a Maildir++ folder name",
             ".Empty: 0 copied, 0 already present",
             ".Link: skipped: a symbolic link",
             ".NotMaildir: skipped: not a Maildir folder (no cur/ and new/)",
             ".a..b: skipped: not a Maildir++ folder name",
             ".end.: skipped: not a Maildir++ folder name",
-            "total: 2 folders, 1 copied, 0 already present, 1 skipped, "
+            "total: 2 folders, 1 copied, 0 already present, 2 skipped, "
             "5 folders skipped"], r
         md = t.maildir(addr)
         assert sorted(e for e in os.listdir(md) if e.startswith(".")) == [".Empty"]
