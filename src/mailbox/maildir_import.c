@@ -21,21 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mailbox/maildir_keys.h"
 #include "mailbox/maildir_meta.h"
 #include "mailbox/maildir_name.h"
 #include "util/durable.h"
-#include "util/siphash.h"
 #include "util/xmalloc.h"
 
 #define MDIMPORT_BATCH 256              /* copies synced together */
 #define MDIMPORT_CHUNK (64 * 1024)
-
-/* One key of a target folder: "KEY\0SUB/NAME" in one allocation. */
-struct mdimport_set {
-	char **slot;
-	size_t cap, n;
-	struct siphash_key k;
-};
 
 /* A copy written into tmp/, waiting to be synced and linked into place. */
 struct mdimport_pending {
@@ -75,74 +68,10 @@ mdimport_fail(struct mdimport *im, const char *fmt, ...)
 
 /* ---- the keys present in a target folder ---- */
 
-static size_t
-mdimport_set_pos(const struct mdimport_set *s, const char *key)
-{
-	size_t i = siphash24(&s->k, key, strlen(key)) & (s->cap - 1);
-
-	while (s->slot[i] != NULL && strcmp(s->slot[i], key) != 0)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-/* The "SUB/NAME" holding key, or NULL. */
-static const char *
-mdimport_set_find(const struct mdimport_set *s, const char *key)
-{
-	const char *e = s->slot[mdimport_set_pos(s, key)];
-
-	return e != NULL ? e + strlen(e) + 1 : NULL;
-}
-
-static void
-mdimport_set_add(struct mdimport_set *s, const char *key, const char *where)
-{
-	size_t klen = strlen(key), wlen = strlen(where), i;
-	char *e;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct mdimport_set bigger = { NULL, s->cap * 2, 0, s->k };
-		bigger.slot = xcalloc(bigger.cap, sizeof(char *));
-		for (size_t j = 0; j < s->cap; j++)
-			if (s->slot[j] != NULL)
-				bigger.slot[mdimport_set_pos(&bigger,
-				    s->slot[j])] = s->slot[j];
-		free(s->slot);
-		s->slot = bigger.slot;
-		s->cap = bigger.cap;
-	}
-	i = mdimport_set_pos(s, key);
-	if (s->slot[i] != NULL)
-		return;
-	e = xmalloc(klen + wlen + 2);
-	memcpy(e, key, klen + 1);
-	memcpy(e + klen + 1, where, wlen + 1);
-	s->slot[i] = e;
-	s->n++;
-}
-
-static void
-mdimport_set_init(struct mdimport_set *s)
-{
-	s->cap = 1024;
-	s->n = 0;
-	s->slot = xcalloc(s->cap, sizeof(char *));
-	siphash_key_random(&s->k);
-}
-
-static void
-mdimport_set_free(struct mdimport_set *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slot[i]);
-	free(s->slot);
-	s->slot = NULL;
-}
-
 /* Adds the messages of the target folder's SUB (new or cur). */
 static int
 mdimport_index_sub(struct mdimport *im, int dirfd, const char *sub,
-    struct mdimport_set *s)
+    struct mdkeys *s)
 {
 	struct mdname_msg m;
 	char key[MDNAME_MAX + 1], where[MDNAME_MAX + 5];
@@ -162,7 +91,7 @@ mdimport_index_sub(struct mdimport *im, int dirfd, const char *sub,
 		    mdname_msg_key(m.base, key, sizeof(key)) < 0)
 			continue;
 		snprintf(where, sizeof(where), "%s/%s", sub, de->d_name);
-		mdimport_set_add(s, key, where);
+		mdkeys_add(s, key, where);
 	}
 	if (errno != 0) {
 		closedir(d);
@@ -432,10 +361,10 @@ mdimport_fsync_sub(int dirfd, const char *sub)
 
 /* Present (1), a different message under that name (0), or absent. */
 static int
-mdimport_present(int dstfd, const struct mdimport_set *s, const char *key,
+mdimport_present(int dstfd, const struct mdkeys *s, const char *key,
     const struct stat *st)
 {
-	const char *where = mdimport_set_find(s, key);
+	const char *where = mdkeys_find(s, key);
 	struct stat have;
 
 	if (where == NULL)
@@ -450,7 +379,7 @@ mdimport_present(int dstfd, const struct mdimport_set *s, const char *key,
 /* Copies one source message unless present. */
 static int
 mdimport_one(struct mdimport *im, int srcfd, int dstfd,
-    const struct mdimport_msg *msg, struct mdimport_set *s,
+    const struct mdimport_msg *msg, struct mdkeys *s,
     const char map[MDMETA_KEYWORDS], struct mdimport_folder *f)
 {
 	const char *sub = msg->in_cur ? "cur" : "new";
@@ -498,7 +427,7 @@ mdimport_one(struct mdimport *im, int srcfd, int dstfd,
 	r = mdimport_write(im, in, &st, dstfd, &m, msg, map, f);
 	close(in);
 	if (r == 0)
-		mdimport_set_add(s, key, im->pending[im->npending - 1].rel);
+		mdkeys_add(s, key, im->pending[im->npending - 1].rel);
 	return r < 0 ? -1 : 0;
 }
 
@@ -567,7 +496,7 @@ mdimport_folder_copy(struct mdimport *im, int srcfd, const char *dst,
 {
 	struct mdimport_msg *msgs = NULL;
 	size_t n = 0, cap = 0;
-	struct mdimport_set s = { NULL, 0, 0, { 0, 0 } };
+	struct mdkeys s = { NULL, 0, 0, { 0, 0 } };
 	char dstpath[PATH_MAX], map[MDMETA_KEYWORDS];
 	int dstfd = -1, r = -1;
 
@@ -582,7 +511,7 @@ mdimport_folder_copy(struct mdimport *im, int srcfd, const char *dst,
 	if (mdimport_keywords(im, srcfd, dstpath,
 	    mdimport_used_keywords(msgs, n), map, f) < 0)
 		goto done;
-	mdimport_set_init(&s);
+	mdkeys_init(&s);
 	if (mdimport_index_sub(im, dstfd, "new", &s) < 0 ||
 	    mdimport_index_sub(im, dstfd, "cur", &s) < 0)
 		goto done;
@@ -606,8 +535,7 @@ done:
 	}
 	if (dstfd >= 0)
 		close(dstfd);
-	if (s.slot != NULL)
-		mdimport_set_free(&s);
+	mdkeys_free(&s);
 	mdimport_msgs_free(msgs, n);
 	return r;
 }
