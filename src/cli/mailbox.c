@@ -6,8 +6,11 @@
  * server's user once the directory is open (cli_with_directory), so the
  * copies belong to that user and PATH must be readable by it.
  */
+#include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "deliver/maildir.h"
@@ -64,6 +67,16 @@ mailbox_import_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 
 	if (dir_user_mailbox(dir, a->login, mailbox, err) < 0)
 		return -1;
+	/* Run as root, we are the server's user by now: say so, the
+	 * likeliest reason for a copy the user cannot read. */
+	if (access(a->path, R_OK | X_OK) < 0 && errno == EACCES) {
+		const struct passwd *pw = getpwuid(geteuid());
+		const char *me = pw != NULL ? pw->pw_name : a->conf->user;
+		snprintf(err, DIR_ERR_MAX, "cannot read %s as user %s: %s "
+		    "(make it readable to %s, e.g. chown -R)", a->path, me,
+		    strerror(EACCES), me);
+		return -1;
+	}
 	if (maildir_path(a->conf->state_dir, mailbox, maildir,
 	    sizeof(maildir)) < 0) {
 		snprintf(err, DIR_ERR_MAX, "Maildir path of %s too long",

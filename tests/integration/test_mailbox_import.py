@@ -447,6 +447,19 @@ def test_names_that_could_escape_are_refused(acct):
 
 
 @root_only
+def test_source_the_servers_user_cannot_read(acct):
+    """Run as root, the import reads as the server's user: a copy only
+    root can read is refused with a line that says so."""
+    t, addr, src = acct
+    build_source(src)
+    os.chmod(src, 0o700)
+    r = t.cli("mailbox", "import", addr, src, expect=1)
+    assert ("cannot read %s as user %s: Permission denied" % (src, RUN_USER)
+            in one_line_error(r)), r
+    assert not os.path.exists(t.maildir(addr))
+
+
+@root_only
 def test_run_as_root_files_belong_to_the_servers_user(acct):
     t, addr, src = acct
     build_source(src)
