@@ -45,3 +45,9 @@ for key, label in (("auth_sessions_per_s", "authenticated TLS sessions/s"),
         print("submission | %s | %.0f [%.0f-%.0f]" % (label, statistics.median(vals), min(vals), max(vals)))
 PY
 rm -f "$runs"
+
+# Mailbox import (issue 10): a 10,000-message Maildir++ tree into a fresh
+# account, REPS runs, medians; the second run (nothing to copy) after each;
+# beside it `cp -a` and `doveadm import` of the same tree.
+/usr/bin/python3 bench/import.py "$(pwd)/build/tern" 10000 "$REPS" ||
+  echo "bench: the import run failed (see above)"

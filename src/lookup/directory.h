@@ -135,6 +135,11 @@ int dir_user_passwd(struct directory *dir, const char *login,
 int dir_user_list(struct directory *dir,
     void (*fn)(void *arg, const char *login, const char *mailbox,
         const char *addresses), void *arg, char *err);
+/* The mailbox address (ADDR_BUF) of the account whose login is exactly
+ * login; an unknown login is an error that names a login differing only in
+ * case, if there is one. */
+int dir_user_mailbox(struct directory *dir, const char *login,
+    char *mailbox_r, char *err);
 
 int dir_address_add(struct directory *dir, const char *address,
     const char *login, char *err);

@@ -235,6 +235,13 @@ dir_need_account(struct directory *dir, const char *login, char *mailbox_r,
 	}
 }
 
+int
+dir_user_mailbox(struct directory *dir, const char *login, char *mailbox_r,
+    char *err)
+{
+	return dir_need_account(dir, login, mailbox_r, err);
+}
+
 /* Gives addr (parsed, free, in a local domain) to the account. */
 static int
 address_insert(struct directory *dir, const char *addr, const char *login,
