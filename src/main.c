@@ -28,6 +28,9 @@ usage(FILE *f)
 	    "  tls-policy set DOMAIN may|encrypt|verify | del DOMAIN | list\n"
 	    "  audit [--since DURATION] [--json]\n"
 	    "  status [--json]               ask the running server how it is\n"
+	    "  mailbox sync LOGIN --from imaps://HOST[:PORT] --user OLDLOGIN\n"
+	    "      --password-file FILE [--ca-file FILE]\n"
+	    "  mailbox sync --all FILE --from imaps://HOST[:PORT] [--ca-file FILE]\n"
 	    "  config check\n");
 }
 
@@ -68,6 +71,7 @@ main(int argc, char **argv)
 		{ "queue", cli_queue }, { "config", cli_config },
 		{ "sender", cli_sender }, { "audit", cli_audit },
 		{ "tls-policy", cli_tls_policy }, { "status", cli_status },
+		{ "mailbox", cli_mailbox },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];
