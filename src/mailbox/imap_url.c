@@ -21,9 +21,11 @@ imap_url_host_ok(const char *h, size_t len, int ipv6)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)h[i];
-		int ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		    (c >= 'A' && c <= 'Z') || c == '.' ||
-		    (ipv6 ? c == ':' : (c == '-' || c == '_'));
+		int digit = c >= '0' && c <= '9';
+		int hex = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		int ok = ipv6 ? digit || hex || c == ':' || c == '.' :
+		    digit || letter || c == '.' || c == '-' || c == '_';
 
 		if (!ok)
 			return 0;
@@ -70,7 +72,7 @@ imap_url_parse(const char *url, struct imap_url *u, char *err, size_t errlen)
 			goto bad;
 		rest = end + 1;
 	} else {
-		end = h + strcspn(h, ":");
+		end = h + strcspn(h, ":/");
 		rest = end;
 	}
 	/* A trailing '/' is what people paste; anything after it is not. */

@@ -24,8 +24,8 @@ import time
 
 import pytest
 
-from ternlib import (IS_ROOT, RUN_USER, WAIT, header, make_tempdir, new_user,
-                     root_only, uniq, wait_until)
+from ternlib import (IS_ROOT, RUN_USER, TERN_BIN, WAIT, header, make_tempdir,
+                     new_user, root_only, uniq, wait_until)
 
 TERN_SETUP = {"domains": ["example.test"]}
 
@@ -587,3 +587,66 @@ def test_files_belong_to_tern_user(srv, old):
     assert not wrong, "not %s's: %r" % (RUN_USER, wrong)
     assert len(maildir_messages(srv.maildir(addr))) == 6
     assert os.stat(pwfile).st_uid == 0
+
+
+def test_password_with_quotes_and_spaces(srv, old):
+    """The password reaches the old server as it is in the file: quotes,
+    backslashes and spaces included (mbsync's config quotes them)."""
+    addr = new_user(srv)
+    user, password = old.add_user('a"b\\c d %s' % uniq("pw"))
+    want = fill_old(old, user, password)
+    r = sync(srv, old, addr, user, password_file(srv, password))
+    assert summary(r, addr)["copied"] == "6", r
+    assert_exactly_once(srv.maildir(addr), want, [])
+
+
+def _processes_showing(secret):
+    """Processes whose command line or environment hold secret, and how
+    many mbsync processes were seen at all."""
+    showing, seen = [], 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % name) as f:
+                comm = f.read().strip()
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                cmdline = f.read()
+            with open("/proc/%s/environ" % name, "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if comm == "mbsync":
+            seen += 1
+        if secret.encode() in cmdline or secret.encode() in environ:
+            showing.append((name, comm))
+    return showing, seen
+
+
+def test_password_not_in_argv_or_environment(srv, old):
+    """While mbsync runs, no process (tern, mbsync) shows the password in
+    its command line or environment, which ps and /proc show others.
+    Watched until an mbsync process was caught at least once (a few
+    accounts at most, each sync a bounded run)."""
+    caught, showing = 0, []
+    for _ in range(5):
+        addr = new_user(srv)
+        user, password = old.add_user()
+        fill_old(old, user, password)
+        cmd = [TERN_BIN, "-c", srv.conf_path, "mailbox", "sync", addr,
+               "--from", old.url(), "--user", user, "--password-file",
+               password_file(srv, password), "--ca-file", old.cert]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            while p.poll() is None:
+                s, seen = _processes_showing(password)
+                showing += s
+                caught += seen
+        finally:
+            out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (out, err)
+        if caught:
+            break
+    assert caught, "never saw mbsync running"
+    assert not showing, "password visible in: %r" % sorted(set(showing))
