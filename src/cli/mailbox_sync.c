@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -36,6 +37,7 @@ struct sync_account {
 	const struct sync_entry *entry;
 	char password[SYNC_PASSWORD_MAX];
 	char mailbox[ADDR_BUF];         /* "" until the login is found */
+	char other[DIR_LOGIN_MAX];      /* a login differing only in case */
 	char err[MBSYNC_ERR_MAX];       /* "" while nothing failed */
 	struct mbsync_result r;
 };
@@ -155,10 +157,27 @@ sync_found(void *arg, const char *login, const char *mailbox,
 	struct sync_run *run = arg;
 
 	(void)addresses;
-	for (size_t i = 0; i < run->n; i++)
-		if (strcmp(run->acct[i].entry->login, login) == 0)
-			snprintf(run->acct[i].mailbox,
-			    sizeof(run->acct[i].mailbox), "%s", mailbox);
+	for (size_t i = 0; i < run->n; i++) {
+		struct sync_account *a = &run->acct[i];
+
+		if (strcmp(a->entry->login, login) == 0)
+			snprintf(a->mailbox, sizeof(a->mailbox), "%s", mailbox);
+		else if (strcasecmp(a->entry->login, login) == 0 &&
+		    a->other[0] == '\0')
+			snprintf(a->other, sizeof(a->other), "%s", login);
+	}
+}
+
+/* The error of a login not found, as the other commands word it. */
+static void
+sync_unknown(struct sync_account *a)
+{
+	if (a->other[0] != '\0')
+		snprintf(a->err, sizeof(a->err), "no account with login '%s' "
+		    "(did you mean '%s'?)", a->entry->login, a->other);
+	else
+		snprintf(a->err, sizeof(a->err), "no account with login '%s'",
+		    a->entry->login);
 }
 
 /* Appends s to out at *o with every byte but [A-Za-z0-9@+_-] and a '.'
@@ -263,7 +282,7 @@ sync_run_all(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 		struct sync_account *a = &run->acct[i];
 
 		if (a->err[0] == '\0' && a->mailbox[0] == '\0')
-			snprintf(a->err, sizeof(a->err), "unknown login");
+			sync_unknown(a);
 		if (a->err[0] == '\0')
 			sync_one(run, a);
 		explicit_bzero(a->password, sizeof(a->password));

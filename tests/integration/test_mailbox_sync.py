@@ -546,7 +546,14 @@ def test_unknown_login(srv, old):
     r = srv.cli("mailbox", "sync", addr.upper(), "--from", old.url(),
                 "--user", "old", "--password-file", password_file(srv, "x"),
                 expect=1)
-    assert one_line_error(r) == "tern: mailbox sync %s: unknown login" % addr.upper()
+    assert one_line_error(r) == (
+        "tern: mailbox sync %s: no account with login '%s' (did you mean "
+        "'%s'?)" % (addr.upper(), addr.upper(), addr)), r
+    r = srv.cli("mailbox", "sync", "nobody@example.test", "--from", old.url(),
+                "--user", "old", "--password-file", password_file(srv, "x"),
+                expect=1)
+    assert one_line_error(r) == ("tern: mailbox sync nobody@example.test: no "
+                                 "account with login 'nobody@example.test'"), r
 
 
 def test_usage(srv):
