@@ -177,8 +177,17 @@ mbsync_count_file(int dirfd, const char *name, struct mbsync_count *c)
 	fclose(f);
 }
 
-/* Sums every state file of the folder (one per mailbox; the .journal,
- * .new and .lock files of a run in progress are not state). */
+int
+mbsync_state_file(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return name[0] != '.' && (dot == NULL ||
+	    (strcmp(dot, ".journal") != 0 && strcmp(dot, ".new") != 0 &&
+	    strcmp(dot, ".lock") != 0));
+}
+
+/* Sums every state file of the folder. */
 static void
 mbsync_count(const char *state, struct mbsync_count *c)
 {
@@ -189,13 +198,8 @@ mbsync_count(const char *state, struct mbsync_count *c)
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		const char *dot = strrchr(e->d_name, '.');
-
-		if (e->d_name[0] == '.' || (dot != NULL &&
-		    (strcmp(dot, ".journal") == 0 || strcmp(dot, ".new") == 0 ||
-		    strcmp(dot, ".lock") == 0)))
-			continue;
-		mbsync_count_file(dirfd(d), e->d_name, c);
+		if (mbsync_state_file(e->d_name))
+			mbsync_count_file(dirfd(d), e->d_name, c);
 	}
 	closedir(d);
 }
@@ -337,8 +341,12 @@ mbsync_run(const struct mbsync_job *job, struct mbsync_result *r, char *err,
 	    after.copied - before.copied : 0;
 	r->skipped = after.skipped > before.skipped ?
 	    after.skipped - before.skipped : 0;
-	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (mbsync_subscribe(job, err, errlen) == 0)
+			return 0;
+		r->errors++;
+		return -1;
+	}
 	if (r->errors == 0)
 		r->errors = 1;
 	if (first[0] != '\0')

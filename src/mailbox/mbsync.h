@@ -40,6 +40,17 @@ struct mbsync_result {
 int mbsync_run(const struct mbsync_job *job, struct mbsync_result *r,
     char *err, size_t errlen);
 
+/* 1 if name, in the state folder, is the state of one mailbox: not a
+ * dot file, not the .journal, .new or .lock of a run in progress.  The
+ * name is the old server's mailbox, '/' between levels written '!'. */
+int mbsync_state_file(const char *name);
+
+/* Subscribes, in Dovecot's list, every folder that came from the old
+ * server and was not subscribed by an earlier run (those are listed in
+ * the state folder's .subscribed: a folder the user unsubscribed in tern
+ * stays so).  0, or -1 with a one-line reason in err. */
+int mbsync_subscribe(const struct mbsync_job *job, char *err, size_t errlen);
+
 /* Writes the mbsync configuration of job into out: 0, or -1 if a value
  * holds a control byte (it would end the line) or the text does not
  * fit. */

@@ -340,10 +340,9 @@ def summary(r, login):
     return fields
 
 
-def dovecot_view(t, maildir, uids=None):
-    """What Dovecot itself reads in the Maildir (doveadm, run as tern's
-    user on the Maildir alone): {Message-ID: (mailbox, flags, received)};
-    with uids a dict, also fills it with {Message-ID: (mailbox, UID)}."""
+def doveadm(t, maildir, *args):
+    """doveadm on the Maildir alone (no running Dovecot), as tern's user:
+    its stdout."""
     conf = os.path.join(t.base, "doveadm.conf")
     run = os.path.join(t.base, "doveadm-run")
     os.makedirs(run, exist_ok=True)
@@ -353,16 +352,28 @@ def dovecot_view(t, maildir, uids=None):
         f.write("base_dir = %s\nstate_dir = %s\nlog_path = /dev/stderr\n"
                 "mail_location = maildir:%s\n" % (run, run, maildir))
     os.chmod(conf, 0o644)
-    cmd = ["doveadm", "-c", conf, "-f", "tab", "fetch",
-           "mailbox uid flags date.received hdr.message-id", "all"]
+    cmd = ["doveadm", "-c", conf] + list(args)
     env = {"HOME": maildir, "USER": RUN_USER, "PATH": "/usr/bin:/bin"}
     if IS_ROOT:
         cmd = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
                "--init-groups", "--"] + cmd
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
-    assert p.returncode == 0, "doveadm fetch: %r" % p
+    assert p.returncode == 0, "doveadm %s: %r" % (" ".join(args), p)
+    return p.stdout
+
+
+def subscribed(t, maildir):
+    return set(doveadm(t, maildir, "mailbox", "list", "-s").split())
+
+
+def dovecot_view(t, maildir, uids=None):
+    """What Dovecot itself reads in the Maildir (doveadm, run as tern's
+    user on the Maildir alone): {Message-ID: (mailbox, flags, received)};
+    with uids a dict, also fills it with {Message-ID: (mailbox, UID)}."""
+    fetched = doveadm(t, maildir, "-f", "tab", "fetch",
+                      "mailbox uid flags date.received hdr.message-id", "all")
     out = {}
-    for line in p.stdout.splitlines()[1:]:
+    for line in fetched.splitlines()[1:]:
         box, uid, flags, received, msgid = line.split("\t")
         if uids is not None:
             uids[msgid] = (box, int(uid))
@@ -392,8 +403,9 @@ def assert_dovecot_sees(t, maildir, want, tern_ids, uids=None):
 def test_sync_twice_with_tern_deliveries_between(srv, old):
     """The switch-over sequence: tern delivers into the account before the
     first sync (the dsync trap), the first sync copies everything, tern
-    and the old server both get new mail (also in a folder, and a flag
-    changes on the old side), the second sync copies only the new, and
+    and the old server both get new mail (also in a folder and a new
+    folder, and a flag changes on the old side), the second sync copies
+    only the new, and
     every message of both sides is there exactly once, with its flags and
     its date; a third sync copies nothing."""
     addr = new_user(srv)
@@ -418,10 +430,16 @@ def test_sync_twice_with_tern_deliveries_between(srv, old):
     uids = {}
     assert_dovecot_sees(srv, maildir, want, tern_ids, uids)
     assert {k: uids[k] for k in uids_before} == uids_before, uids
+    # The folders are subscribed, for clients that show only those.  The
+    # user unsubscribes one in tern: the next sync leaves it so.
+    assert subscribed(srv, maildir) == {"Work", "Work.Sub"}
+    doveadm(srv, maildir, "mailbox", "unsubscribe", "Work")
 
     tern_ids += tern_deliver(srv, addr, 2)
     with old.imap(user, password) as m:
-        for folder in ("INBOX", "Work.Sub"):
+        typ, data = m.create("Later")
+        assert typ == "OK", "CREATE Later: %r" % data
+        for folder in ("INBOX", "Work.Sub", "Later"):
             msgid = old_append(m, folder, "\\Seen", T0 + 30 * DAY, "second")
             want[msgid] = ("" if folder == "INBOX" else "." + folder, "S",
                            T0 + 30 * DAY)
@@ -435,12 +453,13 @@ def test_sync_twice_with_tern_deliveries_between(srv, old):
         want[unread[0]] = ("", "S", want[unread[0]][2])
 
     r = sync(srv, old, addr, user, pwfile)
-    assert summary(r, addr)["copied"] == "2", r
+    assert summary(r, addr)["copied"] == "3", r
     assert summary(r, addr)["status"] == "ok", r
     assert_exactly_once(maildir, want, tern_ids)
     uids_after = {}
     assert_dovecot_sees(srv, maildir, want, tern_ids, uids_after)
     assert {k: uids_after[k] for k in uids} == uids, uids_after
+    assert subscribed(srv, maildir) == {"Work.Sub", "Later"}
 
     r = sync(srv, old, addr, user, pwfile)
     assert summary(r, addr)["copied"] == "0", r

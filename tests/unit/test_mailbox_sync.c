@@ -10,10 +10,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mailbox/imap_url.h"
 #include "mailbox/mbsync.h"
+#include "mailbox/subscriptions.h"
 #include "mailbox/sync_list.h"
 
 struct url_case {
@@ -188,6 +191,56 @@ test_mbsync_config(void **state)
 	assert_int_equal(mbsync_config(&job, out, 100), -1);
 }
 
+static void
+read_file(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+static void
+test_subscriptions(void **state)
+{
+	char dir[] = "/tmp/tern-subs-XXXXXX", path[256], got[512], err[256];
+	const char *first[] = { "Work", "Work\tSub" };
+	const char *second[] = { "Work", "Later", "bad\nname", "Sent" };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/subscriptions", dir);
+	/* No list yet: one is written, version 2. */
+	assert_int_equal(subs_add(dir, first, 2, err, sizeof(err)), 0);
+	read_file(path, got, sizeof(got));
+	assert_string_equal(got, "V\t2\n\nWork\nWork\tSub\n");
+	/* Dovecot's own lines stay; a name there is not added twice; a
+	 * control byte is not taken. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("V\t2\n\nSent\nWork\n", f);
+	fclose(f);
+	assert_int_equal(subs_add(dir, second, 4, err, sizeof(err)), 0);
+	read_file(path, got, sizeof(got));
+	assert_string_equal(got, "V\t2\n\nSent\nWork\nLater\n");
+	/* A version 1 list (bare names) becomes version 2. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Sent\n", f);
+	fclose(f);
+	assert_int_equal(subs_add(dir, first, 1, err, sizeof(err)), 0);
+	read_file(path, got, sizeof(got));
+	assert_string_equal(got, "V\t2\n\nSent\nWork\n");
+	snprintf(got, sizeof(got), "%s/subscriptions.lock", dir);
+	assert_int_equal(access(got, F_OK), -1);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -195,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_imap_url_table),
 		cmocka_unit_test(test_sync_list_lines),
 		cmocka_unit_test(test_mbsync_config),
+		cmocka_unit_test(test_subscriptions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
