@@ -54,7 +54,8 @@ struct sync_run {
 static void
 sync_usage(void)
 {
-	fprintf(stderr, "usage: tern mailbox sync LOGIN --from imaps://HOST[:PORT] "
+	fprintf(stderr, "usage: tern mailbox sync LOGIN "
+	    "--from imaps://HOST[:PORT] "
 	    "--user OLDLOGIN --password-file FILE [--ca-file FILE]\n"
 	    "       tern mailbox sync --all FILE --from imaps://HOST[:PORT] "
 	    "[--ca-file FILE]\n");
@@ -188,9 +189,11 @@ sync_escape(char *out, size_t outlen, size_t *o, const char *s)
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '@' || *p == '+' ||
-		    *p == '_' || *p == '-' || (*p == '.' && p != (const unsigned char *)s);
+		int first = p == (const unsigned char *)s;
+		int keep = (*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '@' || *p == '+' || *p == '_' || *p == '-' ||
+		    (*p == '.' && !first);
 
 		if (*o + 4 > outlen)
 			return -1;

@@ -321,7 +321,7 @@ mbsync_run(const struct mbsync_job *job, struct mbsync_result *r, char *err,
 	}
 	mbsync_count(job->state, &before);
 	/* mbsync dying before it read its configuration must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	pid = mbsync_start(job, config, &out);
 	explicit_bzero(config, sizeof(config));
 	if (pid < 0) {

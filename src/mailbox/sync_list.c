@@ -80,7 +80,8 @@ sync_list_read(const char *path, struct sync_list *list, char *err,
 		    strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && (got = sync_list_getline(f, line, sizeof(line))) != 0) {
+	while (rc == 0 &&
+	    (got = sync_list_getline(f, line, sizeof(line))) != 0) {
 		int words;
 
 		lineno++;

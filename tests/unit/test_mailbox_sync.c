@@ -167,7 +167,8 @@ test_mbsync_config(void **state)
 	/* Values quoted, '"' and '\' escaped: the way mbsync reads them. */
 	assert_non_null(strstr(out, "\nUser \"Old \\\"User\\\"\"\n"));
 	assert_non_null(strstr(out, "\nPass \"p\\\\a\\\"ss word\"\n"));
-	assert_non_null(strstr(out, "\nInbox \"/var/lib/tern/mail/example.org/alice\"\n"));
+	assert_non_null(strstr(out,
+	    "\nInbox \"/var/lib/tern/mail/example.org/alice\"\n"));
 	assert_non_null(strstr(out, "\nSyncState \"/var/lib/tern/sync/alice/\"\n"));
 	/* Pull only; certificate checked (no CertificateFile without one). */
 	assert_non_null(strstr(out, "\nSync Pull New Flags\n"));
