@@ -466,6 +466,43 @@ def test_sync_twice_with_tern_deliveries_between(srv, old):
     assert_exactly_once(maildir, want, tern_ids)
 
 
+def test_what_the_user_did_in_tern_stays(srv, old):
+    """After the first sync the user works in tern (through Dovecot):
+    deletes a message, moves one to another folder, marks one read, and
+    the old server's copy of that one is flagged meanwhile.  The next sync
+    brings nothing back and duplicates nothing."""
+    addr = new_user(srv)
+    maildir = srv.maildir(addr)
+    user, password = old.add_user()
+    want = fill_old(old, user, password)
+    pwfile = password_file(srv, password)
+    sync(srv, old, addr, user, pwfile)
+    assert_exactly_once(maildir, want, [])
+    inbox = sorted(k for k, v in want.items() if v[0] == "")
+    work = sorted(k for k, v in want.items() if v[0] == ".Work")
+    gone, moved = inbox[0], work[0]
+    unread = [k for k in inbox if want[k][1] == ""][0]
+    doveadm(srv, maildir, "expunge", "mailbox", "INBOX",
+            "header", "Message-ID", gone)
+    doveadm(srv, maildir, "move", "INBOX", "mailbox", "Work",
+            "header", "Message-ID", moved)
+    doveadm(srv, maildir, "flags", "add", "\\Seen", "mailbox", "INBOX",
+            "header", "Message-ID", unread)
+    with old.imap(user, password) as m:
+        m.select("INBOX")
+        typ, data = m.search(None, "HEADER", "Message-ID", unread)
+        assert typ == "OK" and data[0], "SEARCH: %r" % data
+        m.store(data[0].split()[0].decode(), "+FLAGS", "(\\Flagged)")
+    del want[gone]
+    want[moved] = ("",) + want[moved][1:]
+    want[unread] = ("", "FS", want[unread][2])
+
+    r = sync(srv, old, addr, user, pwfile)
+    assert summary(r, addr)["copied"] == "0", r
+    got = assert_exactly_once(maildir, want, [])
+    assert gone not in [g[0] for g in got]
+
+
 def test_state_kept_under_state_dir(srv, old):
     """The sync state lives under state_dir/sync/, per account: nothing of
     mbsync's state in the account's Maildir but its UIDVALIDITY files."""
