@@ -83,6 +83,16 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
+{extra}
+"""
+
+# Courier and Cyrus keep folders under INBOX: "INBOX.Sent".
+INBOX_PREFIX = """\
+namespace inbox {
+  inbox = yes
+  prefix = INBOX.
+  separator = .
+}
 """
 
 
@@ -90,7 +100,8 @@ class OldServer:
     """The old IMAP server: Dovecot in the foreground, a child of the
     test.  Users are added at any time."""
 
-    def __init__(self):
+    def __init__(self, extra=""):
+        self.extra = extra
         self.base = make_tempdir("tern-old-imap-")
         self.port = None
         self.proc = None
@@ -113,7 +124,7 @@ class OldServer:
             self.port = _free_port()
             with open(os.path.join(self.base, "dovecot.conf"), "w") as f:
                 f.write(OLD_CONF.format(base=self.base, port=self.port,
-                                        user=RUN_USER,
+                                        user=RUN_USER, extra=self.extra,
                                         group=_group_name(pw.pw_gid)))
             self.proc = subprocess.Popen(
                 ["dovecot", "-F", "-c", os.path.join(self.base, "dovecot.conf")],
@@ -193,9 +204,8 @@ def _group_name(gid):
     return grp.getgrgid(gid).gr_name
 
 
-@pytest.fixture(scope="module")
-def old():
-    o = OldServer()
+def _old_server(extra):
+    o = OldServer(extra)
     try:
         o.start()
         yield o
@@ -203,6 +213,16 @@ def old():
         o.stop()
         if os.environ.get("TERN_TEST_KEEP") != "1":
             shutil.rmtree(o.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def old():
+    yield from _old_server("")
+
+
+@pytest.fixture(scope="module")
+def old_inbox_prefix():
+    yield from _old_server(INBOX_PREFIX)
 
 
 def old_message(msgid, subject):
@@ -501,6 +521,27 @@ def test_what_the_user_did_in_tern_stays(srv, old):
     assert summary(r, addr)["copied"] == "0", r
     got = assert_exactly_once(maildir, want, [])
     assert gone not in [g[0] for g in got]
+
+
+def test_old_server_with_folders_under_inbox(srv, old_inbox_prefix):
+    """An old server that keeps folders under INBOX (Courier, Cyrus:
+    "INBOX.Work"): they become tern's .Work, not .INBOX.Work."""
+    old = old_inbox_prefix
+    addr = new_user(srv)
+    user, password = old.add_user()
+    want = {}
+    with old.imap(user, password) as m:
+        for folder in ("INBOX.Work", "INBOX.Work.Sub"):
+            typ, data = m.create(folder)
+            assert typ == "OK", "CREATE %s: %r" % (folder, data)
+        for i, folder in enumerate(("INBOX", "INBOX.Work", "INBOX.Work.Sub")):
+            msgid = old_append(m, folder, "\\Seen", T0 + i * DAY, "courier")
+            want[msgid] = ("." + folder[6:] if folder != "INBOX" else "",
+                           "S", T0 + i * DAY)
+    r = sync(srv, old, addr, user, password_file(srv, password))
+    assert summary(r, addr)["copied"] == "3", r
+    assert_exactly_once(srv.maildir(addr), want, [])
+    assert subscribed(srv, srv.maildir(addr)) == {"Work", "Work.Sub"}
 
 
 def test_state_kept_under_state_dir(srv, old):
