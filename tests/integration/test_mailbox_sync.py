@@ -25,9 +25,17 @@ import time
 import pytest
 
 from ternlib import (IS_ROOT, RUN_USER, TERN_BIN, WAIT, header, make_tempdir,
-                     new_user, root_only, uniq, wait_until)
+                     needs_package, new_user, root_only, uniq, wait_until)
 
 TERN_SETUP = {"domains": ["example.test"]}
+
+# mbsync does the sync; Dovecot is the old server, and doveadm reads
+# tern's Maildir the way the served Dovecot will.
+pytestmark = [
+    needs_package("isync", shutil.which("mbsync") is not None),
+    needs_package("dovecot-imapd", os.path.exists("/usr/lib/dovecot/imap")),
+    needs_package("dovecot-core", shutil.which("doveadm") is not None),
+]
 
 DAY = 86400
 # Fixed arrival dates on the old server, whole seconds (INTERNALDATE has
