@@ -762,3 +762,20 @@ def test_password_not_in_argv_or_environment(srv, old):
             break
     assert caught, "never saw mbsync running"
     assert not showing, "password visible in: %r" % sorted(set(showing))
+
+
+def test_old_server_unreachable(srv):
+    """Nothing listens on the port: status 1, the line says so, nothing
+    is written in the Maildir but its empty folders."""
+    addr = new_user(srv)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]       # bound, never listening
+        r = srv.cli("mailbox", "sync", addr, "--from",
+                    "imaps://127.0.0.1:%d" % port, "--user", "old",
+                    "--password-file", password_file(srv, "x"), expect=1,
+                    timeout=120)
+    line = one_line_error(r)
+    assert "onnect" in line and "refused" in line, line
+    assert summary(r, addr)["status"] == "failed", r
+    assert maildir_messages(srv.maildir(addr)) == []
