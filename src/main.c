@@ -29,6 +29,9 @@ usage(FILE *f)
 	    "  audit [--since DURATION] [--json]\n"
 	    "  status [--json]               ask the running server how it is\n"
 	    "  mailbox import LOGIN PATH     copy an old server's Maildir in\n"
+	    "  mailbox sync LOGIN --from imaps://HOST[:PORT] --user OLDLOGIN\n"
+	    "      --password-file FILE [--ca-file FILE]\n"
+	    "  mailbox sync --all FILE --from imaps://HOST[:PORT] [--ca-file FILE]\n"
 	    "  config check\n");
 }
 

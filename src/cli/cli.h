@@ -23,6 +23,8 @@ int cli_audit(const struct conf *conf, int argc, char **argv);
 int cli_tls_policy(const struct conf *conf, int argc, char **argv);
 int cli_status(const struct conf *conf, int argc, char **argv);
 int cli_mailbox(const struct conf *conf, int argc, char **argv);
+/* tern mailbox sync; argv[0] is "sync". */
+int cli_mailbox_sync(const struct conf *conf, int argc, char **argv);
 
 /* What a command does with the open directory: 0, or -1 with one line in
  * err.  arg is the command's own (struct cli_args for argument lists). */

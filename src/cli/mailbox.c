@@ -1,6 +1,7 @@
 /*
- * tern mailbox import LOGIN PATH: copies a Maildir++ tree (the old
- * server's mailbox, as rsync left it) into the account's Maildir.  The
+ * tern mailbox: moving mailboxes over from the old server.  `import LOGIN
+ * PATH` copies a Maildir++ tree (the old server's mailbox, as rsync left
+ * it) into the account's Maildir; `sync` lives in mailbox_sync.c.  The
  * login is resolved exactly in the directory; the copying is
  * mailbox/maildir_import.c's.  Like every admin command it runs as the
  * server's user once the directory is open (cli_with_directory), so the
@@ -26,7 +27,11 @@ struct mailbox_import_args {
 static void
 mailbox_usage(void)
 {
-	fprintf(stderr, "usage: tern mailbox import [--] LOGIN PATH\n");
+	fprintf(stderr, "usage: tern mailbox import [--] LOGIN PATH\n"
+	    "       tern mailbox sync LOGIN --from imaps://HOST[:PORT] "
+	    "--user OLDLOGIN --password-file FILE [--ca-file FILE]\n"
+	    "       tern mailbox sync --all FILE --from imaps://HOST[:PORT] "
+	    "[--ca-file FILE]\n");
 }
 
 static void
@@ -117,6 +122,13 @@ mailbox_import(const struct conf *conf, int argc, char **argv)
 	return cli_with_directory(conf, mailbox_import_run, &a);
 }
 
+/* mailbox_sync.c takes its arguments from "sync" on. */
+static int
+mailbox_sync(const struct conf *conf, int argc, char **argv)
+{
+	return cli_mailbox_sync(conf, argc - 1, argv + 1);
+}
+
 int
 cli_mailbox(const struct conf *conf, int argc, char **argv)
 {
@@ -125,6 +137,7 @@ cli_mailbox(const struct conf *conf, int argc, char **argv)
 		int (*fn)(const struct conf *, int, char **);
 	} subcommands[] = {
 		{ "import", mailbox_import },
+		{ "sync", mailbox_sync },
 	};
 
 	for (size_t i = 0; argc >= 2 &&
