@@ -107,7 +107,12 @@ mbsync_config(const struct mbsync_job *job, char *out, size_t outlen)
 	    (job->ca_file != NULL && mbsync_line(out, outlen, &o,
 	        "CertificateFile", job->ca_file) < 0) ||
 	    mbsync_text(out, outlen, &o, "\nIMAPStore far\nAccount old\n\n"
-	        "MaildirStore near\nSubFolders Maildir++\n") < 0 ||
+	        "MaildirStore near\nSubFolders Maildir++\n"
+	        /* UIDs in a database per folder, not ",U=N" in file names:
+	         * Dovecot's MOVE keeps a file's name, and a name carrying
+	         * INBOX's UID into another folder there is a duplicate UID
+	         * that fails the next run. */
+	        "AltMap yes\n") < 0 ||
 	    mbsync_line(out, outlen, &o, "Inbox", job->maildir) < 0 ||
 	    /* Pull only, new messages and flag changes: a deletion on the
 	     * old server is not carried over, nothing is ever pushed back,

@@ -506,9 +506,11 @@ def test_what_the_user_did_in_tern_stays(srv, old):
     pwfile = password_file(srv, password)
     sync(srv, old, addr, user, pwfile)
     assert_exactly_once(maildir, want, [])
-    inbox = sorted(k for k, v in want.items() if v[0] == "")
-    work = sorted(k for k, v in want.items() if v[0] == ".Work")
-    gone, moved = inbox[0], work[0]
+    # In the old server's order, so in UID order: the message moved from
+    # Work (UID 1 there) lands beside INBOX's own UID 1, which stays.
+    inbox = [k for k, v in want.items() if v[0] == ""]
+    work = [k for k, v in want.items() if v[0] == ".Work"]
+    gone, moved = inbox[-1], work[0]
     unread = [k for k in inbox if want[k][1] == ""][0]
     doveadm(srv, maildir, "expunge", "mailbox", "INBOX",
             "header", "Message-ID", gone)
