@@ -332,3 +332,285 @@ def test_mailbox_server_none_starts_no_dovecot(dovecot_factory):
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", t.mailbox_port("imap")), timeout=2).close()
     assert "dovecot" not in t.log()
+
+
+# ---------------------------------------------------------------------------
+# With logins (tern-checkpassword asking lookup): mail tern delivers, read
+# over IMAP and POP3.
+# ---------------------------------------------------------------------------
+
+import imaplib  # noqa: E402
+import time  # noqa: E402
+
+from ternlib import add_account, header, make_msg, uniq  # noqa: E402
+
+OFFICE, OFFICE_PW = "office@example.test", "office-pop3-pw-1"
+
+
+@pytest.fixture(scope="module")
+def msrv(request):
+    """A tern with Dovecot, a domain whose catch-all is the collective
+    mailbox OFFICE."""
+    failed_before = request.session.testsfailed
+    t = DovecotTern()
+    try:
+        t.setup(domains=["example.test"])
+        add_account(t, OFFICE, OFFICE_PW)
+        t.cli("alias", "add", "@example.test", OFFICE)
+        t.start()
+    except BaseException:
+        _finish(t, request, failed_before)
+        raise
+    yield t
+    _finish(t, request, failed_before)
+
+
+def account(t, prefix="u"):
+    addr = "%s@example.test" % uniq(prefix)
+    pw = "pw-%s-secret" % uniq("p")
+    add_account(t, addr, pw)
+    return addr, pw
+
+
+def login_imap(t, addr, pw, tls="starttls"):
+    c = t.imap(tls=tls)
+    typ, data = c.login(addr, pw)
+    assert typ == "OK", data
+    return c
+
+
+def deliver(t, addr, n=1, **kw):
+    """Sends a message to addr and waits until its Maildir holds n."""
+    subject = kw.pop("subject", None) or uniq("subj")
+    t.send(addr, subject=subject, **kw)
+    t.wait_count(addr, n)
+    return subject
+
+
+def imap_subjects(c, mailbox="INBOX"):
+    typ, data = c.select(mailbox)
+    assert typ == "OK", data
+    typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])") \
+        if int(data[0]) else ("OK", [])
+    return [header(part[1], "Subject") for part in data if isinstance(part, tuple)]
+
+
+def test_delivered_message_seen_over_imap_and_pop3(msrv):
+    addr, pw = account(msrv)
+    subject = deliver(msrv, addr)
+    c = login_imap(msrv, addr, pw, tls="implicit")
+    try:
+        assert imap_subjects(c) == [subject]
+    finally:
+        c.logout()
+    p = msrv.pop3()
+    try:
+        p.user(addr)
+        p.pass_(pw)
+        count, _ = p.stat()
+        assert count == 1
+        raw = b"\r\n".join(p.retr(1)[1])
+        assert header(raw, "Subject") == subject
+    finally:
+        p.quit()
+
+
+def test_capabilities_after_login(msrv):
+    addr, pw = account(msrv)
+    c = login_imap(msrv, addr, pw)
+    try:
+        typ, data = c.capability()
+        caps = data[0].decode().split()
+        for want in ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC",
+                     "SPECIAL-USE", "LITERAL+", "ENABLE"):
+            assert want in caps, "CAPABILITY after login: %s missing from %r" % (want, caps)
+    finally:
+        c.logout()
+
+
+def test_special_use_folders_present_and_subscribed(msrv):
+    addr, pw = account(msrv)
+    c = login_imap(msrv, addr, pw)
+    try:
+        want = {"Drafts", "Sent", "Trash", "Junk", "Archive"}
+        for cmd in (c.list, c.lsub):
+            typ, data = cmd()
+            assert typ == "OK", data
+            got = {}
+            for line in data:
+                m = re.match(rb'\(([^)]*)\) "." (\S+)', line)
+                got[m.group(2).decode()] = m.group(1).decode()
+            for name in want:
+                assert name in got, "%s: %s missing from %r" % (cmd.__name__, name, data)
+                assert "\\" + name in got[name], "%s has no \\%s: %r" % (name, name, data)
+        # Created at first use, a Maildir++ folder inside the account's
+        # Maildir, as tern's user.
+        typ, data = c.select("Sent")
+        assert typ == "OK", data
+    finally:
+        c.logout()
+    md = msrv.maildir(addr)
+    assert os.path.isdir(os.path.join(md, ".Sent", "cur")), os.listdir(md)
+    st = os.stat(os.path.join(md, ".Sent"))
+    assert st.st_uid == os.stat(md).st_uid
+
+
+def test_idle_sees_exists(msrv):
+    addr, pw = account(msrv)
+    deliver(msrv, addr)
+    c = login_imap(msrv, addr, pw)
+    try:
+        typ, data = c.select("INBOX")
+        assert data == [b"1"], data
+        tag = c._new_tag().decode()
+        c.send(("%s IDLE\r\n" % tag).encode())
+        assert c.readline().startswith(b"+"), "no continuation for IDLE"
+        subject = uniq("idle")
+        msrv.send(addr, subject=subject)
+        deadline = time.monotonic() + 3 * WAIT
+        c.sock.settimeout(3 * WAIT)
+        seen = []
+        while time.monotonic() < deadline:
+            line = c.readline()
+            assert line, "connection closed during IDLE: %r" % seen
+            seen.append(line)
+            if re.match(rb"\* 2 EXISTS", line):
+                break
+        assert any(re.match(rb"\* 2 EXISTS", l) for l in seen), seen
+        c.send(b"DONE\r\n")
+        while True:
+            line = c.readline()
+            if line.startswith(tag.encode()):
+                assert b" OK" in line, line
+                break
+        assert subject in imap_subjects(c)
+    finally:
+        c.logout()
+
+
+def test_uid_move_appenduid_uid_expunge(msrv):
+    addr, pw = account(msrv)
+    c = login_imap(msrv, addr, pw)
+    try:
+        msg = make_msg(subject="appended", to=addr)
+        typ, data = c.append("INBOX", None, None, msg)
+        assert typ == "OK", data
+        m = re.search(rb"\[APPENDUID (\d+) (\d+)\]", data[0])
+        assert m, "no APPENDUID in %r" % data
+        uid = m.group(2).decode()
+        c.select("INBOX")
+        typ, data = c.uid("MOVE", uid, "Archive")
+        assert typ == "OK", data
+        assert any(b"COPYUID" in (d or b"") for d in data) or \
+            b"COPYUID" in b" ".join(r for r in c.untagged_responses.get("OK", [])), \
+            (data, c.untagged_responses)
+        assert imap_subjects(c, "INBOX") == []
+        assert imap_subjects(c, "Archive") == ["appended"]
+        c.select("Archive")
+        typ, data = c.uid("SEARCH", None, "ALL")
+        auid = data[0].split()[0].decode()
+        c.uid("STORE", auid, "+FLAGS", "(\\Deleted)")
+        typ, data = c.uid("EXPUNGE", auid)
+        assert typ == "OK", data
+        assert imap_subjects(c, "Archive") == []
+    finally:
+        c.logout()
+
+
+def test_two_sessions_stay_consistent(msrv):
+    addr, pw = account(msrv)
+    deliver(msrv, addr, subject="first")
+    a = login_imap(msrv, addr, pw)
+    b = login_imap(msrv, addr, pw, tls="implicit")
+    try:
+        a.select("INBOX")
+        b.select("INBOX")
+        # b flags and expunges; a hears of it at its next command.
+        b.store("1", "+FLAGS", "(\\Deleted)")
+        b.expunge()
+        a.noop()
+        assert a.untagged_responses.get("EXPUNGE") or \
+            imap_subjects(a) == [], a.untagged_responses
+        # tern delivers; both see it, with the same UID.
+        msrv.send(addr, subject="second")
+        assert wait_until(lambda: imap_subjects(b) == ["second"], 3 * WAIT), \
+            imap_subjects(b)
+        uids = []
+        for c in (a, b):
+            c.select("INBOX")
+            typ, data = c.uid("SEARCH", None, "ALL")
+            uids.append(data[0].split())
+            assert imap_subjects(c) == ["second"]
+        assert uids[0] == uids[1] and len(uids[0]) == 1, uids
+        # a marks it seen; b sees the flag.
+        a.uid("STORE", uids[0][0].decode(), "+FLAGS", "(\\Seen)")
+        typ, data = b.uid("FETCH", uids[0][0].decode(), "(FLAGS)")
+        assert b"\\Seen" in data[0], data
+    finally:
+        a.logout()
+        b.logout()
+
+
+def test_collective_catchall_emptied_over_pop3(msrv):
+    """fetchmail's multidrop: RETR every message, DELE it, QUIT; each one
+    carries its original recipient for the company server to sort."""
+    p = msrv.pop3(tls="implicit")
+    p.user(OFFICE)
+    p.pass_(OFFICE_PW)
+    for i in range(1, p.stat()[0] + 1):
+        p.dele(i)
+    p.quit()
+    rcpts = ["%s@example.test" % uniq("nobody") for _ in range(3)]
+    for r in rcpts:
+        msrv.send(r, subject="to " + r)
+    msrv.wait_count(OFFICE, 3, timeout=3 * WAIT)
+    p = msrv.pop3()
+    try:
+        p.user(OFFICE)
+        p.pass_(OFFICE_PW)
+        count, _ = p.stat()
+        assert count == 3, count
+        seen = []
+        for i in range(1, count + 1):
+            raw = b"\r\n".join(p.retr(i)[1])
+            seen.append(header(raw, "X-Original-To"))
+            assert header(raw, "Delivered-To"), raw[:400]
+            p.dele(i)
+        assert sorted(seen) == sorted(rcpts), seen
+    finally:
+        p.quit()
+    p = msrv.pop3()
+    try:
+        p.user(OFFICE)
+        p.pass_(OFFICE_PW)
+        assert p.stat()[0] == 0
+    finally:
+        p.quit()
+    md = msrv.maildir(OFFICE)
+    assert os.listdir(os.path.join(md, "new")) == [] and \
+        os.listdir(os.path.join(md, "cur")) == []
+
+
+def test_pop3_uidl_same_across_restart(dovecot_factory):
+    t = dovecot_factory()
+    t.setup(domains=["example.test"])
+    addr, pw = "keep@example.test", "keep-pop3-pw-1"
+    add_account(t, addr, pw)
+    t.start()
+    deliver(t, addr, subject="one")
+    deliver(t, addr, n=2, subject="two")
+
+    def uidl():
+        p = t.pop3()
+        try:
+            p.user(addr)
+            p.pass_(pw)
+            return [l.split()[1] for l in p.uidl()[1]]
+        finally:
+            p.quit()
+
+    before = uidl()
+    assert len(before) == 2 and len(set(before)) == 2, before
+    assert t.stop() == 0, t.log_tail()
+    t.start()
+    assert uidl() == before
