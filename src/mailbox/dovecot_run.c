@@ -174,12 +174,19 @@ static void
 dovecot_reap_group(pid_t pgid)
 {
 	time_t deadline = dovecot_now() + DOVECOT_GROUP_WAIT;
+	int killed = 0;
 
 	while (kill(-pgid, 0) == 0 || errno == EPERM) {
 		if (dovecot_now() >= deadline) {
+			if (killed) {
+				log_error("dovecot processes of group %d "
+				    "survive SIGKILL", (int)pgid);
+				return;
+			}
 			log_warn("dovecot processes left in group %d: killing "
 			    "them", (int)pgid);
 			kill(-pgid, SIGKILL);
+			killed = 1;
 			deadline = dovecot_now() + DOVECOT_GROUP_WAIT;
 		}
 		poll(NULL, 0, 50);
