@@ -614,3 +614,23 @@ def test_pop3_uidl_same_across_restart(dovecot_factory):
     assert t.stop() == 0, t.log_tail()
     t.start()
     assert uidl() == before
+
+
+def test_login_reaches_tern_as_typed(msrv):
+    """Dovecot passes the login on unchanged (auth_username_format = %u,
+    no character filter): a '+' in it works, and a miscased one reaches
+    tern's exact comparison, which names the reason."""
+    addr = "%s+tag@example.test" % uniq("plus")
+    pw = "plus-imap-pw-1"
+    add_account(msrv, addr, pw)
+    c = login_imap(msrv, addr, pw)
+    c.logout()
+    mark = msrv.log_mark()
+    c = msrv.imap()
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            c.login(addr.upper(), pw)
+    finally:
+        c.shutdown()
+    msrv.wait_log(r"auth failed login=%s reason=case-mismatch existing=%s .*proto=imap"
+                  % (re.escape(addr.upper()), re.escape(addr)), since=mark)
