@@ -21,10 +21,18 @@
  * "replication-notify-fifo"): base_dir stays below this. */
 #define DOVECOT_BASE_DIR_MAX 60
 
-/* Where the generated config puts things, and who runs what. */
+/* Root's folder for Dovecot's runtime files when tern runs as root. */
+#define DOVECOT_RUN_ROOT "/run/tern-dovecot"
+
+/* Where the generated config puts things, and who runs what.  As root,
+ * what Dovecot's master (root) reads and writes lies outside state_dir,
+ * which tern's user owns and could rearrange: it reads a root-owned copy
+ * of the config, run_conf, and keeps its state in /run too. */
 struct dovecot_paths {
 	char dir[PATH_MAX];             /* state_dir/dovecot */
 	char conf[PATH_MAX];            /* state_dir/dovecot/dovecot.conf */
+	char run_conf[PATH_MAX];        /* the file Dovecot reads */
+	char run_name[32];              /* its name in DOVECOT_RUN_ROOT */
 	char state[PATH_MAX];           /* Dovecot's own state_dir */
 	char base_dir[DOVECOT_BASE_DIR_MAX + 1];
 	char checkpassword[PATH_MAX];   /* next to the running tern */

@@ -36,22 +36,28 @@ dovecot_fnv(const char *s)
 	return h;
 }
 
+#define DOVECOT_PATH(field, ...) \
+	(snprintf(p->field, sizeof(p->field), __VA_ARGS__) < (int)sizeof(p->field))
+
 /* Dovecot's sockets live under base_dir, and state_dir may be long (the
  * tests' are): a short folder named by a hash of state_dir, in /run as
- * root, in /tmp otherwise (one per user and state_dir). */
+ * root, in /tmp otherwise (one per user and state_dir).  As root the
+ * config Dovecot reads and its state are root's, beside base_dir; as an
+ * ordinary user they stay in state_dir/dovecot. */
 static int
-dovecot_base_dir(const char *state_dir, struct dovecot_paths *p)
+dovecot_run_paths(const char *state_dir, struct dovecot_paths *p)
 {
 	unsigned long long h = (unsigned long long)dovecot_fnv(state_dir);
-	int n;
 
-	if (p->root)
-		n = snprintf(p->base_dir, sizeof(p->base_dir),
-		    "/run/tern-dovecot/%016llx", h);
-	else
-		n = snprintf(p->base_dir, sizeof(p->base_dir),
-		    "/tmp/tern-dovecot-%u-%016llx", (unsigned)p->uid, h);
-	return (n < 0 || (size_t)n >= sizeof(p->base_dir)) ? -1 : 0;
+	if (!p->root)
+		return DOVECOT_PATH(base_dir, "/tmp/tern-dovecot-%u-%016llx",
+		    (unsigned)p->uid, h) && DOVECOT_PATH(run_conf, "%s",
+		    p->conf) && DOVECOT_PATH(state, "%s/dovecot/state",
+		    state_dir) ? 0 : -1;
+	return DOVECOT_PATH(base_dir, DOVECOT_RUN_ROOT "/%016llx", h) &&
+	    DOVECOT_PATH(run_name, "%016llx.conf", h) &&
+	    DOVECOT_PATH(run_conf, DOVECOT_RUN_ROOT "/%s", p->run_name) &&
+	    DOVECOT_PATH(state, DOVECOT_RUN_ROOT "/%016llx.state", h) ? 0 : -1;
 }
 
 /* The directory of the running binary: tern-checkpassword is built next
@@ -90,9 +96,6 @@ dovecot_ids(const struct conf *conf, struct dovecot_paths *p)
 	    strlen(gr->gr_name) < sizeof(p->group) ? 0 : -1;
 }
 
-#define DOVECOT_PATH(field, ...) \
-	(snprintf(p->field, sizeof(p->field), __VA_ARGS__) < (int)sizeof(p->field))
-
 int
 dovecot_paths_init(const struct conf *conf, struct dovecot_paths *p,
     char *err, size_t errlen)
@@ -112,13 +115,12 @@ dovecot_paths_init(const struct conf *conf, struct dovecot_paths *p,
 	}
 	if (!DOVECOT_PATH(dir, "%s/dovecot", conf->state_dir) ||
 	    !DOVECOT_PATH(conf, "%s/dovecot/dovecot.conf", conf->state_dir) ||
-	    !DOVECOT_PATH(state, "%s/dovecot/state", conf->state_dir) ||
 	    !DOVECOT_PATH(checkpassword, "%s/tern-checkpassword", bindir) ||
 	    !DOVECOT_PATH(auth_sock, "%s/auth.sock", conf->state_dir) ||
 	    !DOVECOT_PATH(cert, "%s", tls_own ? conf->tls_cert :
 	    conf->state_dir) || !DOVECOT_PATH(key, "%s", tls_own ?
 	    conf->tls_key : conf->state_dir) ||
-	    dovecot_base_dir(conf->state_dir, p) < 0) {
+	    dovecot_run_paths(conf->state_dir, p) < 0) {
 		snprintf(err, errlen, "dovecot: a path is too long");
 		return -1;
 	}
@@ -371,18 +373,24 @@ dovecot_conf_write(const struct conf *conf, const struct dovecot_paths *p,
 
 	if (dovecot_conf_text(conf, p, &text, &len, err, errlen) < 0)
 		return -1;
-	if (dovecot_mkdir(p->dir, p) < 0 || dovecot_mkdir(p->state, p) < 0 ||
-	    (p->root && dovecot_mkdir("/run/tern-dovecot", p) < 0) ||
-	    dovecot_mkdir(p->base_dir, p) < 0) {
+	if (dovecot_mkdir(p->dir, p) < 0 ||
+	    (p->root && dovecot_mkdir(DOVECOT_RUN_ROOT, p) < 0) ||
+	    dovecot_mkdir(p->state, p) < 0 || dovecot_mkdir(p->base_dir, p) < 0) {
 		snprintf(err, errlen, "dovecot: cannot create its folders "
 		    "(%s, %s): %s", p->dir, p->base_dir, strerror(errno));
 		free(text);
 		return -1;
 	}
+	/* The copy in state_dir is for the postmaster's eyes (and doveadm)
+	 * when Dovecot reads root's. */
 	r = durable_replace(p->dir, "dovecot.conf", text, len);
 	if (r < 0)
 		snprintf(err, errlen, "dovecot: cannot write %s: %s", p->conf,
 		    strerror(errno));
+	if (r == 0 && p->root && (r = durable_replace(DOVECOT_RUN_ROOT,
+	    p->run_name, text, len)) < 0)
+		snprintf(err, errlen, "dovecot: cannot write %s: %s",
+		    p->run_conf, strerror(errno));
 	free(text);
 	return r;
 }

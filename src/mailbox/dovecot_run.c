@@ -353,7 +353,7 @@ dovecot_start(const struct conf *conf, int *ctl_r, char *err, size_t errlen)
 		if (dup3(pfd[0], 3, O_CLOEXEC) < 0 ||
 		    close_range(4, ~0U, 0) < 0)
 			fatal("close_range: %s", strerror(errno));
-		exit(dovecot_main(p.conf, 3, master));
+		exit(dovecot_main(p.run_conf, 3, master));
 	}
 	close(pfd[0]);
 	*ctl_r = pfd[1];

@@ -634,3 +634,24 @@ def test_login_reaches_tern_as_typed(msrv):
         c.shutdown()
     msrv.wait_log(r"auth failed login=%s reason=case-mismatch existing=%s .*proto=imap"
                   % (re.escape(addr.upper()), re.escape(addr)), since=mark)
+
+
+@ternlib.root_only
+def test_root_dovecot_reads_only_root_owned_files(dsrv):
+    """As root, Dovecot's master reads its config from a root-owned copy
+    outside state_dir (which tern's user owns and could rearrange), the
+    same text as state_dir/dovecot/dovecot.conf."""
+    pid = dsrv.dovecot_master_pid()
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        args = f.read().split(b"\0")
+    conf = args[args.index(b"-c") + 1].decode()
+    assert conf.startswith("/run/tern-dovecot/"), args
+    st = os.stat(conf)
+    assert st.st_uid == 0 and st.st_mode & 0o022 == 0, (conf, oct(st.st_mode), st.st_uid)
+    assert os.stat(os.path.dirname(conf)).st_uid == 0
+    with open(conf) as f, open(os.path.join(dsrv.state_dir, "dovecot", "dovecot.conf")) as g:
+        text = f.read()
+        assert text == g.read()
+    state = re.search(r"^state_dir = (\S+)$", text, re.M).group(1)
+    assert state.startswith("/run/tern-dovecot/"), state
+    assert os.stat(state).st_uid == 0
