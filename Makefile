@@ -12,7 +12,12 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl
 
 # One build tree per flavour: plain, and AddressSanitizer + UBSan.
 B       ?= build
+# tern-checkpassword is linked statically: Dovecot execs it for every
+# IMAP and POP3 login, and with no dynamic loader to run each exec costs
+# about a quarter less CPU (bench/imap_login.py).  ASan cannot link so.
+CKPW_LDFLAGS := -static
 ifeq ($(SANITIZE),1)
+CKPW_LDFLAGS :=
 B       := build-asan
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -35,7 +40,7 @@ $(B)/tern: $(B)/src/main.o $(B)/libtern.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tern-checkpassword: $(CKPW_SRCS:%.c=$(B)/%.o)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) $(CKPW_LDFLAGS) -o $@ $^
 
 $(B)/libtern.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

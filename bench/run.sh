@@ -45,3 +45,9 @@ for key, label in (("auth_sessions_per_s", "authenticated TLS sessions/s"),
         print("submission | %s | %.0f [%.0f-%.0f]" % (label, statistics.median(vals), min(vals), max(vals)))
 PY
 rm -f "$runs"
+
+# IMAP logins per second (issue 10): through tern's login path
+# (tern-checkpassword and auth.sock) beside Dovecot's own passwd-file on
+# the same SHA-512-crypt and yescrypt hashes, same Dovecot, auth cache off
+# on both; REPS runs each, medians printed.
+/usr/bin/python3 bench/imap_login.py "$REPS" 300 8 40 || echo "bench: the IMAP login run failed (see above)"

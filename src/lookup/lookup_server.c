@@ -1,6 +1,7 @@
 /*
  * The lookup process: the only process that opens tern.db.  It answers
- * smtpd and the queue over their channels; a request is checked like
+ * smtpd and the queue over their channels, and IMAP and POP3 logins from
+ * Dovecot on auth.sock (lookup_sock.c); a request is checked like
  * network input (ipc_reader) because a compromised smtpd is exactly what
  * this separation guards against.  Each peer may ask only its own
  * questions (lookup_requests): smtpd does not learn TLS policies, the

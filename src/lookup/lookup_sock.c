@@ -26,9 +26,16 @@
 #include "deliver/maildir.h"
 #include "lookup/lookup.h"
 #include "lookup/lookup_sock.h"
+#include "lookup/password.h"
 #include "mailbox/login_proto.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+
+/* The protocol's bounds are the policy's own. */
+_Static_assert(LOGIN_PROTO_LOGIN_MAX + 1 == DIR_LOGIN_MAX, "login bound");
+_Static_assert(LOGIN_PROTO_PASSWORD_MAX == PASSWORD_MAX, "password bound");
+_Static_assert(LOGIN_PROTO_CLIENT_MAX < LOOKUP_CLIENT_MAX, "client bound");
+_Static_assert(LOGIN_PROTO_DELAY_MAX == LOOKUP_AUTH_DELAY_MAX, "delay bound");
 
 #define LOOKUP_SOCK_NAME    "auth.sock"
 #define LOOKUP_SOCK_MAX     128     /* connections at once */
