@@ -50,6 +50,8 @@ listen_smtp = 127.0.0.1:$PORT
 listen_submission =
 listen_submissions = 127.0.0.1:$SUBMISSIONS_PORT
 max_recipients = 1000
+# SMTP only: no Dovecot on 143, 993, 110, 995.
+mailbox_server = none
 # the relay scenario: smtp-source is in 127.0.0.0/8 and cannot AUTH;
 # everything remote goes to smtp-sink.
 relayhost = [127.0.0.1]:$SINK

@@ -51,3 +51,9 @@ rm -f "$runs"
 # beside it `cp -a` and `doveadm import` of the same tree.
 /usr/bin/python3 bench/import.py "$(pwd)/build/tern" 10000 "$REPS" ||
   echo "bench: the import run failed (see above)"
+
+# IMAP logins per second (issue 10): through tern's login path
+# (tern-checkpassword and auth.sock) beside Dovecot's own passwd-file on
+# the same SHA-512-crypt and yescrypt hashes, same Dovecot, auth cache off
+# on both; REPS runs each, medians printed.
+/usr/bin/python3 bench/imap_login.py "$REPS" 300 8 40 || echo "bench: the IMAP login run failed (see above)"

@@ -32,6 +32,11 @@ state_dir = $RUN/state
 listen_smtp = 127.0.0.1:2525
 listen_submission = 127.0.0.1:2587
 listen_submissions = 127.0.0.1:2465
+# IMAP and POP3 through Dovecot (docs/mailbox.md), on high ports.
+listen_imap = 127.0.0.1:2143
+listen_imaps = 127.0.0.1:2993
+listen_pop3 = 127.0.0.1:2110
+listen_pop3s = 127.0.0.1:2995
 # Port 2525's screen would hold each new client 6 s: the demo's own
 # clients come from this machine, let in at once.
 screen_access = permit 127.0.0.1 ::1

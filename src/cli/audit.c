@@ -1,8 +1,8 @@
 /*
  * tern audit [--since DURATION] [--json]: what enforcing refused, or would
  * have refused in warn mode, as counted in the directory: one block per
- * login and client, the busiest first, each event with its count and its
- * first and last time seen.  A block's header marks a client the
+ * login and client, the busiest first, each event with its protocol (smtp,
+ * imap, pop3), its count and its first and last time seen.  A block's header marks a client the
  * brute-force brake slowed or refused.  Everything printed came from the network
  * (logins may hold any byte), so the text is escaped for the terminal and
  * the JSON is escaped as JSON, both valid UTF-8 whatever the input.
@@ -18,7 +18,7 @@
 #include "util/xmalloc.h"
 
 struct audit_event {
-	char *kind, *existing, *address;
+	char *kind, *existing, *address, *protocol;
 	unsigned long long count;
 	long long first, last;
 };
@@ -93,6 +93,8 @@ audit_json_row(struct audit_out *o, const struct dir_audit_row *r)
 	audit_put_json(r->address);
 	fputs(", \"client_ip\": ", stdout);
 	audit_put_json(r->client_ip);
+	fputs(", \"protocol\": ", stdout);
+	audit_put_json(r->protocol);
 	printf(", \"count\": %llu", r->count);
 	printf(", \"first_seen\": \"%s\"", audit_time(r->first_seen, t));
 	printf(", \"last_seen\": \"%s\"}", audit_time(r->last_seen, t));
@@ -117,8 +119,9 @@ audit_block_print(struct audit_block *b)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct audit_event *e = &b->ev[i];
 
-		printf("  %8llu  %-22s  first %s  last %s", e->count, e->kind,
-		    audit_time(e->first, t1), audit_time(e->last, t2));
+		printf("  %8llu  %-22s  %-4s  first %s  last %s", e->count,
+		    e->kind, e->protocol, audit_time(e->first, t1),
+		    audit_time(e->last, t2));
 		if (e->address[0] != '\0') {
 			fputs("  address ", stdout);
 			audit_put_text(e->address);
@@ -138,6 +141,7 @@ audit_block_clear(struct audit_block *b)
 		free(b->ev[i].kind);
 		free(b->ev[i].existing);
 		free(b->ev[i].address);
+		free(b->ev[i].protocol);
 	}
 	free(b->ev);
 	free(b->login);
@@ -181,6 +185,7 @@ audit_text_row(struct audit_out *o, const struct dir_audit_row *r)
 	e->kind = xstrdup(r->kind);
 	e->existing = xstrdup(r->existing_login);
 	e->address = xstrdup(r->address);
+	e->protocol = xstrdup(r->protocol);
 	e->count = r->count;
 	e->first = r->first_seen;
 	e->last = r->last_seen;

@@ -103,6 +103,14 @@ struct conf {
 	unsigned client_connection_limit;   /* open at once; 0: none */
 	unsigned client_connection_rate;    /* new per minute; 0: none */
 	unsigned client_ipv6_prefix_length; /* bits of an IPv6 client's key */
+	/* IMAP and POP3 through Dovecot */
+	int mailbox_server;         /* CONF_MAILBOX_DOVECOT or _NONE */
+	char *listen_imap;          /* STARTTLS; "" disables */
+	char *listen_imaps;         /* implicit TLS; "" disables */
+	char *listen_pop3;          /* STLS; "" disables */
+	char *listen_pop3s;         /* implicit TLS; "" disables */
+	char *dovecot_extra_config; /* "" for none */
+	unsigned mailbox_max_connections; /* per account and client address */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */
@@ -110,6 +118,8 @@ enum { CONF_TLS_MAY = 0, CONF_TLS_ENCRYPT = 1, CONF_TLS_VERIFY = 2 };
 
 /* What the screen does with a client that failed a test. */
 enum { CONF_SCREEN_ENFORCE = 0, CONF_SCREEN_DROP = 1, CONF_SCREEN_IGNORE = 2 };
+/* The values of mailbox_server. */
+enum { CONF_MAILBOX_DOVECOT = 0, CONF_MAILBOX_NONE = 1 };
 /* The values of stress. */
 enum { CONF_STRESS_AUTO = 0, CONF_STRESS_ON = 1, CONF_STRESS_OFF = 2 };
 

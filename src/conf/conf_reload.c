@@ -3,7 +3,10 @@
  * was used up at start.  master bound the listening sockets and read the
  * TLS key as root before it dropped to user; the queue set up its DNS
  * resolver; state_dir holds the lock, the queue and the directory;
- * smtpd sized its table of sessions by max_sessions.  A new
+ * smtpd sized its table of sessions by max_sessions; Dovecot's
+ * configuration (mailbox_server, listen_imap...) was written and read at
+ * start, and Dovecot's master, root where tern started as root, is not
+ * told again.  A new
  * value of one of these takes effect only at a restart, so a reload keeps
  * the running one.  Trusts both configs: each was read by conf_load.
  */
@@ -20,6 +23,8 @@ static const char *const conf_restart_only[] = {
 	"listen_smtp", "listen_submission", "listen_submissions",
 	"tls_cert", "tls_key",
 	"dns_servers", "max_sessions",
+	"mailbox_server", "listen_imap", "listen_imaps", "listen_pop3",
+	"listen_pop3s", "dovecot_extra_config", "mailbox_max_connections",
 };
 
 const char *
@@ -30,14 +35,15 @@ conf_restart_only_name(size_t i)
 }
 
 /* The key of a restart-only name; a name not in the table, or neither a
- * text setting nor a number, is our own bug. */
+ * text setting, a number nor a word, is our own bug. */
 static const struct conf_key *
 conf_restart_key(const char *name)
 {
 	const struct conf_key *k = conf_key_find(name);
 
 	if (k == NULL || (k->type != CONF_STRING && k->type != CONF_LISTEN &&
-	    k->type != CONF_TEXT && k->type != CONF_UINT))
+	    k->type != CONF_TEXT && k->type != CONF_UINT &&
+	    k->type != CONF_ENUM))
 		bug("restart-only setting %s is not text or a number", name);
 	return k;
 }
@@ -61,6 +67,22 @@ conf_keep_number(const struct conf_key *k, struct conf *fresh,
 	return 1;
 }
 
+/* A word (CONF_ENUM) keeps running's value, named by its word. */
+static int
+conf_keep_word(const struct conf_key *k, struct conf *fresh,
+    struct conf *running, conf_changed_fn *changed, void *arg)
+{
+	int *now = (int *)((char *)fresh + k->offset);
+	int *was = (int *)((char *)running + k->offset);
+
+	if (*now == *was)
+		return 0;
+	if (changed != NULL)
+		changed(k->name, k->words[*was], k->words[*now], arg);
+	*now = *was;
+	return 1;
+}
+
 size_t
 conf_keep_restart_only(struct conf *fresh, struct conf *running,
     conf_changed_fn *changed, void *arg)
@@ -74,6 +96,11 @@ conf_keep_restart_only(struct conf *fresh, struct conf *running,
 
 		if (k->type == CONF_UINT) {
 			n += (size_t)conf_keep_number(k, fresh, running,
+			    changed, arg);
+			continue;
+		}
+		if (k->type == CONF_ENUM) {
+			n += (size_t)conf_keep_word(k, fresh, running,
 			    changed, arg);
 			continue;
 		}

@@ -67,6 +67,7 @@ static const char *const enforce_warn[] = { "enforce", "warn", NULL };
 static const char *const tls_policies[] = { "may", "encrypt", "verify", NULL };
 static const char *const screen_actions[] = { "enforce", "drop", "ignore", NULL };
 static const char *const stress_modes[] = { "auto", "on", "off", NULL };
+static const char *const mailbox_servers[] = { "dovecot", "none", NULL };
 
 static char *conf_default_hostname(void);
 
@@ -259,6 +260,24 @@ const struct conf_key conf_keys[] = {
 	    "0: no limit"),
 	KEY(client_ipv6_prefix_length, CONF_UINT, "64", 1, 128,
 	    "IPv6 clients in one network of this prefix count as one "
+	    "client address"),
+
+	/* IMAP and POP3: Dovecot, configured and run by tern (restart only) */
+	KEY_ENUM(mailbox_server, mailbox_servers, "dovecot",
+	    "who serves IMAP and POP3: dovecot (run by tern) or none"),
+	KEY(listen_imap, CONF_LISTEN, "0.0.0.0:143", 0, 0,
+	    "addresses for IMAP with STARTTLS; empty disables"),
+	KEY(listen_imaps, CONF_LISTEN, "0.0.0.0:993", 0, 0,
+	    "addresses for IMAP over implicit TLS; empty disables"),
+	KEY(listen_pop3, CONF_LISTEN, "0.0.0.0:110", 0, 0,
+	    "addresses for POP3 with STLS; empty disables"),
+	KEY(listen_pop3s, CONF_LISTEN, "0.0.0.0:995", 0, 0,
+	    "addresses for POP3 over implicit TLS; empty disables"),
+	KEY(dovecot_extra_config, CONF_TEXT, "", 0, 0,
+	    "file of the postmaster's own Dovecot lines, included last; "
+	    "empty: none"),
+	KEY(mailbox_max_connections, CONF_UINT, "20", 1, 10000,
+	    "most IMAP (and POP3) connections of one account from one "
 	    "client address"),
 };
 

@@ -111,6 +111,37 @@ static const char *const migrations[] = {
 	"  last_seen INTEGER NOT NULL,"
 	"  UNIQUE (account_id, client_ip));"
 	"CREATE INDEX known_clients_last_seen ON known_clients(last_seen);",
+
+	/* 5: the protocol of each audit event (smtp, imap, pop3), so that
+	 * tern audit tells an IMAP client from an SMTP one; the rows from
+	 * before were all SMTP AUTH.  SQLite cannot change a UNIQUE
+	 * constraint: the table is rebuilt, its triggers and index with
+	 * it (DROP TABLE fires no trigger; the row count is set anew). */
+	"CREATE TABLE audit_v5 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  login TEXT NOT NULL COLLATE BINARY,"
+	"  existing_login TEXT NOT NULL COLLATE BINARY,"
+	"  address TEXT NOT NULL COLLATE NOCASE,"
+	"  client_ip TEXT NOT NULL,"
+	"  protocol TEXT NOT NULL DEFAULT 'smtp',"
+	"  count INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  UNIQUE (kind, login, existing_login, address, client_ip,"
+	"    protocol));"
+	"INSERT INTO audit_v5 (id, kind, login, existing_login, address,"
+	"  client_ip, protocol, count, first_seen, last_seen)"
+	"  SELECT id, kind, login, existing_login, address, client_ip,"
+	"  'smtp', count, first_seen, last_seen FROM audit;"
+	"DROP TABLE audit;"
+	"ALTER TABLE audit_v5 RENAME TO audit;"
+	"CREATE INDEX audit_last_seen ON audit(last_seen);"
+	"CREATE TRIGGER audit_row_added AFTER INSERT ON audit"
+	"  BEGIN UPDATE audit_rows SET n = n + 1; END;"
+	"CREATE TRIGGER audit_row_dropped AFTER DELETE ON audit"
+	"  BEGIN UPDATE audit_rows SET n = n - 1; END;"
+	"UPDATE audit_rows SET n = (SELECT count(*) FROM audit);",
 };
 
 #define DIR_SCHEMA_VERSION \

@@ -83,6 +83,12 @@ enum dir_auth_status dir_auth_lookup(struct directory *dir, const char *login,
 enum dir_auth_status dir_auth_result(enum dir_auth_status found, int verified,
     int *password_ok_r);
 
+/* The mailbox (a folded address) of the account whose login is exactly
+ * login: 1 with it in mailbox_r, 0 if there is none, -1 on error
+ * (logged). */
+int dir_account_mailbox(struct directory *dir, const char *login,
+    char mailbox_r[ADDR_BUF]);
+
 /* May the account of login use address as a sender (envelope or header)?
  * Its own addresses and its grants (an address, or "*@domain"); address ""
  * is the null sender, allowed only by the grant "<>".  Addresses compare
@@ -94,12 +100,13 @@ int dir_sender_allowed(struct directory *dir, const char *login,
  * "sender-outside-binding", "auth-failure", or "auth-slowed" and
  * "auth-refused" (a login the brute-force brake held back or refused
  * because of earlier failures); existing_login and address
- * may be "".  One row per distinct (kind, login, existing_login, address,
- * client_ip) with count, first and last seen; past max_rows rows the
- * oldest by last seen are dropped.  0 or -1. */
+ * may be "".  protocol is the door: "smtp", "imap" or "pop3".  One row
+ * per distinct (kind, login, existing_login, address, client_ip, protocol)
+ * with count, first and last seen; past max_rows rows the oldest by last
+ * seen are dropped.  0 or -1. */
 int dir_audit_record(struct directory *dir, const char *kind,
     const char *login, const char *existing_login, const char *address,
-    const char *client_ip, unsigned max_rows);
+    const char *client_ip, const char *protocol, unsigned max_rows);
 
 /* Known clients, for the brute-force brake: client addresses that logged
  * in to an account, remembered for ttl seconds. */
@@ -163,6 +170,7 @@ int dir_sender_list(struct directory *dir, const char *login,
 
 struct dir_audit_row {
 	const char *kind, *login, *existing_login, *address, *client_ip;
+	const char *protocol;   /* smtp, imap, pop3 */
 	unsigned long long count;
 	long long first_seen, last_seen;        /* Unix time */
 };

@@ -2,7 +2,7 @@
  * The audit for tern audit: what enforcing refused or would have refused
  * (a login in the wrong case, a sender outside its account, a failed
  * login), one row per distinct (kind, login, existing login, address,
- * client) with a count and the first and last time seen.  Counting is
+ * client, protocol) with a count and the first and last time seen.  Counting is
  * bounded: each value is cut to its size before it is stored, and past
  * max_rows rows the ones seen least recently are dropped, so a flood of
  * made-up logins cannot fill the disk.  The values come from the network
@@ -21,6 +21,19 @@ static const char *const audit_kinds[] = {
 	"auth-slowed", "auth-refused",
 };
 
+/* The doors a login comes through. */
+static const char *const audit_protocols[] = { "smtp", "imap", "pop3" };
+
+/* 1 if s is one of the n words of list. */
+static int
+audit_known(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* s cut to fit out (size len): the audit keeps a prefix of a value too
  * long to store rather than losing the event. */
 static const char *
@@ -38,13 +51,14 @@ static int
 audit_count(struct directory *dir, const char *const *v, char *err)
 {
 	return dir_exec(dir, "INSERT INTO audit (kind, login, existing_login, "
-	    "address, client_ip, count, first_seen, last_seen) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, 1, "
+	    "address, client_ip, protocol, count, first_seen, last_seen) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, "
 	    "CAST(strftime('%s', 'now') AS INTEGER), "
 	    "CAST(strftime('%s', 'now') AS INTEGER)) "
-	    "ON CONFLICT (kind, login, existing_login, address, client_ip) "
+	    "ON CONFLICT (kind, login, existing_login, address, client_ip, "
+	    "protocol) "
 	    "DO UPDATE SET count = count + 1, last_seen = excluded.last_seen",
-	    DIR_P(v[0], v[1], v[2], v[3], v[4]), err);
+	    DIR_P(v[0], v[1], v[2], v[3], v[4], v[5]), err);
 }
 
 /* Drops the rows past max, the least recently seen first.  The row count
@@ -65,25 +79,26 @@ audit_trim(struct directory *dir, unsigned max, char *err)
 int
 dir_audit_record(struct directory *dir, const char *kind,
     const char *login, const char *existing_login, const char *address,
-    const char *client_ip, unsigned max_rows)
+    const char *client_ip, const char *protocol, unsigned max_rows)
 {
 	char l[DIR_LOGIN_MAX], e[DIR_LOGIN_MAX], a[ADDR_BUF];
 	char c[AUDIT_CLIENT_MAX];
 	char err[DIR_ERR_MAX];
-	const char *v[5];
-	size_t i;
+	const char *v[6];
 	int rc;
 
-	for (i = 0; i < sizeof(audit_kinds) / sizeof(audit_kinds[0]); i++)
-		if (strcmp(kind, audit_kinds[i]) == 0)
-			break;
-	if (i == sizeof(audit_kinds) / sizeof(audit_kinds[0]))
+	if (!audit_known(kind, audit_kinds,
+	    sizeof(audit_kinds) / sizeof(audit_kinds[0])))
 		bug("dir_audit_record: unknown kind %s", kind);
+	if (!audit_known(protocol, audit_protocols,
+	    sizeof(audit_protocols) / sizeof(audit_protocols[0])))
+		bug("dir_audit_record: unknown protocol %s", protocol);
 	v[0] = kind;
 	v[1] = audit_cut(login, l, sizeof(l));
 	v[2] = audit_cut(existing_login, e, sizeof(e));
 	v[3] = audit_cut(address, a, sizeof(a));
 	v[4] = audit_cut(client_ip, c, sizeof(c));
+	v[5] = protocol;
 	if (dir_begin(dir, err) < 0) {
 		log_warn("directory: %s", err);
 		return -1;
@@ -114,10 +129,11 @@ dir_audit_list(struct directory *dir, long long since,
 	if (dir_begin_read(dir, err) < 0)
 		return -1;
 	if (dir_stmt(dir, "SELECT kind, login, existing_login, address, "
-	    "client_ip, count, first_seen, last_seen FROM audit "
+	    "client_ip, count, first_seen, last_seen, protocol FROM audit "
 	    "WHERE last_seen >= CAST(?1 AS INTEGER) "
 	    "ORDER BY sum(count) OVER (PARTITION BY login, client_ip) DESC, "
-	    "login, client_ip, count DESC, kind, address, existing_login",
+	    "login, client_ip, count DESC, kind, protocol, address, "
+	    "existing_login",
 	    DIR_P(num), &st, err) < 0)
 		return dir_end(dir, -1, err);
 	while ((rc = dir_step(dir, st, err)) == 1) {
@@ -129,6 +145,7 @@ dir_audit_list(struct directory *dir, long long since,
 		row.count = (unsigned long long)sqlite3_column_int64(st, 5);
 		row.first_seen = sqlite3_column_int64(st, 6);
 		row.last_seen = sqlite3_column_int64(st, 7);
+		row.protocol = dir_text(st, 8);
 		fn(arg, &row);
 	}
 	return dir_end(dir, dir_finalize(dir, st, rc, err), err);

@@ -165,3 +165,19 @@ dir_sender_allowed(struct directory *dir, const char *login,
 		log_warn("directory: %s", err);
 	return rc;
 }
+
+int
+dir_account_mailbox(struct directory *dir, const char *login,
+    char mailbox_r[ADDR_BUF])
+{
+	char err[DIR_ERR_MAX];
+	int rc;
+
+	if (strnlen(login, DIR_LOGIN_MAX) >= DIR_LOGIN_MAX)
+		return 0;
+	rc = dir_fetch_text(dir, "SELECT mailbox FROM accounts WHERE "
+	    "login = ?1", DIR_P(login), mailbox_r, ADDR_BUF, err);
+	if (rc < 0)
+		log_warn("directory: %s", err);
+	return rc;
+}

@@ -1,13 +1,20 @@
 /*
- * Logins and sender addresses, answered for smtpd.  The password arrives
- * from the network through smtpd: it is wiped as soon as it is checked.
+ * Logins and sender addresses.  One login policy for every door: a login
+ * from smtpd (SMTP AUTH, over its channel) and one from Dovecot (IMAP,
+ * POP3, through tern-checkpassword and auth.sock, lookup_sock.c) go
+ * through the same lookup_login(), which alone decides; each door only
+ * carries the answer back and logs it.  The password arrives from the
+ * network: it is wiped as soon as it is checked.
  * The password check itself runs on the crypt pool's
  * threads, so that logins never stall recipient lookups.  This is where
  * login_case = warn lets a miscased login in (never with a
  * wrong password), where the brute-force brake holds (auth_throttle.c;
- * the delay it asks for is waited out by smtpd, on a timer), where a
+ * its counts are shared by every protocol; the delay it asks for is
+ * waited out by the door, smtpd on a timer, tern-checkpassword by
+ * sleeping), where a
  * client that logged in is remembered as known to that login, and where
- * every event the postmaster audits before a switch-over is counted.
+ * every event the postmaster audits before a switch-over is counted,
+ * with the protocol it came through.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,36 +25,54 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define LOOKUP_CLIENT_MAX 64
-
 static void
 lookup_audit(struct lookup *lk, const char *kind, const char *login,
-    const char *existing, const char *address, const char *client)
+    const char *existing, const char *address, const char *client,
+    const char *proto)
 {
 	if (dir_audit_record(lk->dir, kind, login, existing, address, client,
-	    lk->conf->audit_max_rows) < 0)
+	    proto, lk->conf->audit_max_rows) < 0)
 		log_warn("cannot count a %s event for tern audit", kind);
 }
 
-/* What the directory said, turned into what smtpd does. */
+/* A login being checked: the crypt job first, so the pool frees it all. */
+struct lookup_login_job {
+	struct crypt_job crypt;
+	struct lookup *lk;
+	lookup_login_done_fn *done;
+	uint64_t ref;           /* the asker, as its door knows it */
+	uint32_t id;
+	enum dir_auth_status found;
+	int known;              /* the client logged in to this login before */
+	long long known_last;   /* when, last */
+	struct auth_attempt attempt;
+	const char *proto;      /* smtp, imap, pop3 (a static string) */
+	char login[DIR_LOGIN_MAX];
+	char existing[DIR_LOGIN_MAX];
+	char client[LOOKUP_CLIENT_MAX];
+};
+
+/* What the directory said, turned into what the door does. */
 static enum lookup_auth_result
-lookup_auth_decide(struct lookup *lk, enum dir_auth_status st,
-    int password_ok, const char *login, const char *existing,
-    const char *client)
+lookup_auth_decide(struct lookup *lk, const struct lookup_login_job *job,
+    enum dir_auth_status st, int password_ok)
 {
 	switch (st) {
 	case DIR_AUTH_OK:
 		return LOOKUP_AUTH_OK;
 	case DIR_AUTH_CASE_MISMATCH:
-		lookup_audit(lk, "case-mismatch", login, existing, "", client);
+		lookup_audit(lk, "case-mismatch", job->login, job->existing, "",
+		    job->client, job->proto);
 		if (password_ok && lk->conf->login_case == CONF_WARN)
 			return LOOKUP_AUTH_OK;
 		if (!password_ok)
-			lookup_audit(lk, "auth-failure", login, existing, "", client);
+			lookup_audit(lk, "auth-failure", job->login,
+			    job->existing, "", job->client, job->proto);
 		return LOOKUP_AUTH_FAIL;
 	case DIR_AUTH_UNKNOWN:
 	case DIR_AUTH_PASSWORD:
-		lookup_audit(lk, "auth-failure", login, "", "", client);
+		lookup_audit(lk, "auth-failure", job->login, "", "",
+		    job->client, job->proto);
 		return LOOKUP_AUTH_FAIL;
 	case DIR_AUTH_TEMPFAIL:
 		break;
@@ -55,54 +80,11 @@ lookup_auth_decide(struct lookup *lk, enum dir_auth_status st,
 	return LOOKUP_AUTH_TEMPFAIL;
 }
 
-/* A login being checked: the crypt job first, so the pool frees it all. */
-struct lookup_auth_job {
-	struct crypt_job crypt;
-	struct lookup *lk;
-	uint64_t chan;          /* the asker's channel, by serial */
-	uint32_t id;
-	enum dir_auth_status found;
-	int known;              /* the client logged in to this login before */
-	long long known_last;   /* when, last */
-	struct auth_attempt attempt;
-	char login[DIR_LOGIN_MAX];
-	char existing[DIR_LOGIN_MAX];
-	char client[LOOKUP_CLIENT_MAX];
-};
-
-/* What smtpd hears of one login. */
-struct lookup_auth_answer {
-	enum lookup_auth_result res;
-	enum dir_auth_status st;
-	const char *existing;
-	unsigned delay;         /* seconds before smtpd answers the client */
-	uint32_t flags;         /* LOOKUP_AUTH_REPEAT */
-};
-
 static void
-lookup_auth_answer(struct ipc_chan *chan, uint32_t id,
-    const struct lookup_auth_answer *a)
+lookup_login_answer(struct lookup *lk, struct lookup_login_job *job,
+    const struct lookup_login_answer *a)
 {
-	struct buf out;
-
-	buf_init(&out, IPC_MAX_PAYLOAD);
-	ipc_put_u32(&out, id);
-	ipc_put_u32(&out, (uint32_t)a->res);
-	ipc_put_u32(&out, (uint32_t)a->st);
-	ipc_put_str(&out, a->st == DIR_AUTH_TEMPFAIL ? "" : a->existing);
-	ipc_put_u32(&out, a->delay * 1000);
-	ipc_put_u32(&out, a->flags);
-	ipc_chan_send(chan, IPC_LOOKUP_AUTHED, out.data, out.len, -1);
-	buf_free(&out);
-}
-
-static void
-lookup_auth_tempfail(struct ipc_chan *chan, uint32_t id)
-{
-	struct lookup_auth_answer a = { LOOKUP_AUTH_TEMPFAIL,
-	    DIR_AUTH_TEMPFAIL, "", 0, 0 };
-
-	lookup_auth_answer(chan, id, &a);
+	job->done(lk, job->ref, job->id, a);
 }
 
 static void
@@ -118,7 +100,7 @@ lookup_auth_limits(const struct lookup *lk, struct auth_throttle_limits *lim)
  * or its last time refreshed once a good part of the ttl has passed (not
  * at every login: each is a synced write to tern.db). */
 static void
-lookup_auth_remember(struct lookup *lk, const struct lookup_auth_job *job,
+lookup_auth_remember(struct lookup *lk, const struct lookup_login_job *job,
     const char *account, time_t now)
 {
 	long long refresh = lk->conf->auth_known_client_ttl / 2;
@@ -139,11 +121,11 @@ lookup_auth_remember(struct lookup *lk, const struct lookup_auth_job *job,
  * it (so that its own outcome does not set its delay, which would tell
  * a failure by its wait).  Checked again here and not only on arrival:
  * attempts sent side by side all pass the first check before any has
- * failed.  A refused login hears 454 whatever its password was.
+ * failed.  A refused login hears "throttled" whatever its password was.
  */
 static void
-lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
-    struct lookup_auth_answer *a)
+lookup_auth_brake(struct lookup *lk, struct lookup_login_job *job,
+    struct lookup_login_answer *a)
 {
 	struct auth_throttle_limits lim;
 	struct auth_verdict v;
@@ -161,7 +143,7 @@ lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
 	if (v.refused) {
 		if (v.first_refusal)
 			lookup_audit(lk, "auth-refused", job->login, "", "",
-			    job->client);
+			    job->client, job->proto);
 		if (a->res == LOOKUP_AUTH_OK)
 			a->st = DIR_AUTH_TEMPFAIL;      /* not a failure */
 		a->res = LOOKUP_AUTH_THROTTLED;
@@ -169,7 +151,8 @@ lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
 		return;
 	}
 	if (v.delay > 0)
-		lookup_audit(lk, "auth-slowed", job->login, "", "", job->client);
+		lookup_audit(lk, "auth-slowed", job->login, "", "",
+		    job->client, job->proto);
 	a->delay = v.delay;
 	if (a->res == LOOKUP_AUTH_OK) {
 		auth_throttle_ok(lk->throttle, &job->attempt);
@@ -182,34 +165,31 @@ lookup_auth_brake(struct lookup *lk, struct lookup_auth_job *job,
 static void
 lookup_auth_done(struct crypt_job *cj, void *arg)
 {
-	struct lookup_auth_job *job = arg;
+	struct lookup_login_job *job = arg;
 	struct lookup *lk = job->lk;
-	struct lookup_auth_answer a = { 0 };
+	struct lookup_login_answer a = { 0 };
 	int password_ok;
 
 	a.st = dir_auth_result(job->found, cj->verified, &password_ok);
-	a.res = lookup_auth_decide(lk, a.st, password_ok, job->login,
-	    job->existing, job->client);
+	a.res = lookup_auth_decide(lk, job, a.st, password_ok);
 	a.existing = job->existing;
+	a.login = a.st == DIR_AUTH_CASE_MISMATCH ? job->existing : job->login;
 	lookup_auth_brake(lk, job, &a);
-	/* The smtpd that asked may be gone, and a restarted one reuse its
-	 * session refs: the answer goes only to the very channel that asked. */
-	struct ipc_chan *chan = ipc_chan_set_find(&lk->smtpds, job->chan);
-	if (chan != NULL)
-		lookup_auth_answer(chan, job->id, &a);
+	if (a.st == DIR_AUTH_TEMPFAIL || a.res != LOOKUP_AUTH_OK)
+		a.login = "";
+	lookup_login_answer(lk, job, &a);
 	explicit_bzero(&job->attempt, sizeof(job->attempt));
 }
 
 /* On arrival: refused at once, without a password check, when the
  * failures counted so far say so.  1 if refused (and answered). */
 static int
-lookup_auth_refused(struct lookup *lk, struct ipc_chan *chan,
-    struct lookup_auth_job *job)
+lookup_auth_refused(struct lookup *lk, struct lookup_login_job *job)
 {
 	struct auth_throttle_limits lim;
 	struct auth_verdict v;
-	struct lookup_auth_answer a = { LOOKUP_AUTH_THROTTLED,
-	    DIR_AUTH_TEMPFAIL, "", 0, 0 };
+	struct lookup_login_answer a = { LOOKUP_AUTH_THROTTLED,
+	    DIR_AUTH_TEMPFAIL, "", "", 0, 0 };
 
 	job->known = dir_known_client_get(lk->dir, job->login, job->client,
 	    lk->conf->auth_known_client_ttl, &job->known_last) == 1;
@@ -220,48 +200,105 @@ lookup_auth_refused(struct lookup *lk, struct ipc_chan *chan,
 		return 0;
 	if (v.first_refusal)
 		lookup_audit(lk, "auth-refused", job->login, "", "",
-		    job->client);
+		    job->client, job->proto);
 	a.delay = v.delay;
-	lookup_auth_answer(chan, job->id, &a);
+	lookup_login_answer(lk, job, &a);
 	return 1;
 }
 
-void
-lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+static void
+lookup_login_tempfail(struct lookup *lk, struct lookup_login_job *job)
 {
-	struct lookup_auth_job *job = xcalloc(1, sizeof(*job));
-	struct ipc_reader r;
+	struct lookup_login_answer a = { LOOKUP_AUTH_TEMPFAIL,
+	    DIR_AUTH_TEMPFAIL, "", "", 0, 0 };
 
-	ipc_reader_init(&r, msg);
-	job->id = ipc_get_u32(&r);
-	ipc_get_str(&r, job->login, sizeof(job->login));
-	ipc_get_str(&r, job->crypt.password, sizeof(job->crypt.password));
-	ipc_get_str(&r, job->client, sizeof(job->client));
-	if (ipc_reader_end(&r) < 0) {
-		log_warn("malformed login request ignored");
-		goto drop;
-	}
+	lookup_login_answer(lk, job, &a);
+}
+
+void
+lookup_login(struct lookup *lk, const struct lookup_login_req *req,
+    lookup_login_done_fn *done, uint64_t ref, uint32_t id)
+{
+	struct lookup_login_job *job = xcalloc(1, sizeof(*job));
+
+	job->lk = lk;
+	job->done = done;
+	job->ref = ref;
+	job->id = id;
+	job->proto = req->proto;
+	if (strlen(req->login) >= sizeof(job->login) ||
+	    strlen(req->password) >= sizeof(job->crypt.password) ||
+	    strlen(req->client) >= sizeof(job->client))
+		bug("lookup_login: a door let an over-long field through");
+	memcpy(job->login, req->login, strlen(req->login) + 1);
+	memcpy(job->crypt.password, req->password, strlen(req->password) + 1);
+	memcpy(job->client, req->client, strlen(req->client) + 1);
 	auth_throttle_attempt(lk->throttle, job->client, job->login,
 	    job->crypt.password, &job->attempt);
-	if (lookup_auth_refused(lk, chan, job))
+	if (lookup_auth_refused(lk, job))
 		goto drop;
-	job->lk = lk;
-	job->chan = ipc_chan_serial(chan);
 	job->found = dir_auth_lookup(lk->dir, job->login, job->crypt.hash,
 	    job->existing);
 	if (job->found == DIR_AUTH_TEMPFAIL) {
-		lookup_auth_tempfail(chan, job->id);
+		lookup_login_tempfail(lk, job);
 		goto drop;
 	}
 	job->crypt.done = lookup_auth_done;
 	job->crypt.arg = job;
 	if (crypt_pool_submit(lk->crypt, &job->crypt) == 0)
 		return;
-	log_warn("too many logins waiting for a password check: 454 for one");
-	lookup_auth_tempfail(chan, job->id);
+	log_warn("too many logins waiting for a password check: "
+	    "a temporary failure for one");
+	lookup_login_tempfail(lk, job);
 drop:
 	explicit_bzero(job, sizeof(*job));
 	free(job);
+}
+
+/* ---- SMTP AUTH: smtpd asks over its channel ---- */
+
+/* The answer goes only to the very channel that asked: the smtpd may be
+ * gone, and a restarted one reuse its session refs. */
+static void
+lookup_auth_smtpd_done(struct lookup *lk, uint64_t ref, uint32_t id,
+    const struct lookup_login_answer *a)
+{
+	struct ipc_chan *chan = ipc_chan_set_find(&lk->smtpds, ref);
+	struct buf out;
+
+	if (chan == NULL)
+		return;
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	ipc_put_u32(&out, id);
+	ipc_put_u32(&out, (uint32_t)a->res);
+	ipc_put_u32(&out, (uint32_t)a->st);
+	ipc_put_str(&out, a->st == DIR_AUTH_TEMPFAIL ? "" : a->existing);
+	ipc_put_u32(&out, a->delay * 1000);
+	ipc_put_u32(&out, a->flags);
+	ipc_chan_send(chan, IPC_LOOKUP_AUTHED, out.data, out.len, -1);
+	buf_free(&out);
+}
+
+void
+lookup_auth(struct lookup *lk, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	char login[DIR_LOGIN_MAX], password[PASSWORD_MAX + 1];
+	char client[LOOKUP_CLIENT_MAX];
+	struct lookup_login_req req = { "smtp", login, password, client };
+	struct ipc_reader r;
+	uint32_t id;
+
+	ipc_reader_init(&r, msg);
+	id = ipc_get_u32(&r);
+	ipc_get_str(&r, login, sizeof(login));
+	ipc_get_str(&r, password, sizeof(password));
+	ipc_get_str(&r, client, sizeof(client));
+	if (ipc_reader_end(&r) < 0)
+		log_warn("malformed login request ignored");
+	else
+		lookup_login(lk, &req, lookup_auth_smtpd_done,
+		    ipc_chan_serial(chan), id);
+	explicit_bzero(password, sizeof(password));
 }
 
 /* One address: may this session use it as a sender? */
@@ -288,7 +325,7 @@ lookup_sender_one(struct lookup *lk, const char *login, const char *address,
 		return LOOKUP_SENDER_OK;
 	case 0:
 		lookup_audit(lk, "sender-outside-binding", login, "",
-		    *address ? address : "<>", client);
+		    *address ? address : "<>", client, "smtp");
 		return LOOKUP_SENDER_NOT_OWNED;
 	default:
 		return LOOKUP_SENDER_TEMPFAIL;

@@ -1,6 +1,7 @@
 /*
  * The lookup process: the only process that opens tern.db.  It answers
- * smtpd and the queue over their channels; a request is checked like
+ * smtpd and the queue over their channels, and IMAP and POP3 logins from
+ * Dovecot on auth.sock (lookup_sock.c); a request is checked like
  * network input (ipc_reader) because a compromised smtpd is exactly what
  * this separation guards against.  Each peer may ask only its own
  * questions (lookup_requests): smtpd does not learn TLS policies, the
@@ -249,6 +250,8 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	if ((lk.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	lookup_open_directory(&lk);
+	/* Before the crypt threads: the umask it sets is the process's. */
+	lk.sock = lookup_sock_open(&lk);
 	lk.crypt = crypt_pool_new(lk.base);
 	lk.throttle = auth_throttle_new();
 	for (size_t i = 0; i < 1; i++) {
@@ -275,6 +278,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	ipc_chan_free(&lk.ctl);
 	for (size_t i = 0; i < 1; i++)
 		event_free(sigs[i]);
+	lookup_sock_free(&lk.sock);
 	crypt_pool_free(&lk.crypt);
 	auth_throttle_free(&lk.throttle);
 	dir_close(&lk.dir);

@@ -26,6 +26,7 @@
 #include "master/master_int.h"
 #include "master/master_status.h"
 #include "master/master_stress.h"
+#include "mailbox/dovecot.h"
 #include "net/ipc.h"
 #include "net/tls.h"
 #include "util/buf.h"
@@ -65,6 +66,10 @@ struct master {
 	time_t stop_deadline;
 	int sigfd;              /* signalfd of the signals master handles */
 	struct master_stress stress;
+	/* The process that runs Dovecot (mailbox/dovecot_run.c): forked
+	 * before master drops root, so master cannot start it again. */
+	pid_t dovecot;
+	int dovecot_ctl;        /* closed: it stops Dovecot; -1 when closed */
 	int status_fd;          /* the control socket; -1: none */
 	time_t started;         /* wall clock, for tern status */
 };
@@ -157,6 +162,9 @@ child_close_others(struct master *m, enum proc_kind self)
 	close(m->sigfd);
 	if (m->status_fd >= 0)
 		close(m->status_fd);
+	/* Held by master alone, so that its closing is seen. */
+	if (m->dovecot_ctl >= 0)
+		close(m->dovecot_ctl);
 	for (size_t i = 0; i < m->nlisteners; i++)
 		if (master_listener_owner(m->listener_kinds[i]) != self)
 			close(m->listeners[i]);
@@ -221,6 +229,15 @@ master_reap(struct master *m)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->dovecot) {
+			m->dovecot = 0;
+			if (!m->stopping || !WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0)
+				log_error("the dovecot process pid=%d ended: IMAP "
+				    "and POP3 are down until tern restarts",
+				    (int)pid);
+			continue;
+		}
 		for (int k = 0; k < PROC_COUNT; k++) {
 			struct proc *p = &m->procs[k];
 			if (p->pid != pid)
@@ -264,7 +281,7 @@ master_children_left(struct master *m)
 
 	for (int k = 0; k < PROC_COUNT; k++)
 		n += m->procs[k].pid > 0;
-	return n;
+	return n + (m->dovecot > 0);
 }
 
 /* Monotonic seconds, above 0: the stress clock must not jump with the
@@ -434,6 +451,11 @@ master_stop(struct master *m)
 		kill(m->procs[PROC_SMTPD].pid, SIGTERM);
 	if (m->procs[PROC_SCREEN].pid > 0)
 		kill(m->procs[PROC_SCREEN].pid, SIGTERM);
+	/* Dovecot stops beside them: it stops its own processes. */
+	if (m->dovecot_ctl >= 0) {
+		close(m->dovecot_ctl);
+		m->dovecot_ctl = -1;
+	}
 }
 
 static void
@@ -589,6 +611,7 @@ master_main(struct conf *conf)
 	log_init("master");
 	m.conf = conf;
 	m.status_fd = -1;
+	m.dovecot_ctl = -1;
 	m.procs[PROC_LOOKUP] = (struct proc){ .name = "lookup", .peer_kind = IPC_PEER_LOOKUP,
 	    .main = lookup_main, .ctl = -1 };
 	m.procs[PROC_QUEUE] = (struct proc){ .name = "queue", .peer_kind = IPC_PEER_QUEUE,
@@ -617,6 +640,14 @@ master_main(struct conf *conf)
 	/* The key may be root's alone: read it before dropping. */
 	if ((m.tls = tls_server_ctx(conf, err, sizeof(err))) == NULL) {
 		log_error("TLS: %s", err);
+		return 1;
+	}
+	/* Dovecot's master binds its own ports and switches its own users:
+	 * the process that runs it is forked while master is still root. */
+	if (conf->mailbox_server == CONF_MAILBOX_DOVECOT &&
+	    (m.dovecot = dovecot_start(conf, &m.dovecot_ctl, err,
+	    sizeof(err))) < 0) {
+		log_error("%s", err);
 		return 1;
 	}
 	/* Bound and locked: nothing more needs root. */

@@ -64,7 +64,7 @@ session_auth_too_long(struct session *s, const char *login)
 {
 	char esc[3 * DIR_LOGIN_MAX], reply[64];
 
-	log_info("%s: auth refused login=%s client=[%s] reason=password-too-long",
+	log_info("%s: auth refused login=%s client=[%s] reason=password-too-long proto=smtp",
 	    s->id, log_escape(esc, sizeof(esc), login, strlen(login)),
 	    s->client_ip);
 	snprintf(reply, sizeof(reply), "501 5.5.2 Error: password longer "
@@ -110,7 +110,7 @@ session_auth_plain(struct session *s, const char *response)
 	}
 	/* Acting for another identity is not offered. */
 	if (*authzid != '\0' && strcmp(authzid, login) != 0) {
-		log_info("%s: auth failed from [%s]: authorization identity differs reason=authzid",
+		log_info("%s: auth failed from [%s]: authorization identity differs reason=authzid proto=smtp",
 		    s->id, s->client_ip);
 		explicit_bzero(buf, sizeof(buf));
 		session_auth_abort(s, "535 5.7.8 Error: authentication failed");
@@ -240,9 +240,9 @@ session_auth_finish(struct session *s)
 		snprintf(s->auth_login, sizeof(s->auth_login), "%s",
 		    v->st == DIR_AUTH_CASE_MISMATCH ? v->existing : s->auth_user);
 		if (v->st == DIR_AUTH_CASE_MISMATCH)
-			log_info("%s: auth case-mismatch login=%s existing=%s client=[%s] action=would-refuse",
+			log_info("%s: auth case-mismatch login=%s existing=%s client=[%s] action=would-refuse proto=smtp",
 			    s->id, login, ex, s->client_ip);
-		log_info("%s: auth ok login=%s method=%s client=[%s]", s->id,
+		log_info("%s: auth ok login=%s method=%s client=[%s] proto=smtp", s->id,
 		    v->st == DIR_AUTH_CASE_MISMATCH ? ex : login, s->auth_mech,
 		    s->client_ip);
 		session_reply(s, "235 2.7.0 Authentication successful");
@@ -252,22 +252,22 @@ session_auth_finish(struct session *s)
 		/* A throttled login that was checked and failed still says
 		 * why it failed. */
 		if (v->st == DIR_AUTH_CASE_MISMATCH)
-			log_info("%s: auth failed login=%s reason=case-mismatch existing=%s client=[%s]%s",
+			log_info("%s: auth failed login=%s reason=case-mismatch existing=%s client=[%s]%s proto=smtp",
 			    s->id, login, ex, s->client_ip, repeat);
 		else if (v->st != DIR_AUTH_TEMPFAIL && v->st != DIR_AUTH_OK)
-			log_info("%s: auth failed login=%s reason=%s client=[%s]%s",
+			log_info("%s: auth failed login=%s reason=%s client=[%s]%s proto=smtp",
 			    s->id, login, auth_reason(v->st), s->client_ip,
 			    repeat);
 		if (v->res == LOOKUP_AUTH_FAIL) {
 			session_client_error(s, "535 5.7.8 Error: authentication failed");
 			break;
 		}
-		log_info("%s: auth throttled login=%s client=[%s] reason=too-many-failures",
+		log_info("%s: auth throttled login=%s client=[%s] reason=too-many-failures proto=smtp",
 		    s->id, login, s->client_ip);
 		session_client_error(s, "454 4.7.0 Error: too many failed logins, try again later");
 		break;
 	default:
-		log_warn("%s: auth tempfail login=%s client=[%s]", s->id, login,
+		log_warn("%s: auth tempfail login=%s client=[%s] proto=smtp", s->id, login,
 		    s->client_ip);
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
 		break;
@@ -307,7 +307,7 @@ session_auth_hold(struct session *s, uint32_t delay_ms)
 	if (s->auth_verdict.res != LOOKUP_AUTH_THROTTLED) {
 		log_escape(login, sizeof(login), s->auth_user,
 		    strlen(s->auth_user));
-		log_info("%s: auth slowed login=%s client=[%s] delay=%ums reason=earlier-failures",
+		log_info("%s: auth slowed login=%s client=[%s] delay=%ums reason=earlier-failures proto=smtp",
 		    s->id, login, s->client_ip, delay_ms);
 	}
 	session_wait_for(s, WAIT_DELAY);

@@ -45,6 +45,7 @@ srcs() {
 	fuzz_smtp_forbidden) echo src/smtpd/smtp_forbidden.c ;;
 	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/siphash.c src/util/buf.c \
 	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
+	fuzz_login_proto) echo src/mailbox/login_proto.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -111,6 +112,11 @@ seed() {
 	fuzz_screen_cache)
 		printf 'tern-screen-cache 1\n192.0.2.1 PASS 1800003600\n2001:db8::1 FAIL 1800000600 pregreet\n' >"$d/s1"
 		printf 'tern-screen-cache 1\n::ffff:192.0.2.1 FAIL 1800000600 bare-lf\n192.0.2.1 PASS 99999999999\n\n' >"$d/s2" ;;
+	fuzz_login_proto)
+		printf 'auth\timap\t192.0.2.1\talice@x.test\tp\\tw\\\\\n' >"$d/s1"
+		printf 'user\tdoveadm\t\ta+b@x.test\n' >"$d/s2"
+		printf 'ok\t2\talice@x.test\t/var/lib/tern/mail/x.test/alice\n' >"$d/s3"
+		printf 'fail\t15\n' >"$d/s4" ;;
 	esac
 }
 
@@ -123,7 +129,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl}
+fuzz_dnsbl fuzz_login_proto}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

@@ -210,6 +210,9 @@ class Tern:
             "screen_access": "permit 127.0.0.0/8 ::1",
             "queue_retry_min": "1h",
             "user": RUN_USER,
+            # No IMAP/POP3 unless a test asks (DovecotTern): Dovecot's
+            # default ports are 143, 993, 110 and 995 on every address.
+            "mailbox_server": "none",
         }
         self.settings.update(settings)
         self.proc = None
@@ -946,3 +949,200 @@ needs_ipv6_loopback = pytest.mark.skipif(
 needs_loopback_sources = pytest.mark.skipif(
     not can_bind("127.0.0.2"),
     reason=MACHINE + "needs source addresses 127.0.0.2 and up on the loopback")
+
+
+# ---------------------------------------------------------------------------
+# IMAP and POP3 through Dovecot (issue 10): a Tern that also runs Dovecot
+# (mailbox_server = dovecot) on four free 127.0.0.1 high ports, clients
+# for them, and the processes of one instance found by its session.
+# ---------------------------------------------------------------------------
+
+import imaplib  # noqa: E402
+import poplib  # noqa: E402
+
+DOVECOT_BIN = "/usr/sbin/dovecot"
+MAILBOX_LISTEN_KEYS = ("listen_imap", "listen_imaps", "listen_pop3", "listen_pop3s")
+
+
+def session_pids(sid):
+    """Live processes of session sid (tern serve starts one of its own:
+    Dovecot's processes stay in it, in a process group of their own)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        # fields[0] state, [1] ppid, [2] pgrp, [3] session.
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
+            out.append(int(name))
+    return out
+
+
+def comm_of(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def is_sanitized(path):
+    """True for a binary built with AddressSanitizer (make SANITIZE=1)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+class DovecotTern(Tern):
+    """A Tern that serves IMAP and POP3 through Dovecot, each listener on
+    its own free 127.0.0.1 high port unless the settings name one ("" to
+    leave it off).  start() waits until every listener greets.
+
+    Under ASan, tern-checkpassword reserves far more address space than
+    the 256M Dovecot allows its auth service (whose limit the program
+    inherits): unless the test names its own dovecot_extra_config, one
+    lifting that limit is used."""
+
+    def __init__(self, base=None, **settings):
+        base = base or make_tempdir()
+        ckpw = os.path.join(os.path.dirname(TERN_BIN), "tern-checkpassword")
+        if "dovecot_extra_config" not in settings and is_sanitized(ckpw):
+            extra = os.path.join(base, "asan-dovecot.conf")
+            with open(extra, "w") as f:
+                f.write("service auth {\n  vsz_limit = 0\n}\n")
+            os.chmod(extra, 0o644)
+            settings["dovecot_extra_config"] = extra
+        picked = {"mailbox_server": "dovecot"}
+        for key in MAILBOX_LISTEN_KEYS:
+            if key not in settings:
+                picked[key] = "127.0.0.1:%d" % free_port()
+        self._mailbox_picked = set(k for k in MAILBOX_LISTEN_KEYS if k not in settings)
+        picked.update(settings)
+        super().__init__(base, **picked)
+
+    def mailbox_port(self, key):
+        """The port of listen_imap, listen_imaps... (key without listen_)."""
+        return _port_of(self.settings.get("listen_" + key))
+
+    def start(self, timeout=None):
+        """As Tern.start, then waits for Dovecot's greetings.  At the
+        first start a port taken meanwhile is replaced by another."""
+        for attempt in range(3):
+            mark = self.log_mark()
+            try:
+                self._start(timeout)
+                self.wait_mailbox(timeout)
+                self.started_once = True
+                return self
+            except AssertionError:
+                taken = "in use" in self.log()[mark:]
+                if not taken or self.started_once or attempt == 2:
+                    raise
+                self.stop()
+                self.port = free_port()
+                changes = {"listen_smtp": "127.0.0.1:%d" % self.port}
+                for key in self._mailbox_picked:
+                    changes[key] = "127.0.0.1:%d" % free_port()
+                self.write_config(**changes)
+
+    def greeting(self, key, timeout=5):
+        """The first line of listener key ("imap", "imaps", "pop3",
+        "pop3s"), TLS first on the implicit ones."""
+        with socket.create_connection(("127.0.0.1", self.mailbox_port(key)),
+                                      timeout=timeout) as s:
+            s.settimeout(timeout)
+            if key.endswith("s"):
+                s = client_tls_context().wrap_socket(s)
+            data = b""
+            while b"\r\n" not in data:
+                chunk = s.recv(512)
+                if not chunk:
+                    break
+                data += chunk
+            return data.split(b"\r\n", 1)[0]
+
+    def wait_mailbox(self, timeout=None):
+        """Waits (bounded) until every configured IMAP/POP3 listener
+        greets: Dovecot binds its ports after tern's."""
+        deadline = time.monotonic() + (timeout or 2 * WAIT)
+        keys = [k[len("listen_"):] for k in MAILBOX_LISTEN_KEYS if self.settings.get(k)]
+        last = None
+        for key in keys:
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError("tern serve exited with %s\n%s"
+                                         % (self.proc.returncode, self.log_tail()))
+                try:
+                    line = self.greeting(key)
+                    if line.startswith((b"* OK", b"+OK")):
+                        break
+                    last = line
+                except (OSError, ssl.SSLError) as e:
+                    last = e
+                if time.monotonic() >= deadline:
+                    raise AssertionError("%s on port %s did not greet within %ss "
+                                         "(last: %r)\n%s" % (key, self.mailbox_port(key),
+                                                             timeout or 2 * WAIT, last,
+                                                             self.log_tail()))
+                time.sleep(0.1)
+
+    # ---- clients ----
+
+    def imap(self, tls="starttls", timeout=WAIT, ctx=None):
+        """imaplib: tls "starttls" (port listen_imap, STARTTLS done),
+        "implicit" (listen_imaps) or None (clear text)."""
+        ctx = ctx or client_tls_context()
+        if tls == "implicit":
+            return imaplib.IMAP4_SSL("127.0.0.1", self.mailbox_port("imaps"),
+                                     ssl_context=ctx, timeout=timeout)
+        c = imaplib.IMAP4("127.0.0.1", self.mailbox_port("imap"), timeout=timeout)
+        if tls == "starttls":
+            c.starttls(ssl_context=ctx)
+        return c
+
+    def pop3(self, tls="stls", timeout=WAIT, ctx=None):
+        """poplib: tls "stls" (listen_pop3, STLS done), "implicit"
+        (listen_pop3s) or None."""
+        ctx = ctx or client_tls_context()
+        if tls == "implicit":
+            return poplib.POP3_SSL("127.0.0.1", self.mailbox_port("pop3s"),
+                                   context=ctx, timeout=timeout)
+        c = poplib.POP3("127.0.0.1", self.mailbox_port("pop3"), timeout=timeout)
+        if tls == "stls":
+            c.stls(context=ctx)
+        return c
+
+    # ---- Dovecot's processes ----
+
+    def dovecot_pids(self):
+        """Dovecot's processes of this instance: those of tern serve's
+        session that are not tern's own (which start with "tern")."""
+        if self.proc is None:
+            return []
+        return [p for p in session_pids(self.proc.pid)
+                if not (comm_of(p) or "tern").startswith("tern")]
+
+    def dovecot_master_pid(self):
+        """The pid of Dovecot's master: the child of tern-dovecot."""
+        for pid, kind in self.child_kinds().items():
+            if kind == "dovecot":
+                kids = pids_with_parent(pid)
+                return kids[0] if kids else None
+        return None
+
+    def stop(self, timeout=25):
+        """As Tern.stop; then Dovecot's processes of this instance that
+        are left (a test that failed half-way) are killed too."""
+        left = self.dovecot_pids() if self.running() else []
+        rc = super().stop(timeout)
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        return rc

@@ -19,7 +19,7 @@ PW = "audit-account-pw-1"
 EVE = "eve@example.test"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FIELDS = {"kind", "login", "existing_login", "address", "client_ip", "count",
-          "first_seen", "last_seen"}
+          "first_seen", "last_seen", "protocol"}
 
 
 def prepare(t):
@@ -248,9 +248,9 @@ def test_audit_text_grouped_by_login_and_client(wsrv):
     total, events = blocks[(busy, "127.0.0.1")]
     assert total == 5, out
     # Most frequent first inside the block.
-    assert re.match(r"^\s+4\s+sender-outside-binding\s+first \S+\s+last \S+\s+address %s$" % re.escape(EVE),
+    assert re.match(r"^\s+4\s+sender-outside-binding\s+smtp\s+first \S+\s+last \S+\s+address %s$" % re.escape(EVE),
                     events[0]), events
-    assert re.match(r"^\s+1\s+auth-failure\s+first \S+\s+last \S+$", events[1]), events
+    assert re.match(r"^\s+1\s+auth-failure\s+smtp\s+first \S+\s+last \S+$", events[1]), events
     assert blocks[(busy, "127.0.0.2")][0] == 1, "another client is another block:\n%s" % out
     assert blocks[(quiet, "127.0.0.1")][0] == 1
     # The busiest block before the quieter ones.

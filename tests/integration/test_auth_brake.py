@@ -77,7 +77,7 @@ def test_nat_stale_client_does_not_lock_out_colleagues(sub_factory):
     # Every retry is still in the log with its reason, and counted.
     want = (r"auth failed login=%s reason=case-mismatch existing=%s client=\[%s\]"
             % (re.escape(miscased), re.escape(ALICE), re.escape(nat)))
-    rx = re.compile(want + r"( repeat=yes)?\n")
+    rx = re.compile(want + r"( repeat=yes)? proto=smtp\n")
     wait_until(lambda: len(rx.findall(t.log()[mark:])) >= 50, 10)
     lines = rx.findall(t.log()[mark:])
     assert len(lines) == 50, "%d failure lines, want 50" % len(lines)

@@ -49,7 +49,7 @@ record(const char *name, const char *running, const char *file, void *arg)
 	    s->n++ ? " " : "", name, running, file);
 }
 
-/* Every name in the list is a text or number setting of the table
+/* Every name in the list is a text, number or word setting of the table
  * (conf_reload.c calls bug() otherwise, at the first reload). */
 static void
 test_names_are_settings(void **state)
@@ -63,9 +63,10 @@ test_names_are_settings(void **state)
 			fail_msg("restart-only %s: not in the table",
 			    conf_restart_only_name(i));
 		assert_true(k->type == CONF_STRING || k->type == CONF_LISTEN ||
-		    k->type == CONF_TEXT || k->type == CONF_UINT);
+		    k->type == CONF_TEXT || k->type == CONF_UINT ||
+		    k->type == CONF_ENUM);
 	}
-	assert_int_equal(i, 9);
+	assert_int_equal(i, 16);
 }
 
 static void
@@ -117,6 +118,29 @@ test_nothing_changed(void **state)
 	conf_free(&fresh);
 }
 
+/* Dovecot's settings were written into its config at start: kept, and a
+ * word is named by its word. */
+static void
+test_mailbox_settings_kept(void **state)
+{
+	struct conf running, fresh;
+	struct seen seen = { "", 0 };
+
+	(void)state;
+	load("mailbox_server = none\n", &running);
+	load("mailbox_server = dovecot\nlisten_imap = 127.0.0.1:1143\n"
+	    "mailbox_max_connections = 5\n", &fresh);
+	assert_int_equal(conf_keep_restart_only(&fresh, &running, record, &seen), 3);
+	assert_string_equal(seen.names, "mailbox_server=none>dovecot "
+	    "listen_imap=0.0.0.0:143>127.0.0.1:1143 "
+	    "mailbox_max_connections=20>5");
+	assert_int_equal(fresh.mailbox_server, CONF_MAILBOX_NONE);
+	assert_string_equal(fresh.listen_imap, "0.0.0.0:143");
+	assert_int_equal(fresh.mailbox_max_connections, 20);
+	conf_free(&running);
+	conf_free(&fresh);
+}
+
 int
 main(void)
 {
@@ -124,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_names_are_settings),
 		cmocka_unit_test(test_changed_are_kept_and_named),
 		cmocka_unit_test(test_nothing_changed),
+		cmocka_unit_test(test_mailbox_settings_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,7 +206,7 @@ test_schema(void **state)
 		fail_msg("reopen: %s", err);
 	assert_int_equal(dir_is_local_domain(f->dir, "x.test"), 1);
 	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
-	    "schema_version"), 4);
+	    "schema_version"), 5);
 	assert_int_equal(raw_count(f, "SELECT count(*) FROM "
 	    "pragma_journal_mode() WHERE journal_mode = 'wal'"), 1);
 	dir_close(&f->dir);
@@ -217,7 +217,7 @@ test_schema(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_int_equal(dir_open(f->tmp, &f->dir, err, sizeof(err)), -1);
 	assert_null(f->dir);
-	if (strstr(err, "schema version 99, newer than this tern knows (4)") ==
+	if (strstr(err, "schema version 99, newer than this tern knows (5)") ==
 	    NULL)
 		fail_msg("newer schema: got '%s'", err);
 }
@@ -249,13 +249,56 @@ test_schema_v1_to_v2(void **state)
 	if (dir_open(f->tmp, &f->dir, err, sizeof(err)) < 0)
 		fail_msg("reopen: %s", err);
 	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
-	    "schema_version"), 4);
+	    "schema_version"), 5);
 	if (dir_sender_allow(f->dir, "a", "*@x.test", err) < 0)
 		fail_msg("grant after migration: %s", err);
 	assert_int_equal(dir_sender_allowed(f->dir, "a", "b@X.test"), 1);
 	assert_int_equal(dir_audit_record(f->dir, "auth-failure", "A", "a",
-	    "", "192.0.2.1", 100), 0);
+	    "", "192.0.2.1", "smtp", 100), 0);
 	assert_int_equal(raw_count(f, "SELECT n FROM audit_rows"), 1);
+}
+
+/* An audit written at version 4 (no protocol) reads as SMTP at version
+ * 5, keeps its count, and an IMAP event of the same login and client is
+ * a row of its own. */
+static void
+test_schema_v4_to_v5(void **state)
+{
+	struct fixture *f = *state;
+	char err[DIR_ERR_MAX];
+	sqlite3 *db;
+
+	dir_close(&f->dir);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE audit; "
+	    "CREATE TABLE audit (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+	    " login TEXT NOT NULL COLLATE BINARY, existing_login TEXT NOT NULL"
+	    " COLLATE BINARY, address TEXT NOT NULL COLLATE NOCASE,"
+	    " client_ip TEXT NOT NULL, count INTEGER NOT NULL,"
+	    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	    " UNIQUE (kind, login, existing_login, address, client_ip));"
+	    "INSERT INTO audit VALUES (1, 'case-mismatch', 'A', 'a', '',"
+	    " '192.0.2.1', 7, 1, 2);"
+	    "UPDATE audit_rows SET n = 1;"
+	    "DELETE FROM schema_version WHERE version >= 5", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	if (dir_open(f->tmp, &f->dir, err, sizeof(err)) < 0)
+		fail_msg("reopen: %s", err);
+	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
+	    "schema_version"), 5);
+	assert_int_equal(raw_count(f, "SELECT count FROM audit WHERE "
+	    "protocol = 'smtp' AND login = 'A'"), 7);
+	assert_int_equal(dir_audit_record(f->dir, "case-mismatch", "A", "a",
+	    "", "192.0.2.1", "imap", 100), 0);
+	assert_int_equal(dir_audit_record(f->dir, "case-mismatch", "A", "a",
+	    "", "192.0.2.1", "smtp", 100), 0);
+	assert_int_equal(raw_count(f, "SELECT count FROM audit WHERE "
+	    "protocol = 'imap'"), 1);
+	assert_int_equal(raw_count(f, "SELECT count FROM audit WHERE "
+	    "protocol = 'smtp'"), 8);
+	/* The triggers came back with the table. */
+	assert_int_equal(raw_count(f, "SELECT n FROM audit_rows"), 2);
 }
 
 static void
@@ -347,6 +390,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v4_to_v5, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v1_to_v2, setup,
 		    teardown),
 		cmocka_unit_test(test_password_hash),

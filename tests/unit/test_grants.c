@@ -275,7 +275,7 @@ audit(struct directory *dir, const char *kind, const char *login,
     unsigned max)
 {
 	if (dir_audit_record(dir, kind, login, existing, address, client,
-	    max) < 0)
+	    "smtp", max) < 0)
 		fail_msg("dir_audit_record(%s, %s) failed", kind, login);
 }
 

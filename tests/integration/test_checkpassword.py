@@ -1,0 +1,361 @@
+"""
+Issue 10, point 3: one login policy for every door.  Dovecot asks tern
+about every IMAP and POP3 login by running tern-checkpassword (its passdb
+and userdb driver checkpassword), which asks lookup over
+STATE_DIR/auth.sock.  These tests run the real tern-checkpassword exactly
+as Dovecot 2.3 does (src/auth/db-checkpassword.c): "login NUL password NUL
+timestamp NUL" on fd 3, the reply's extra fields read from fd 4, SERVICE
+and TCPREMOTEIP (and AUTHORIZED=1 for a userdb lookup) in the
+environment, the checkpassword-reply path appended to its arguments, run
+as tern's user as Dovecot's auth service is, against a real `tern serve`.
+"""
+import fcntl
+import os
+import pwd
+import re
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from ternlib import (IS_ROOT, RUN_USER, TERN_BIN, WAIT, add_account,
+                     instance_factory, make_hash, needs_loopback_sources,
+                     uniq, wait_until)
+
+CKPW = os.path.join(os.path.dirname(TERN_BIN), "tern-checkpassword")
+# What Dovecot appends after our arguments; never run.
+REPLY = "/usr/lib/dovecot/checkpassword-reply"
+
+ALICE, ALICE_PW = "alice@example.test", "alice-imap-pw-1"
+SMTP_FAIL = (535, "5.7.8 Error: authentication failed")
+
+
+@pytest.fixture
+def factory(request):
+    yield from instance_factory(request)
+
+
+def server(factory, **settings):
+    t = factory(**settings)
+    t.setup(domains=["example.test"])
+    add_account(t, ALICE, ALICE_PW)
+    t.start()
+    wait_until(lambda: os.path.exists(sock_path(t)), WAIT)
+    return t
+
+
+def sock_path(t):
+    return os.path.join(t.state_dir, "auth.sock")
+
+
+def _as_run_user():
+    """In the child, before exec: fd 3 and 4 in place (set up by
+    checkpassword()), then tern's user, as Dovecot's auth service."""
+    if IS_ROOT:
+        pw = pwd.getpwnam(RUN_USER)
+        os.setgroups([])
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+
+
+def checkpassword(t, login, password, service="imap", client="127.0.0.1",
+                  authorized=False, raw=None, sock=None, timeout=None):
+    """Runs tern-checkpassword as Dovecot does: (exit status, the fields it
+    wrote to fd 4 as a dict, their raw bytes, seconds it took)."""
+    data = raw if raw is not None else (
+        login.encode() + b"\0" + (b"" if password is None else password.encode()) + b"\0\0")
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    env = {"PATH": "/usr/bin:/bin", "PROTO": "TCP"}
+    if service is not None:
+        env["SERVICE"] = service
+    if client is not None:
+        env["TCPREMOTEIP"] = client
+    if authorized:
+        env["AUTHORIZED"] = "1"
+
+    def child_setup():
+        # Above 4 first, so that neither dup2 overwrites the other's
+        # source; 3 and 4 are in pass_fds, so they stay open.
+        a = fcntl.fcntl(in_r, fcntl.F_DUPFD, 10)
+        b = fcntl.fcntl(out_w, fcntl.F_DUPFD, 10)
+        os.dup2(a, 3)
+        os.dup2(b, 4)
+        os.close(a)
+        os.close(b)
+        _as_run_user()
+
+    start = time.monotonic()
+    p = subprocess.Popen([CKPW, sock or sock_path(t), REPLY], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, pass_fds=(in_r, out_w, 3, 4),
+                         preexec_fn=child_setup)
+    os.close(in_r)
+    os.close(out_w)
+    try:
+        os.write(in_w, data)
+    except BrokenPipeError:
+        pass
+    os.close(in_w)
+    out = b""
+    with os.fdopen(out_r, "rb") as f:
+        out = f.read()
+    err = p.stderr.read()
+    rc = p.wait(timeout=timeout or 3 * WAIT)
+    took = time.monotonic() - start
+    p.stderr.close()
+    fields = {}
+    if rc not in (0, 2):
+        return rc, fields, out or err, took     # err for the messages
+    if out:
+        assert b"\n" not in out, "LF in the reply fields: %r" % out
+        for part in out.split(b"\t"):
+            k, _, v = part.partition(b"=")
+            fields[k.decode()] = v.decode()
+    return rc, fields, out, took
+
+
+def maildir_of(t, mailbox):
+    local, domain = mailbox.split("@")
+    return os.path.join(t.state_dir, "mail", domain, local)
+
+
+def want_ok_fields(t, fields, login, mailbox=None):
+    assert fields == {"user": login,
+                      "userdb_home": maildir_of(t, mailbox or login),
+                      "userdb_mail": "maildir:~"}, fields
+
+
+# ---- the socket itself ----
+
+def test_socket_is_fresh_and_only_for_terns_user(factory):
+    t = factory()
+    t.setup(domains=["example.test"])
+    os.makedirs(t.state_dir, exist_ok=True)
+    # A stale file where the socket goes is replaced at start.
+    with open(sock_path(t), "w") as f:
+        f.write("stale")
+    t.start()
+    wait_until(lambda: stat.S_ISSOCK(os.lstat(sock_path(t)).st_mode), WAIT)
+    st = os.lstat(sock_path(t))
+    assert stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
+    assert st.st_uid == pwd.getpwnam(RUN_USER).pw_uid
+
+
+def test_right_login_gives_the_account_and_its_maildir(factory):
+    t = server(factory)
+    mark = t.log_mark()
+    rc, fields, raw, _ = checkpassword(t, ALICE, ALICE_PW, client="127.0.0.9")
+    assert rc == 0, raw
+    want_ok_fields(t, fields, ALICE)
+    t.wait_log(r"lookup\[\d+\]: auth ok login=%s client=\[127\.0\.0\.9\] proto=imap"
+               % re.escape(ALICE), since=mark)
+    # POP3 too, named as such.
+    rc, fields, _, _ = checkpassword(t, ALICE, ALICE_PW, service="pop3")
+    assert rc == 0
+    t.wait_log(r"auth ok login=%s client=\[127\.0\.0\.1\] proto=pop3" % re.escape(ALICE), since=mark)
+
+
+def test_wrong_password_and_unknown_login_get_the_same_answer(factory):
+    t = server(factory)
+    mark = t.log_mark()
+    wrong = checkpassword(t, ALICE, "not-" + ALICE_PW, client="127.0.0.11")
+    unknown = checkpassword(t, "nobody@example.test", ALICE_PW, client="127.0.0.12")
+    assert wrong[:3] == (1, {}, b""), wrong
+    assert unknown[:3] == (1, {}, b""), unknown
+    t.wait_log(r"auth failed login=%s reason=password client=\[127\.0\.0\.11\] proto=imap"
+               % re.escape(ALICE), since=mark)
+    t.wait_log(r"auth failed login=nobody@example\.test reason=unknown client=\[127\.0\.0\.12\] proto=imap",
+               since=mark)
+    rows = [(r["kind"], r["login"], r["protocol"]) for r in t.audit()]
+    assert ("auth-failure", ALICE, "imap") in rows, rows
+    assert ALICE_PW not in t.log(), "a password in the log"
+
+
+def test_miscased_login_is_refused_with_its_reason(factory):
+    t = server(factory)
+    mark = t.log_mark()
+    rc, fields, _, _ = checkpassword(t, "Alice@example.test", ALICE_PW, client="127.0.0.13")
+    assert (rc, fields) == (1, {})
+    t.wait_log(r"auth failed login=Alice@example\.test reason=case-mismatch existing=%s "
+               r"client=\[127\.0\.0\.13\] proto=imap" % re.escape(ALICE), since=mark)
+    assert "auth ok" not in t.log()[mark:]
+
+
+def test_warn_mode_lets_a_miscased_login_in_as_the_real_account(factory):
+    t = server(factory, login_case="warn")
+    mark = t.log_mark()
+    rc, fields, raw, _ = checkpassword(t, "ALICE@Example.test", ALICE_PW, client="127.0.0.14")
+    assert rc == 0, raw
+    # The account's own login: Dovecot keeps the session under it.
+    want_ok_fields(t, fields, ALICE)
+    t.wait_log(r"auth case-mismatch login=ALICE@Example\.test existing=%s client=\[127\.0\.0\.14\] "
+               r"action=would-refuse proto=imap" % re.escape(ALICE), since=mark)
+    # Never with a wrong password.
+    assert checkpassword(t, "ALICE@Example.test", "x" + ALICE_PW)[0] == 1
+    rows = [r for r in t.audit() if r["kind"] == "case-mismatch"]
+    assert [(r["login"], r["existing_login"], r["client_ip"], r["protocol"]) for r in rows
+            if r["client_ip"] == "127.0.0.14"] == [("ALICE@Example.test", ALICE, "127.0.0.14", "imap")], rows
+    # The text listing names the protocol beside each event.
+    out = t.cli("audit").out
+    assert re.search(r"^ALICE@Example\.test from 127\.0\.0\.14: \d+ events?$", out, re.M), out
+    assert re.search(r"^\s+1\s+case-mismatch\s+imap\s+first ", out, re.M), out
+
+
+@needs_loopback_sources
+def test_smtp_and_imap_failures_add_up_in_the_brake(factory):
+    """auth_fail_limit = 4: two failures over SMTP AUTH and two over IMAP
+    from one address refuse the fifth attempt, right password or not, on
+    both doors; without the IMAP ones SMTP alone would let it in."""
+    t = server(factory, auth_fail_limit="4", auth_fail_delay="0",
+               auth_fail_delay_max="0")
+    src = "127.0.0.41"
+    for i in range(2):
+        with t.raw_tls(source=src) as c:
+            c.expect("EHLO client.test", 250)
+            c.starttls()
+            c.expect("EHLO client.test", 250)
+            assert c.auth_plain(ALICE, "smtp-wrong-%d" % i) == SMTP_FAIL
+    for i in range(2):
+        assert checkpassword(t, ALICE, "imap-wrong-%d" % i, client=src)[0] == 1
+    mark = t.log_mark()
+    rc, fields, _, _ = checkpassword(t, ALICE, ALICE_PW, client=src)
+    assert (rc, fields) == (1, {}), "the fifth login, over IMAP, was let in"
+    t.wait_log(r"auth throttled login=%s client=\[%s\] reason=too-many-failures proto=imap"
+               % (re.escape(ALICE), re.escape(src)), since=mark)
+    with t.raw_tls(source=src) as c:
+        c.expect("EHLO client.test", 250)
+        c.starttls()
+        c.expect("EHLO client.test", 250)
+        got = c.auth_plain(ALICE, ALICE_PW)
+    assert got[0] == 454, "SMTP after the IMAP failures: got %r" % (got,)
+    kinds = {(r["kind"], r["protocol"]) for r in t.audit() if r["client_ip"] == src}
+    assert {("auth-failure", "smtp"), ("auth-failure", "imap")} <= kinds, kinds
+    # Another login from another address is not held back.
+    add_account(t, "bob@example.test", "bob-imap-pw-2")
+    assert checkpassword(t, "bob@example.test", "bob-imap-pw-2", client="127.0.0.42")[0] == 0
+
+
+def test_brake_delay_is_waited_out_before_the_answer(factory):
+    t = server(factory, auth_fail_delay="1s", auth_fail_delay_max="2s")
+    src = "127.0.0.51"
+    for i in range(2):
+        assert checkpassword(t, ALICE, "wrong-%d" % i, client=src)[0] == 1
+    mark = t.log_mark()
+    rc, _, _, took = checkpassword(t, ALICE, "wrong-2", client=src)
+    assert rc == 1
+    t.wait_log(r"auth slowed login=%s client=\[%s\] delay=1000ms reason=earlier-failures proto=imap"
+               % (re.escape(ALICE), re.escape(src)), since=mark)
+    # The program sleeps the delay lookup asked for before it answers.
+    assert took >= 1.0, "answered after %.2fs, before the brake's delay" % took
+
+
+def test_login_with_plus(factory):
+    t = server(factory)
+    addr, pw = "first+tag@example.test", "plus-login-pw-1"
+    add_account(t, addr, pw)
+    rc, fields, raw, _ = checkpassword(t, addr, pw)
+    assert rc == 0, raw
+    want_ok_fields(t, fields, addr)
+    other = add_account(t, "carol@example.test", "carol-pw-1", login="carol+mail@example.test")
+    rc, fields, raw, _ = checkpassword(t, other, "carol-pw-1", service="pop3")
+    assert rc == 0, raw
+    want_ok_fields(t, fields, other, "carol@example.test")
+
+
+@pytest.mark.parametrize("scheme,cost", [("$y$", 0), ("$2b$", 5), ("$6$", 0)],
+                         ids=["yescrypt", "bcrypt", "sha512-crypt"])
+def test_imported_hashes(factory, scheme, cost):
+    t = server(factory)
+    addr, pw = uniq("imp") + "@example.test", "imported-pw-" + scheme.strip("$")
+    t.cli("user", "add", addr, "--password-hash", make_hash(pw, scheme, cost))
+    rc, fields, raw, _ = checkpassword(t, addr, pw)
+    assert rc == 0, "login with a %s hash: %r" % (scheme, raw)
+    want_ok_fields(t, fields, addr)
+    assert checkpassword(t, addr, pw + "x")[:2] == (1, {})
+
+
+def test_userdb_lookup(factory):
+    """AUTHORIZED=1, no password (doveadm, and Dovecot's userdb): 2 and
+    the fields for a login that exists exactly, 3 for any other."""
+    t = server(factory)
+    mark = t.log_mark()
+    rc, fields, raw, _ = checkpassword(t, ALICE, None, service="doveadm", client=None,
+                                       authorized=True)
+    assert rc == 2, raw
+    want_ok_fields(t, fields, ALICE)
+    assert checkpassword(t, "nobody@example.test", None, authorized=True)[:2] == (3, {})
+    assert checkpassword(t, "Alice@example.test", None, authorized=True)[:2] == (3, {})
+    # No login took place: nothing for the brake or the audit.
+    assert "auth failed" not in t.log()[mark:]
+    assert t.audit() == []
+
+
+def test_over_long_login_or_password_fails(factory):
+    t = server(factory)
+    mark = t.log_mark()
+    assert checkpassword(t, "a" * 300 + "@example.test", "pw")[:2] == (1, {})
+    assert checkpassword(t, ALICE, "p" * 257)[:2] == (1, {})
+    # Longer than Dovecot ever sends (512 bytes): a broken caller.
+    assert checkpassword(t, "", "", raw=b"x" * 600 + b"\0\0\0")[0] == 111
+    # A password of the longest length still gets checked.
+    assert checkpassword(t, ALICE, "p" * 256)[:2] == (1, {})
+    t.wait_log(r"auth failed login=%s reason=password" % re.escape(ALICE), since=mark)
+
+
+def test_no_lookup_socket_is_a_temporary_failure(factory):
+    t = server(factory)
+    assert checkpassword(t, ALICE, ALICE_PW, sock=sock_path(t) + ".none")[0] == 111
+    t.stop()
+    assert checkpassword(t, ALICE, ALICE_PW)[0] == 111
+
+
+# ---- the socket's bounds, with a raw client ----
+
+def raw_ask(t, data, timeout=None):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout or WAIT)
+        s.connect(sock_path(t))
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        got = b""
+        try:
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+        except ConnectionResetError:
+            pass
+        return got
+
+
+def test_socket_refuses_what_breaks_the_protocol(factory):
+    t = server(factory)
+    assert raw_ask(t, b"auth\tsmtp\t127.0.0.1\talice@example.test\tpw\n") == b"tempfail\n"
+    assert raw_ask(t, b"auth\timap\t127.0.0.1\t\tpw\n") == b"tempfail\n"
+    assert raw_ask(t, b"auth\timap\t127.0.0.1\ta\\qb\tpw\n") == b"tempfail\n"
+    # Over the longest request: dropped without an answer.
+    assert raw_ask(t, b"auth\timap\t127.0.0.1\t" + b"a" * 5000 + b"\n") == b""
+    # Escapes are undone: a password with a backslash in it.
+    pw = "back\\slash-pw"
+    add_account(t, "bs@example.test", pw)
+    got = raw_ask(t, b"auth\timap\t127.0.0.2\tbs@example.test\tback\\\\slash-pw\n")
+    assert got == ("ok\t0\tbs@example.test\t%s\n" % maildir_of(t, "bs@example.test")).encode(), got
+    assert checkpassword(t, "bs@example.test", pw)[0] == 0
+
+
+def test_socket_drops_a_client_that_stalls(factory):
+    t = server(factory)
+    mark = t.log_mark()
+    start = time.monotonic()
+    got = raw_ask(t, b"auth\timap\t127.0.0.1\talice", timeout=30)
+    assert got == b""
+    assert time.monotonic() - start < 30
+    t.wait_log(r"auth\.sock: no request within \d+ seconds; dropped reason=timeout", since=mark)
+    # And it still answers.
+    assert checkpassword(t, ALICE, ALICE_PW)[0] == 0
