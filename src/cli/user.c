@@ -19,6 +19,7 @@
 #include "deliver/maildir.h"
 #include "lookup/login_rules.h"
 #include "lookup/password.h"
+#include "mailbox/dovecot_kick.h"
 
 #define USER_ERR_MAX 512
 
@@ -222,6 +223,23 @@ user_purge(const char *path)
 /* The Maildir is named by maildir_path(), the function delivery uses, so
  * purge removes exactly the folder mail went to; it escapes '/' and a
  * leading '.', so no address can name a path outside state_dir/mail. */
+/* A deleted account, or one whose password changed, keeps no IMAP or POP3
+ * session open: whoever was in must log in again, and cannot. */
+static int
+user_end_sessions(const struct conf *conf, const char *login)
+{
+	char err[256];
+
+	if (conf->mailbox_server != CONF_MAILBOX_DOVECOT)
+		return 0;
+	if (dovecot_kick(conf->state_dir, login, err, sizeof(err)) < 0) {
+		cli_error("the IMAP and POP3 sessions of '%s' may still be "
+		    "open: %s", login, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 user_del_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
@@ -242,6 +260,8 @@ user_del(const struct conf *conf, const struct user_args *a)
 	memset(&job, 0, sizeof(job));
 	job.a = a;
 	if (cli_with_directory(conf, user_del_run, &job) != 0)
+		return 1;
+	if (user_end_sessions(conf, a->name) < 0)
 		return 1;
 	if (!a->purge)
 		return 0;
@@ -294,6 +314,8 @@ user_passwd(const struct conf *conf, const struct user_args *a)
 	job.hash = hash;
 	rc = cli_with_directory(conf, user_passwd_run, &job);
 	explicit_bzero(hash, sizeof(hash));
+	if (rc == 0 && user_end_sessions(conf, a->name) < 0)
+		return 1;
 	return rc;
 }
 

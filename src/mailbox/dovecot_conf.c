@@ -270,6 +270,11 @@ dovecot_users(FILE *f, const struct dovecot_paths *p)
 	if (p->root) {
 		fprintf(f, "default_login_user = dovenull\n"
 		    "default_internal_user = dovecot\n\n");
+		/* `tern user del` and `passwd` run doveadm kick as tern's
+		 * user, which must reach anvil (it signals only processes
+		 * of its own: mail runs as that user). */
+		fprintf(f, "service anvil {\n  unix_listener anvil {\n"
+		    "    user = %s\n    mode = 0600\n  }\n}\n\n", p->user);
 		return;
 	}
 	fprintf(f, "default_login_user = %s\ndefault_internal_user = %s\n"
@@ -381,9 +386,13 @@ dovecot_conf_write(const struct conf *conf, const struct dovecot_paths *p,
 		free(text);
 		return -1;
 	}
-	/* The copy in state_dir is for the postmaster's eyes (and doveadm)
-	 * when Dovecot reads root's. */
+	/* The copy in state_dir is for the postmaster's eyes, and for the
+	 * doveadm that `tern user del` runs as tern's user, when Dovecot
+	 * reads root's: readable by all (it names the TLS key, never holds
+	 * it). */
 	r = durable_replace(p->dir, "dovecot.conf", text, len);
+	if (r == 0 && (r = chmod(p->conf, 0644)) < 0)
+		r = -1;
 	if (r < 0)
 		snprintf(err, errlen, "dovecot: cannot write %s: %s", p->conf,
 		    strerror(errno));

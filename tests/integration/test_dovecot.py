@@ -340,6 +340,7 @@ def test_mailbox_server_none_starts_no_dovecot(dovecot_factory):
 # ---------------------------------------------------------------------------
 
 import imaplib  # noqa: E402
+import poplib  # noqa: E402
 import time  # noqa: E402
 
 from ternlib import add_account, header, make_msg, uniq  # noqa: E402
@@ -655,3 +656,66 @@ def test_root_dovecot_reads_only_root_owned_files(dsrv):
     state = re.search(r"^state_dir = (\S+)$", text, re.M).group(1)
     assert state.startswith("/run/tern-dovecot/"), state
     assert os.stat(state).st_uid == 0
+
+
+# ---- point 4: revoking is immediate ----------------------------------------
+
+def assert_session_ended(poll, what):
+    """poll() runs one command on an open session; it must fail (Dovecot
+    closed the session) within a bounded wait."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            poll()
+        except (imaplib.IMAP4.abort, imaplib.IMAP4.error, poplib.error_proto,
+                OSError, EOFError):
+            return
+        time.sleep(0.1)
+    raise AssertionError("%s: the session is still open 10s later" % what)
+
+
+def test_user_del_ends_a_live_imap_session(msrv):
+    addr, pw = account(msrv, "del")
+    c = login_imap(msrv, addr, pw)
+    pop = msrv.pop3()
+    pop.user(addr)
+    pop.pass_(pw)
+    try:
+        assert c.select("INBOX")[0] == "OK"
+        msrv.cli("user", "del", addr)
+        assert_session_ended(c.noop, "IMAP after user del")
+        assert_session_ended(pop.noop, "POP3 after user del")
+    finally:
+        for close in (c.shutdown, pop.close):
+            try:
+                close()
+            except Exception:
+                pass
+    # A second later nobody gets in under the deleted login.
+    fresh = msrv.imap()
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            fresh.login(addr, pw)
+    finally:
+        fresh.shutdown()
+
+
+def test_user_passwd_ends_sessions_and_the_old_password(msrv):
+    addr, pw = account(msrv, "pwd")
+    c = login_imap(msrv, addr, pw)
+    try:
+        new_pw = "pw-%s-new" % uniq("n")
+        msrv.cli("user", "passwd", addr, "--password-stdin", input=new_pw + "\n")
+        assert_session_ended(c.noop, "IMAP after user passwd")
+    finally:
+        try:
+            c.shutdown()
+        except Exception:
+            pass
+    old = msrv.imap()
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            old.login(addr, pw)
+    finally:
+        old.shutdown()
+    login_imap(msrv, addr, new_pw).logout()
