@@ -359,3 +359,31 @@ def test_socket_drops_a_client_that_stalls(factory):
     t.wait_log(r"auth\.sock: no request within \d+ seconds; dropped reason=timeout", since=mark)
     # And it still answers.
     assert checkpassword(t, ALICE, ALICE_PW)[0] == 0
+
+
+def test_socket_caps_connections_at_once(factory):
+    """128 connections that send nothing hold every slot: the next one is
+    told tempfail at once; once they are gone, logins go through again."""
+    t = server(factory)
+    held = []
+    try:
+        for _ in range(128):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(WAIT)
+            s.connect(sock_path(t))
+            held.append(s)
+        # The last one is surely accepted before the next connects.
+        deadline = time.monotonic() + WAIT
+        got = b""
+        while time.monotonic() < deadline:
+            got = raw_ask(t, b"auth\timap\t127.0.0.1\talice@example.test\tx\n")
+            if got == b"tempfail\n":
+                break
+            time.sleep(0.1)
+        assert got == b"tempfail\n", got
+        assert checkpassword(t, ALICE, ALICE_PW)[0] == 111
+    finally:
+        for s in held:
+            s.close()
+    wait_until(lambda: checkpassword(t, ALICE, ALICE_PW)[0] == 0, WAIT)
+    t.wait_log(r"auth\.sock: 128 logins under way; one more told to try later")
