@@ -127,6 +127,8 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_cache_size = 0
+# Dovecot lowercases logins by default (%Lu): tern compares them exactly.
+auth_username_format = %u
 mail_uid = {user}
 mail_gid = {user}
 first_valid_uid = 1
