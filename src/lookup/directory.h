@@ -61,6 +61,10 @@ enum dir_auth_status {
 	DIR_AUTH_TEMPFAIL,      /* database error */
 };
 
+/* The reason a login failed, as every door logs it: "unknown",
+ * "password", "case-mismatch" or "tempfail". */
+const char *dir_auth_reason(enum dir_auth_status st);
+
 /*
  * Verifies login and password.  The login is compared byte for byte.
  * When only a login that differs in ASCII case exists, returns

@@ -181,3 +181,18 @@ dir_account_mailbox(struct directory *dir, const char *login,
 		log_warn("directory: %s", err);
 	return rc;
 }
+
+const char *
+dir_auth_reason(enum dir_auth_status st)
+{
+	switch (st) {
+	case DIR_AUTH_UNKNOWN:
+		return "unknown";
+	case DIR_AUTH_PASSWORD:
+		return "password";
+	case DIR_AUTH_CASE_MISMATCH:
+		return "case-mismatch";
+	default:
+		return "tempfail";
+	}
+}

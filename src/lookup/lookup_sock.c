@@ -107,21 +107,6 @@ lookup_sock_find(struct lookup_sock *ls, uint64_t serial)
 	return NULL;
 }
 
-static const char *
-lookup_sock_reason(enum dir_auth_status st)
-{
-	switch (st) {
-	case DIR_AUTH_UNKNOWN:
-		return "unknown";
-	case DIR_AUTH_PASSWORD:
-		return "password";
-	case DIR_AUTH_CASE_MISMATCH:
-		return "case-mismatch";
-	default:
-		return "tempfail";
-	}
-}
-
 /* The same lines as smtpd's for SMTP AUTH (session_auth.c), with the
  * protocol. */
 static void
@@ -156,7 +141,7 @@ lookup_sock_log(const struct lookup_sock_conn *c,
 			    c->client, repeat, c->proto);
 		else if (a->st != DIR_AUTH_TEMPFAIL && a->st != DIR_AUTH_OK)
 			log_info("auth failed login=%s reason=%s client=[%s]%s "
-			    "proto=%s", login, lookup_sock_reason(a->st),
+			    "proto=%s", login, dir_auth_reason(a->st),
 			    c->client, repeat, c->proto);
 		if (a->res == LOOKUP_AUTH_THROTTLED)
 			log_info("auth throttled login=%s client=[%s] "

@@ -208,21 +208,6 @@ session_auth_line(struct session *s, const char *line)
 		session_auth_login(s, line);
 }
 
-static const char *
-auth_reason(uint32_t st)
-{
-	switch (st) {
-	case DIR_AUTH_UNKNOWN:
-		return "unknown";
-	case DIR_AUTH_PASSWORD:
-		return "password";
-	case DIR_AUTH_CASE_MISMATCH:
-		return "case-mismatch";
-	default:
-		return "tempfail";
-	}
-}
-
 /* The verdict, once any delay lookup asked for has passed. */
 static void
 session_auth_finish(struct session *s)
@@ -256,7 +241,7 @@ session_auth_finish(struct session *s)
 			    s->id, login, ex, s->client_ip, repeat);
 		else if (v->st != DIR_AUTH_TEMPFAIL && v->st != DIR_AUTH_OK)
 			log_info("%s: auth failed login=%s reason=%s client=[%s]%s proto=smtp",
-			    s->id, login, auth_reason(v->st), s->client_ip,
+			    s->id, login, dir_auth_reason((enum dir_auth_status)v->st), s->client_ip,
 			    repeat);
 		if (v->res == LOOKUP_AUTH_FAIL) {
 			session_client_error(s, "535 5.7.8 Error: authentication failed");

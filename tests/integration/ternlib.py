@@ -131,8 +131,9 @@ def wait_until(pred, timeout=WAIT, interval=0.05):
         time.sleep(interval)
 
 
-def pids_with_parent(ppid):
-    """Processes whose parent is ppid, from /proc."""
+def pids_where(field, value):
+    """Live processes whose /proc/PID/stat field (counted after the
+    command name: 0 state, 1 ppid, 2 process group, 3 session) is value."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -143,10 +144,14 @@ def pids_with_parent(ppid):
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2:].split()
-        # fields[0] is the state, fields[1] the parent pid.
-        if len(fields) > 1 and int(fields[1]) == ppid and fields[0] != "Z":
+        if len(fields) > field and int(fields[field]) == value and fields[0] != "Z":
             out.append(int(name))
     return out
+
+
+def pids_with_parent(ppid):
+    """Processes whose parent is ppid, from /proc."""
+    return pids_where(1, ppid)
 
 
 def proc_status(pid):
@@ -967,20 +972,7 @@ MAILBOX_LISTEN_KEYS = ("listen_imap", "listen_imaps", "listen_pop3", "listen_pop
 def session_pids(sid):
     """Live processes of session sid (tern serve starts one of its own:
     Dovecot's processes stay in it, in a process group of their own)."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        # fields[0] state, [1] ppid, [2] pgrp, [3] session.
-        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
-            out.append(int(name))
-    return out
+    return pids_where(3, sid)
 
 
 def comm_of(pid):

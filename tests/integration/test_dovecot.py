@@ -674,6 +674,24 @@ def assert_session_ended(poll, what):
     raise AssertionError("%s: the session is still open 10s later" % what)
 
 
+def close_quietly(*closers):
+    """Closes sessions the server may have ended already."""
+    for close in closers:
+        try:
+            close()
+        except Exception:
+            pass
+
+
+def assert_login_refused(t, addr, pw):
+    c = t.imap()
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            c.login(addr, pw)
+    finally:
+        c.shutdown()
+
+
 def test_user_del_ends_a_live_imap_session(msrv):
     addr, pw = account(msrv, "del")
     c = login_imap(msrv, addr, pw)
@@ -686,18 +704,9 @@ def test_user_del_ends_a_live_imap_session(msrv):
         assert_session_ended(c.noop, "IMAP after user del")
         assert_session_ended(pop.noop, "POP3 after user del")
     finally:
-        for close in (c.shutdown, pop.close):
-            try:
-                close()
-            except Exception:
-                pass
+        close_quietly(c.shutdown, pop.close)
     # A second later nobody gets in under the deleted login.
-    fresh = msrv.imap()
-    try:
-        with pytest.raises(imaplib.IMAP4.error):
-            fresh.login(addr, pw)
-    finally:
-        fresh.shutdown()
+    assert_login_refused(msrv, addr, pw)
 
 
 def test_user_passwd_ends_sessions_and_the_old_password(msrv):
@@ -708,14 +717,6 @@ def test_user_passwd_ends_sessions_and_the_old_password(msrv):
         msrv.cli("user", "passwd", addr, "--password-stdin", input=new_pw + "\n")
         assert_session_ended(c.noop, "IMAP after user passwd")
     finally:
-        try:
-            c.shutdown()
-        except Exception:
-            pass
-    old = msrv.imap()
-    try:
-        with pytest.raises(imaplib.IMAP4.error):
-            old.login(addr, pw)
-    finally:
-        old.shutdown()
+        close_quietly(c.shutdown)
+    assert_login_refused(msrv, addr, pw)
     login_imap(msrv, addr, new_pw).logout()
