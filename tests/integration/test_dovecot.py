@@ -343,7 +343,7 @@ import imaplib  # noqa: E402
 import poplib  # noqa: E402
 import time  # noqa: E402
 
-from ternlib import add_account, header, make_msg, uniq  # noqa: E402
+from ternlib import add_account, header, make_hash, make_msg, uniq  # noqa: E402
 
 OFFICE, OFFICE_PW = "office@example.test", "office-pop3-pw-1"
 
@@ -720,3 +720,21 @@ def test_user_passwd_ends_sessions_and_the_old_password(msrv):
         close_quietly(c.shutdown)
     assert_login_refused(msrv, addr, pw)
     login_imap(msrv, addr, new_pw).logout()
+
+
+@pytest.mark.parametrize("scheme,cost", [("$y$", 0), ("$2b$", 5), ("$6$", 0)],
+                         ids=["yescrypt", "bcrypt", "sha512-crypt"])
+def test_imap_login_with_an_old_servers_hash(msrv, scheme, cost):
+    """Accounts moved over with `tern user add --password-hash` log in
+    over IMAP and POP3 with their old passwords, and only with those."""
+    addr = "%s@example.test" % uniq("hash")
+    pw = "old-server-pw-" + scheme.strip("$")
+    msrv.cli("user", "add", addr, "--password-hash", make_hash(pw, scheme, cost))
+    login_imap(msrv, addr, pw).logout()
+    pop = msrv.pop3()
+    try:
+        pop.user(addr)
+        assert pop.pass_(pw).startswith(b"+OK")
+    finally:
+        close_quietly(pop.quit)
+    assert_login_refused(msrv, addr, pw + "x")
