@@ -258,6 +258,24 @@ dovecot_auth(FILE *f, const struct dovecot_paths *p)
 	fprintf(f, "service auth {\n  user = %s\n}\n\n", p->user);
 }
 
+/* anvil: no auth penalty of Dovecot's own, since tern's brake decides
+ * (Dovecot's would slow by address alone, every colleague behind one NAT
+ * with it, which tern's known clients are spared); and as root, its
+ * socket for tern's user, who runs `doveadm kick` for `tern user del`
+ * (kick signals only processes of that user: mail runs as it). */
+static void
+dovecot_anvil(FILE *f, const struct dovecot_paths *p)
+{
+	fprintf(f, "service anvil {\n");
+	if (p->root)
+		fprintf(f, "  unix_listener anvil {\n    user = %s\n"
+		    "    mode = 0600\n  }\n", p->user);
+	else
+		fprintf(f, "  chroot =\n");
+	fprintf(f, "  unix_listener anvil-auth-penalty {\n    mode = 0\n"
+	    "  }\n}\n");
+}
+
 /* Who runs what.  As root: logins as dovenull, internal services as
  * dovecot (Debian's users), mail as tern's user.  As an ordinary user:
  * everything as that user, and no chroot. */
@@ -270,17 +288,14 @@ dovecot_users(FILE *f, const struct dovecot_paths *p)
 	if (p->root) {
 		fprintf(f, "default_login_user = dovenull\n"
 		    "default_internal_user = dovecot\n\n");
-		/* `tern user del` and `passwd` run doveadm kick as tern's
-		 * user, which must reach anvil (it signals only processes
-		 * of its own: mail runs as that user). */
-		fprintf(f, "service anvil {\n  unix_listener anvil {\n"
-		    "    user = %s\n    mode = 0600\n  }\n}\n\n", p->user);
+		dovecot_anvil(f, p);
+		fprintf(f, "\n");
 		return;
 	}
 	fprintf(f, "default_login_user = %s\ndefault_internal_user = %s\n"
 	    "default_internal_group = %s\n", p->user, p->user, p->group);
-	fprintf(f, "service anvil {\n  chroot =\n}\n"
-	    "service ipc {\n  chroot =\n}\n"
+	dovecot_anvil(f, p);
+	fprintf(f, "service ipc {\n  chroot =\n}\n"
 	    "service old-stats {\n  chroot =\n}\n\n");
 }
 

@@ -353,7 +353,9 @@ def msrv(request):
     """A tern with Dovecot, a domain whose catch-all is the collective
     mailbox OFFICE."""
     failed_before = request.session.testsfailed
-    t = DovecotTern()
+    # Its tests fail logins on purpose, all from 127.0.0.1: the brake
+    # (tested in test_checkpassword and below) must not slow the rest.
+    t = DovecotTern(auth_fail_limit="1000", auth_fail_delay="0s")
     try:
         t.setup(domains=["example.test"])
         add_account(t, OFFICE, OFFICE_PW)
@@ -738,3 +740,54 @@ def test_imap_login_with_an_old_servers_hash(msrv, scheme, cost):
     finally:
         close_quietly(pop.quit)
     assert_login_refused(msrv, addr, pw + "x")
+
+
+class SourcedIMAP(imaplib.IMAP4):
+    """imaplib from a chosen source address in 127.0.0.0/8."""
+
+    def __init__(self, port, source, timeout=WAIT):
+        self._source = source
+        super().__init__("127.0.0.1", port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self._source, 0))
+
+
+def imap_login_from(t, source, login, pw):
+    """STARTTLS and LOGIN from source; the seconds it took and whether
+    it got in."""
+    c = SourcedIMAP(t.mailbox_port("imap"), source)
+    try:
+        c.starttls(ssl_context=ternlib.client_tls_context())
+        started = time.monotonic()
+        try:
+            c.login(login, pw)
+            ok = True
+        except imaplib.IMAP4.error:
+            ok = False
+        return time.monotonic() - started, ok
+    finally:
+        close_quietly(c.shutdown)
+
+
+def test_one_brake_colleagues_behind_one_address_are_not_slowed(dovecot_factory):
+    """tern's brake is the only one: Dovecot's own auth penalty, which
+    slows every login of an address after failures there, is off, so a
+    user from an address she logged in from before is not slowed by a
+    colleague's failures from it (the NAT of issue 8, over IMAP)."""
+    t = dovecot_factory(auth_fail_delay="0s")
+    t.setup(domains=["example.test"])
+    add_account(t, "alice@example.test", "alice-nat-pw-1")
+    add_account(t, "bob@example.test", "bob-nat-pw-2")
+    t.start()
+    nat = "127.0.0.7"
+    assert imap_login_from(t, nat, "alice@example.test", "alice-nat-pw-1")[1]
+    for i in range(4):
+        assert not imap_login_from(t, nat, "bob@example.test", "stale-%d" % i)[1]
+    took, ok = imap_login_from(t, nat, "alice@example.test", "alice-nat-pw-1")
+    assert ok, "alice refused after bob's failures from her address\n%s" % t.log_tail()
+    assert took < 5, "alice's login took %.1fs after bob's failures from her " \
+        "address: a brake beside tern's slows her" % took
+    cfg = open(os.path.join(t.state_dir, "dovecot", "dovecot.conf")).read()
+    assert re.search(r"unix_listener anvil-auth-penalty \{\s*mode = 0\s*\}", cfg), cfg
