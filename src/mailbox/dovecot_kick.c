@@ -20,6 +20,8 @@
 
 #define KICK_WAIT_MS 10000      /* doveadm asks anvil and signals; quick */
 #define KICK_POLL_MS 20
+#define KICK_ROUNDS 5
+#define KICK_ROUND_GAP_MS 200
 
 static int
 kick_wait(pid_t pid, int *status)
@@ -110,12 +112,31 @@ kick_dovecot_running(const char *base_dir, char *err, size_t errlen)
 	return errno == ENOENT || errno == ECONNREFUSED ? 0 : -1;
 }
 
+/* One doveadm kick; its wait status in *status. */
+static int
+kick_once(const char *conf_path, const char *login, int *status, char *err,
+    size_t errlen)
+{
+	pid_t pid;
+
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		kick_exec(conf_path, login);
+	if (kick_wait(pid, status) < 0) {
+		snprintf(err, errlen, "doveadm kick: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 dovecot_kick(const char *state_dir, const char *login, char *err,
     size_t errlen)
 {
 	char conf_path[4096], base_dir[256];
-	pid_t pid;
 	int status, running;
 
 	if (snprintf(conf_path, sizeof(conf_path), "%s/dovecot/dovecot.conf",
@@ -128,17 +149,19 @@ dovecot_kick(const char *state_dir, const char *login, char *err,
 		return 0;
 	if ((running = kick_dovecot_running(base_dir, err, errlen)) <= 0)
 		return running;
-	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
+	/* A session whose login was answered just before the change may
+	 * reach anvil just after a kick asked it: kick again until a round
+	 * finds nobody (68) or the rounds are spent. */
+	for (int round = 0; round < KICK_ROUNDS; round++) {
+		if (kick_once(conf_path, login, &status, err, errlen) < 0 ||
+		    dovecot_kick_status(status, err, errlen) < 0)
+			return -1;
+		if (WEXITSTATUS(status) == 68)
+			break;
+		struct timespec ts = { 0, KICK_ROUND_GAP_MS * 1000000L };
+		nanosleep(&ts, NULL);
 	}
-	if (pid == 0)
-		kick_exec(conf_path, login);
-	if (kick_wait(pid, &status) < 0) {
-		snprintf(err, errlen, "doveadm kick: %s", strerror(errno));
-		return -1;
-	}
-	return dovecot_kick_status(status, err, errlen);
+	return 0;
 }
 
 int
