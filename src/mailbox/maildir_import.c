@@ -68,6 +68,25 @@ mdimport_fail(struct mdimport *im, const char *fmt, ...)
 
 /* ---- the keys present in a target folder ---- */
 
+/* new/ or cur/ of a folder, never through a symbolic link; NULL with
+ * errno kept. */
+static DIR *
+mdimport_opendir(int dirfd, const char *sub)
+{
+	int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), saved;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
 /* Adds the messages of the target folder's SUB (new or cur). */
 static int
 mdimport_index_sub(struct mdimport *im, int dirfd, const char *sub,
@@ -76,13 +95,9 @@ mdimport_index_sub(struct mdimport *im, int dirfd, const char *sub,
 	struct mdname_msg m;
 	char key[MDNAME_MAX + 1], where[MDNAME_MAX + 5];
 	struct dirent *de;
-	DIR *d;
-	int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	DIR *d = mdimport_opendir(dirfd, sub);
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL) {
 		return mdimport_fail(im, "cannot read %s/ of the target: %s",
 		    sub, strerror(errno));
 	}
@@ -127,13 +142,9 @@ mdimport_list_sub(struct mdimport *im, int dirfd, const char *folder,
 {
 	const char *sub = in_cur ? "cur" : "new";
 	struct dirent *de;
-	DIR *d;
-	int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	DIR *d = mdimport_opendir(dirfd, sub);
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL) {
 		return mdimport_fail(im, "cannot read %s/%s: %s", folder, sub,
 		    strerror(errno));
 	}
