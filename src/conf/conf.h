@@ -103,6 +103,9 @@ struct conf {
 	unsigned client_connection_limit;   /* open at once; 0: none */
 	unsigned client_connection_rate;    /* new per minute; 0: none */
 	unsigned client_ipv6_prefix_length; /* bits of an IPv6 client's key */
+	/* the metrics page */
+	char *metrics_listen;       /* restart only; "" disables */
+	char *metrics_allow;        /* CIDR list */
 	/* IMAP and POP3 through Dovecot */
 	int mailbox_server;         /* CONF_MAILBOX_DOVECOT or _NONE */
 	char *listen_imap;          /* STARTTLS; "" disables */

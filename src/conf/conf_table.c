@@ -262,6 +262,13 @@ const struct conf_key conf_keys[] = {
 	    "IPv6 clients in one network of this prefix count as one "
 	    "client address"),
 
+	/* The metrics page (master/metrics_http.c). */
+	KEY(metrics_listen, CONF_LISTEN, "", 0, 0,
+	    "addresses serving Prometheus metrics at /metrics over HTTP; "
+	    "empty disables"),
+	KEY_CHECKED(metrics_allow, "127.0.0.0/8, ::1", cidr_list_check,
+	    "client networks (CIDR) that may read the metrics page"),
+
 	/* IMAP and POP3: Dovecot, configured and run by tern (restart only) */
 	KEY_ENUM(mailbox_server, mailbox_servers, "dovecot",
 	    "who serves IMAP and POP3: dovecot (run by tern) or none"),

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "lookup/lookup.h"
+#include "lookup/lookup_counts.h"
 #include "lookup/lookup_proto.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -98,6 +99,7 @@ static void
 lookup_login_answer(struct lookup *lk, struct lookup_login_job *job,
     const struct lookup_login_answer *a)
 {
+	lookup_count_login(job->proto, a);
 	job->done(lk, job->ref, job->id, a);
 }
 

@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include "lookup/lookup.h"
+#include "lookup/lookup_counts.h"
 #include "lookup/lookup_proto.h"
 #include "master/child.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "net/ipc_chan_set.h"
+#include "net/stats.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -241,6 +243,7 @@ int
 lookup_main(struct conf *conf, const struct child_fds *fds)
 {
 	static struct lookup lk;
+	struct stats_report *stats;
 	struct event *sigs[1];
 	const int signums[1] = { SIGHUP };
 
@@ -262,6 +265,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	child_signals_ready();
 	lk.ctl = ipc_chan_new(lk.base, fds->ctl, lookup_ctl_msg,
 	    lookup_ctl_closed, &lk);
+	stats = stats_report_start(lk.base, &lk.ctl, lookup_counts_stats, NULL);
 	ipc_chan_set_init(&lk.smtpds, "smtpd channel", lk.base,
 	    lookup_smtpd_msg, &lk);
 	ipc_chan_set_init(&lk.queues, "queue channel", lk.base,
@@ -273,6 +277,7 @@ lookup_main(struct conf *conf, const struct child_fds *fds)
 	log_debug("ready");
 	event_base_dispatch(lk.base);
 	child_ignore_stop_signals();
+	stats_report_free(&stats);
 	ipc_chan_set_free(&lk.smtpds);
 	ipc_chan_set_free(&lk.queues);
 	ipc_chan_free(&lk.ctl);

@@ -26,6 +26,8 @@
 #include "master/master_int.h"
 #include "master/master_status.h"
 #include "master/master_stress.h"
+#include "master/metrics_http.h"
+#include "master/metrics_text.h"
 #include "mailbox/dovecot.h"
 #include "net/ipc.h"
 #include "net/tls.h"
@@ -71,6 +73,7 @@ struct master {
 	pid_t dovecot;
 	int dovecot_ctl;        /* closed: it stops Dovecot; -1 when closed */
 	int status_fd;          /* the control socket; -1: none */
+	struct metrics_http metrics;    /* the metrics page, when listening */
 	time_t started;         /* wall clock, for tern status */
 };
 
@@ -162,6 +165,7 @@ child_close_others(struct master *m, enum proc_kind self)
 	close(m->sigfd);
 	if (m->status_fd >= 0)
 		close(m->status_fd);
+	metrics_http_close(&m->metrics);
 	/* Held by master alone, so that its closing is seen. */
 	if (m->dovecot_ctl >= 0)
 		close(m->dovecot_ctl);
@@ -496,19 +500,37 @@ master_read_signals(struct master *m)
 		fatal("signalfd: %s", strerror(errno));
 }
 
+/* What tern status and the metrics page show. */
+static void
+master_status_fill(struct master *m, struct master_status *st)
+{
+	*st = (struct master_status){ .conf = m->conf, .pid = getpid(),
+	    .started = m->started, .stress = &m->stress, .now = master_now() };
+	for (int k = 0; k < PROC_COUNT; k++) {
+		struct proc *p = &m->procs[k];
+		st->procs[st->nprocs++] = (struct master_status_proc){ p->name,
+		    p->pid > 0 ? p->pid : 0, p->has_stats ? &p->stats : NULL };
+	}
+}
+
 /* tern status asks. */
 static void
 master_status(struct master *m)
 {
-	struct master_status st = { .conf = m->conf, .pid = getpid(),
-	    .started = m->started, .stress = &m->stress, .now = master_now() };
+	struct master_status st;
 
-	for (int k = 0; k < PROC_COUNT; k++) {
-		struct proc *p = &m->procs[k];
-		st.procs[st.nprocs++] = (struct master_status_proc){ p->name,
-		    p->pid > 0 ? p->pid : 0, p->has_stats ? &p->stats : NULL };
-	}
+	master_status_fill(m, &st);
 	master_status_answer(m->status_fd, &st);
+}
+
+/* A complete request for the metrics page. */
+static int
+master_metrics_render(struct buf *b, void *arg)
+{
+	struct master_status st;
+
+	master_status_fill(arg, &st);
+	return metrics_text_render(b, &st);
 }
 
 /* Waits up to 200 ms for a signal, a child's message or tern status, and
@@ -516,9 +538,9 @@ master_status(struct master *m)
 static void
 master_wait(struct master *m)
 {
-	struct pollfd fds[2 + PROC_COUNT];
+	struct pollfd fds[2 + PROC_COUNT + METRICS_HTTP_POLLFDS];
 	struct proc *who[2 + PROC_COUNT];
-	nfds_t n = 2;
+	nfds_t n = 2, nctl;
 
 	fds[0] = (struct pollfd){ m->sigfd, POLLIN, 0 };
 	fds[1] = (struct pollfd){ m->status_fd, POLLIN, 0 };
@@ -529,6 +551,8 @@ master_wait(struct master *m)
 		who[n] = p;
 		fds[n++] = (struct pollfd){ p->ctl, POLLIN, 0 };
 	}
+	nctl = n;
+	n += metrics_http_pollfds(&m->metrics, fds + n);
 	if (poll(fds, n, 200) < 0) {
 		if (errno != EINTR)
 			fatal("poll: %s", strerror(errno));
@@ -538,12 +562,14 @@ master_wait(struct master *m)
 		master_read_signals(m);
 	if ((fds[1].revents & POLLIN) && m->status_fd >= 0)
 		master_status(m);
-	for (nfds_t i = 2; i < n; i++) {
+	for (nfds_t i = 2; i < nctl; i++) {
 		/* A signal just handled may have closed it (a reaped child). */
 		if (fds[i].revents != 0 && who[i]->ctl == fds[i].fd &&
 		    !who[i]->ctl_eof)
 			master_read_ctl(m, who[i]);
 	}
+	metrics_http_run(&m->metrics, fds + nctl, n - nctl,
+	    m->conf->metrics_allow, master_metrics_render, m);
 }
 
 static void
@@ -612,6 +638,7 @@ master_main(struct conf *conf)
 	m.conf = conf;
 	m.status_fd = -1;
 	m.dovecot_ctl = -1;
+	metrics_http_init(&m.metrics);
 	m.procs[PROC_LOOKUP] = (struct proc){ .name = "lookup", .peer_kind = IPC_PEER_LOOKUP,
 	    .main = lookup_main, .ctl = -1 };
 	m.procs[PROC_QUEUE] = (struct proc){ .name = "queue", .peer_kind = IPC_PEER_QUEUE,
@@ -635,7 +662,8 @@ master_main(struct conf *conf)
 	}
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
 		return 1;
-	if (master_listen_all(&m) < 0)
+	if (master_listen_all(&m) < 0 ||
+	    metrics_http_listen(&m.metrics, conf->metrics_listen) < 0)
 		return 1;
 	/* The key may be root's alone: read it before dropping. */
 	if ((m.tls = tls_server_ctx(conf, err, sizeof(err))) == NULL) {
@@ -661,6 +689,7 @@ master_main(struct conf *conf)
 	    conf->state_dir);
 	master_loop(&m);
 	master_status_close(conf, m.status_fd);
+	metrics_http_close(&m.metrics);
 	snprintf(p, sizeof(p), "%s/tern.pid", conf->state_dir);
 	unlink(p);
 	log_info("stopped");

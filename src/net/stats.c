@@ -106,7 +106,7 @@ stats_tick(evutil_socket_t fd, short what, void *arg)
 	sr->fill(sr->arg, &now);
 	if (*sr->ctl == NULL || (sr->have_sent && stats_same(&now, &sr->sent)))
 		return;
-	buf_init(&b, 512);
+	buf_init(&b, IPC_MAX_PAYLOAD);     /* STATS_MAX names fit well within */
 	stats_put(&b, &now);
 	if (ipc_chan_send(*sr->ctl, IPC_CTL_STATS, b.data, b.len, -1) < 0)
 		log_warn("cannot send figures to master");

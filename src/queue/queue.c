@@ -30,6 +30,7 @@
 #include "deliver/outbound.h"
 #include "net/dns.h"
 #include "queue/queue.h"
+#include "queue/queue_counts.h"
 #include "queue/queue_proto.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -158,6 +159,7 @@ queue_run(struct queue *q)
 		} else if (next != 0) {
 			queue_add(q, jobs[i].env.id, next);
 		}
+		queue_counts_created(q->items, jobs[i].env.id, jobs[i].env.created);
 		queue_env_free(&jobs[i].env);
 		free(jobs[i].pending);
 		free(jobs[i].synced);
@@ -292,6 +294,7 @@ queue_stats(void *arg, struct stats *st)
 	struct queue *q = arg;
 
 	stats_add(st, "messages", queue_items_count(q->items));
+	queue_counts_stats(q->items, time(NULL), st);
 }
 
 int

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "queue/queue.h"
+#include "queue/queue_counts.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -59,10 +60,12 @@ queue_log_deferred(const struct queue_job *job)
 {
 	for (size_t i = 0; i < job->env.nrcpt; i++) {
 		const struct queue_rcpt *rc = &job->env.rcpts[i];
-		if (job->pending[i] == QUEUE_JOB_DEFERRED)
+		if (job->pending[i] == QUEUE_JOB_DEFERRED) {
+			queue_count(QUEUE_COUNT_DEFERRED);
 			log_info("%s: to=<%s> orig_to=<%s> status=deferred attempts=%u (%s)",
 			    job->env.id, rc->addr, rc->orig, rc->attempts,
 			    rc->last_error);
+		}
 	}
 }
 
@@ -154,6 +157,7 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job)
 		if (job->pending != NULL && job->pending[i] == QUEUE_JOB_COPIED) {
 			if (job->synced[i]) {
 				rc->state = QUEUE_RCPT_DONE;
+				queue_count(QUEUE_COUNT_SENT);
 				log_info("%s: to=<%s> orig_to=<%s> relay=local delay=%llds status=sent (delivered to maildir)",
 				    job->env.id, rc->addr, rc->orig,
 				    (long long)(now - job->env.created));

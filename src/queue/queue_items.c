@@ -265,6 +265,7 @@ queue_items_add(struct queue_items *qi, const char *id, time_t next)
 	it = xcalloc(1, sizeof(*it));
 	memcpy(it->id, id, len + 1);
 	it->next = next;
+	it->created = time(NULL);
 	it->hash = hash;
 	it->heap = QUEUE_ITEM_AWAY;
 	qi->slots[i] = it;

@@ -26,6 +26,9 @@ struct queue_item {
 	time_t next;            /* due at; 0 = now */
 	int force;              /* tern queue flush: due now, whatever next says */
 	unsigned inflight;      /* outbound attempts under way: not due */
+	time_t created;         /* accepted at, for its age: when first known
+	                         * here until queue_counts_created (which may
+	                         * set it: the table does not depend on it) */
 	/* queue_items.c's own: */
 	size_t hash;            /* queue_items_hash(id) */
 	size_t heap;            /* place in the heap; SIZE_MAX while in flight */

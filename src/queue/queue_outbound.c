@@ -17,6 +17,7 @@
 
 #include "deliver/outbound.h"
 #include "queue/queue.h"
+#include "queue/queue_counts.h"
 #include "queue/queue_utf8.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -283,6 +284,8 @@ queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
 	    res == OB_BOUNCED && why == expired ? "4.4.7" : r->status,
 	    ob_result_name(res), rc->attempts + (res != OB_DEFERRED), why) < 0)
 		log_warn("%s: to=<%s>: result line longer than its buffer", env->id, rc->addr);
+	queue_count(res == OB_SENT ? QUEUE_COUNT_SENT : res == OB_BOUNCED ?
+	    QUEUE_COUNT_BOUNCED : QUEUE_COUNT_DEFERRED);
 	switch (res) {
 	case OB_SENT:
 		rc->state = QUEUE_RCPT_DONE;

@@ -19,6 +19,7 @@
 #include "net/ipc_chan.h"
 #include "queue/queue_proto.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/durable.h"
 #include "util/log.h"
 #include "util/workpool.h"
@@ -138,6 +139,7 @@ commit_done(struct work *w, void *arg)
 			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
 			    s->id, s->env.id, s->env.sender,
 			    (unsigned long long)s->dr.size, s->env.nrcpt);
+			smtpd_count_accepted();
 			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
 			s->junk = 0;    /* as Postfix: mail moved */
 		} else {
@@ -148,6 +150,7 @@ commit_done(struct work *w, void *arg)
 	} else if (j->ok) {
 		log_info("%s: queued status=queued (the client went away before the 250)",
 		    j->id);
+		smtpd_count_accepted();
 	}
 	free(j);
 }

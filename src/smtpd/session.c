@@ -21,6 +21,7 @@
 #include "net/ipc_chan.h"
 #include "smtpd/smtp_line.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/cidr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -301,6 +302,7 @@ session_count_error(struct session *s)
 		log_info("%s: too many errors from [%s] errors=%u limit=%u%s",
 		    s->id, s->client_ip, s->errors, limit,
 		    conf_stress_active() ? " stress=on" : "");
+		smtpd_count_reject(SMTPD_REJECT_PROTOCOL);
 		session_reply(s, "421 4.7.0 %s Too many errors",
 		    s->sd->conf->hostname);
 		session_close_after_reply(s);
@@ -367,6 +369,7 @@ session_bad_line(struct session *s, const char *what, const char *reply)
 {
 	log_info("%s: %s in a command from [%s]; closing", s->id, what,
 	    s->client_ip);
+	smtpd_count_reject(SMTPD_REJECT_PROTOCOL);
 	session_reply(s, "%s", reply);
 	s->errors++;
 	session_close_after_reply(s);

@@ -14,6 +14,7 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/log.h"
 
 typedef void session_cmd_fn(struct session *s, const char *arg);
@@ -188,12 +189,14 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 	case DIR_RESOLVE_NOT_LOCAL:
 		log_info("%s: reject RCPT from [%s]: relay access denied to=<%s>",
 		    s->id, s->client_ip, s->rcpt_pending);
+		smtpd_count_reject(SMTPD_REJECT_RELAY);
 		session_client_error(s, "554 5.7.1 <%s>: Relay access denied",
 		    s->rcpt_pending);
 		break;
 	case DIR_RESOLVE_UNKNOWN:
 		log_info("%s: reject RCPT from [%s]: user unknown to=<%s>",
 		    s->id, s->client_ip, s->rcpt_pending);
+		smtpd_count_reject(SMTPD_REJECT_UNKNOWN_RCPT);
 		session_client_error(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown",
 		    s->rcpt_pending);
 		break;

@@ -24,6 +24,7 @@
 #include "net/ipc_chan.h"
 #include "smtpd/header_from.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/durable.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -183,6 +184,7 @@ session_data_refuse(struct session *s, const char *reply, const char *why)
 	log_info("%s: reject DATA from [%s] from=<%s> size=%llu reason=%s",
 	    s->id, s->client_ip, s->env.sender,
 	    (unsigned long long)s->dr.size, why);
+	smtpd_count_reject(SMTPD_REJECT_DATA);
 	session_data_abort(s);
 	session_reset_transaction(s);
 	session_client_error(s, "%s", reply);
@@ -263,6 +265,7 @@ session_data_feed(struct session *s)
 		    s->dr.size / 2 > s->sd->conf->max_message_size) {
 			log_info("%s: message from [%s] far over the size limit; closing",
 			    s->id, s->client_ip);
+			smtpd_count_reject(SMTPD_REJECT_DATA);
 			session_reply(s, "552 5.3.4 Error: message too big");
 			session_close_after_reply(s);
 			return;

@@ -17,6 +17,7 @@
 #include "plugin/msg_edit.h"
 #include "plugin/plugin.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -142,6 +143,7 @@ session_plugin_log_refusal(struct session *s, const struct plugin_verdict *v,
 	log_info("%s: reject %s from [%s] by %s: %s%s", s->id, what,
 	    s->client_ip, v->who, reply,
 	    v->action == PLUGIN_CLOSE ? "; closing" : "");
+	smtpd_count_reject(SMTPD_REJECT_PLUGIN);
 }
 
 int

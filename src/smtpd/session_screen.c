@@ -16,6 +16,7 @@
 
 #include "smtpd/smtp_forbidden.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/log.h"
 
 #define SESSION_SCREEN_QUOTE 80        /* client bytes quoted in the log */
@@ -25,6 +26,7 @@ static void
 session_screen_refuse(struct session *s, const char *reply,
     const char *reason)
 {
+	smtpd_count_reject(SMTPD_REJECT_PROTOCOL);
 	session_reply(s, "%s", reply);
 	s->errors++;
 	session_close_after_reply(s);

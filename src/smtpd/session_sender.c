@@ -16,6 +16,7 @@
 #include "net/ipc_chan.h"
 #include "smtpd/header_from.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/log.h"
 
 /* Asks lookup about addrs; the session waits in state why. */
@@ -92,6 +93,7 @@ session_mail_verdict(struct session *s, uint32_t v)
 	case LOOKUP_SENDER_LOCAL_UNAUTH:
 		log_info("%s: reject MAIL from [%s]: unauthenticated local sender from=<%s>",
 		    s->id, s->client_ip, s->mail.addr);
+		smtpd_count_reject(SMTPD_REJECT_SENDER);
 		session_client_error(s, "553 5.7.1 <%s>: Sender address rejected: local senders must authenticate",
 		    s->mail.addr);
 		return;
@@ -104,6 +106,7 @@ session_mail_verdict(struct session *s, uint32_t v)
 		}
 		log_info("%s: reject MAIL: sender outside binding login=%s from=<%s> client=[%s] action=refused",
 		    s->id, login, s->mail.addr, s->client_ip);
+		smtpd_count_reject(SMTPD_REJECT_SENDER);
 		session_client_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by the authenticated user",
 		    s->mail.addr);
 		return;
@@ -137,6 +140,7 @@ session_header_check(struct session *s)
 		    "several Sender fields";
 		log_info("%s: reject DATA: %s login=%s client=[%s]", s->id, why,
 		    s->auth_login, s->client_ip);
+		smtpd_count_reject(SMTPD_REJECT_SENDER);
 		session_client_error(s, "550 5.7.1 Error: message refused: %s",
 		    why);
 		return -1;
@@ -187,6 +191,7 @@ session_header_verdict(struct session *s, uint32_t v, uint32_t index,
 		return;
 	}
 	if (v == LOOKUP_SENDER_NOT_OWNED) {
+		smtpd_count_reject(SMTPD_REJECT_SENDER);
 		session_data_abort(s);
 		session_reset_transaction(s);
 		session_client_error(s, "550 5.7.1 <%s>: header From or Sender not owned by the authenticated user",

@@ -27,6 +27,7 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/cidr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -348,6 +349,7 @@ smtpd_stats(void *arg, struct stats *st)
 	stats_add(st, "smtp", per_kind[LISTEN_SMTP]);
 	stats_add(st, "submission", per_kind[LISTEN_SUBMISSION]);
 	stats_add(st, "submissions", per_kind[LISTEN_SUBMISSIONS]);
+	smtpd_counts_stats(st);
 }
 
 int

@@ -12,6 +12,7 @@
 #include "net/ipc_chan.h"
 #include "screen/screen_proto.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_counts.h"
 #include "util/log.h"
 
 static void
@@ -126,6 +127,7 @@ smtpd_screen_enforce(struct session *s, const struct smtp_cmd *cmd)
 	    smtp_parse_rcpt(cmd->arg, s->mail.smtputf8, &path, &err) == 0) {
 		log_info("%s: screen enforce: from=<%s> to=<%s> reason=%s",
 		    s->id, s->mail.addr, path.addr, h->reason);
+		smtpd_count_reject(SMTPD_REJECT_SCREEN);
 		/* A remembered listing has no zone: the screen asked no list. */
 		if (strcmp(h->reason, "dnsbl") == 0)
 			session_client_error(s, "550 5.7.1 Service unavailable; "
