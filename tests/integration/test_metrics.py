@@ -7,14 +7,18 @@ the page parses with prometheus_client's parser; a client outside
 metrics_allow is refused; a slow or garbage HTTP client stalls neither
 another scrape nor an SMTP session.
 """
+import imaplib
+import os
+import poplib
 import socket
 import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ternlib import (WAIT, add_account, free_port, instance_factory,
-                     needs_loopback_sources, wait_until)
+import ternlib
+from ternlib import (WAIT, DovecotTern, add_account, free_port,
+                     instance_factory, needs_loopback_sources, wait_until)
 
 pytestmark = needs_loopback_sources
 
@@ -24,6 +28,11 @@ ALICE, ALICE_PW = "alice@example.test", "alice-secret-pw-1"
 @pytest.fixture
 def sub_factory(request):
     yield from instance_factory(request)
+
+
+@pytest.fixture
+def dovecot_factory(request):
+    yield from instance_factory(request, DovecotTern)
 
 
 def metrics_server(sub_factory, **settings):
@@ -165,6 +174,63 @@ def test_scrape_counts_known_traffic(sub_factory):
     for port in ("smtp", "submission", "submissions"):
         assert value(smp, "tern_sessions", port=port) is not None, port
     assert value(smp, "tern_queue_oldest_message_age_seconds") is not None
+
+
+def login_deltas(t, before, want):
+    """Waits until tern_logins_total moved by want ({(protocol, result): n},
+    every other pair by 0)."""
+    keys = [("tern_logins_total", (("protocol", p), ("result", r)))
+            for p in ("smtp", "imap", "pop3")
+            for r in ("ok", "unknown", "password", "case-mismatch",
+                      "throttled", "tempfail")]
+
+    def moved():
+        smp = samples(scrape(t))
+        got = {(dict(k[1])["protocol"], dict(k[1])["result"]):
+               smp.get(k, 0) - before.get(k, 0) for k in keys}
+        got = {k: v for k, v in got.items() if v}
+        return got == want, got
+    if not wait_until(lambda: moved()[0]):
+        assert False, "logins: got %r, want %r" % (moved()[1], want)
+
+
+@pytest.mark.skipif(not os.access(ternlib.DOVECOT_BIN, os.X_OK),
+                    reason="needs dovecot-imapd")
+def test_imap_and_pop3_logins_counted(dovecot_factory):
+    port = free_port()
+    t = dovecot_factory(metrics_listen="127.0.0.1:%d" % port,
+                        auth_fail_limit="100000", auth_fail_delay="0s")
+    t.metrics_port = port
+    t.setup(domains=["example.test"])
+    add_account(t, ALICE, ALICE_PW)
+    t.start()
+    before = reported(t)
+    c = t.imap()
+    assert c.login(ALICE, ALICE_PW)[0] == "OK"
+    c.logout()
+    for user, pw in (("Alice@example.test", ALICE_PW), (ALICE, "wrong-pw-x1")):
+        c = t.imap()
+        try:
+            with pytest.raises(imaplib.IMAP4.error):
+                c.login(user, pw)
+        finally:
+            c.shutdown()
+    p = t.pop3()
+    try:
+        p.user(ALICE)
+        assert p.pass_(ALICE_PW).startswith(b"+OK")
+    finally:
+        p.quit()
+    p = t.pop3()
+    try:
+        p.user("nobody@example.test")
+        with pytest.raises(poplib.error_proto):
+            p.pass_(ALICE_PW)
+    finally:
+        p.close()
+    login_deltas(t, before, {("imap", "ok"): 1, ("imap", "case-mismatch"): 1,
+                             ("imap", "password"): 1, ("pop3", "ok"): 1,
+                             ("pop3", "unknown"): 1})
 
 
 def test_page_follows_the_text_format(sub_factory):
