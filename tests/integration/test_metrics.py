@@ -10,6 +10,7 @@ another scrape nor an SMTP session.
 import imaplib
 import os
 import poplib
+import signal
 import socket
 import time
 
@@ -17,8 +18,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import ternlib
-from ternlib import (WAIT, DovecotTern, add_account, free_port,
-                     instance_factory, needs_loopback_sources, wait_until)
+from ternlib import (IS_ROOT, WAIT, DovecotTern, add_account, free_port,
+                     free_port6, instance_factory, needs_loopback_sources,
+                     wait_until)
 
 pytestmark = needs_loopback_sources
 
@@ -47,10 +49,11 @@ def metrics_server(sub_factory, **settings):
     return t
 
 
-def http(t, request, source="127.0.0.1", timeout=WAIT):
+def http(t, request, source="127.0.0.1", timeout=WAIT, host="127.0.0.1",
+         port=None):
     """Sends request bytes; returns everything the server sent until it
     closed."""
-    with socket.create_connection(("127.0.0.1", t.metrics_port),
+    with socket.create_connection((host, port or t.metrics_port),
                                   timeout=timeout,
                                   source_address=(source, 0)) as s:
         s.sendall(request)
@@ -319,3 +322,45 @@ def test_slow_and_garbage_clients_do_not_stall(sub_factory):
     finally:
         for s in hung:
             s.close()
+
+
+def test_reload_applies_metrics_allow(sub_factory):
+    t = metrics_server(sub_factory)
+    assert "tern_stress_mode" in scrape(t)
+    mark = t.log_mark()
+    t.write_config(metrics_allow="127.0.0.2")
+    t.signal(signal.SIGHUP)
+    t.wait_log(r"master\[\d+\]: reload: config read again", since=mark)
+    assert http(t, b"GET /metrics HTTP/1.0\r\n\r\n") == b""
+    assert "tern_stress_mode" in scrape(t, source="127.0.0.2")
+
+
+def privileged_free_port():
+    for port in range(990, 900, -1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return None
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="binding a port under 1024 needs root")
+def test_privileged_port_and_ipv6(sub_factory):
+    """A port under 1024 is bound before master drops root; ::1 serves
+    too, and is in the default metrics_allow."""
+    low, v6 = privileged_free_port(), free_port6()
+    if low is None:
+        pytest.skip("no free port under 1024 on 127.0.0.1")
+    listen = "127.0.0.1:%d" % low
+    if v6 is not None:
+        listen += ", [::1]:%d" % v6
+    t = sub_factory(metrics_listen=listen)
+    t.metrics_port = low
+    t.start()
+    assert "tern_stress_mode" in scrape(t)
+    if v6 is not None:
+        got = http(t, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+                   source="::1", host="::1", port=v6)
+        assert response(got)[0] == 200, got[:200]
