@@ -1,7 +1,10 @@
 /*
  * The metrics page: Prometheus's text format over HTTP at /metrics, on
  * metrics_listen, served by master from its children's last reports
- * (metrics_text.c renders them).  master runs a poll loop, not an event
+ * (metrics_text.c renders them).  master, not a child, because it holds
+ * every child's last report already (for tern status): a child serving
+ * the page would need them all sent on to it again, and one more channel
+ * to keep alive across restarts.  master runs a poll loop, not an event
  * library, and must never wait on a client: every socket here is
  * non-blocking and polled in master's loop, at most METRICS_HTTP_CONNS
  * connections at once (the listeners are not polled while all are
