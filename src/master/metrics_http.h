@@ -22,11 +22,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "master/metrics_request.h"
 #include "util/buf.h"
 
 #define METRICS_HTTP_LISTENERS   4
 #define METRICS_HTTP_CONNS       4
-#define METRICS_HTTP_REQUEST_MAX 4096   /* bytes of a request head */
 #define METRICS_HTTP_ANSWER_MAX  (256 * 1024)
 #define METRICS_HTTP_DEADLINE_MS 5000   /* the whole exchange */
 #define METRICS_HTTP_REFUSED     16     /* refused addresses remembered */
@@ -43,7 +43,7 @@ struct metrics_http {
 		int fd;                 /* -1: free */
 		enum { METRICS_READ, METRICS_WRITE, METRICS_DRAIN } state;
 		uint64_t deadline;      /* monotonic ms */
-		char req[METRICS_HTTP_REQUEST_MAX];
+		char req[METRICS_REQUEST_MAX];
 		size_t reqlen;
 		struct buf out;
 		size_t off;             /* of out, written */
@@ -70,11 +70,5 @@ size_t metrics_http_pollfds(const struct metrics_http *mh, struct pollfd *fds);
  * and ends the exchanges past their deadline.  allow is metrics_allow. */
 void metrics_http_run(struct metrics_http *mh, const struct pollfd *fds,
     size_t n, const char *allow, metrics_render_fn *render, void *arg);
-
-/* The answer a request head deserves, from its first len bytes: 0 while
- * more is needed, else the HTTP status (200, 400, 404, 405, 431, 505).
- * Decided as soon as the request line is complete (or is already
- * wrong), at the latest at METRICS_HTTP_REQUEST_MAX bytes. */
-int metrics_http_status(const char *req, size_t len);
 
 #endif

@@ -46,6 +46,7 @@ srcs() {
 	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/siphash.c src/util/buf.c \
 	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
 	fuzz_login_proto) echo src/mailbox/login_proto.c ;;
+	fuzz_metrics_request) echo src/master/metrics_request.c ;;
 	fuzz_msg_edit)    echo src/plugin/msg_edit.c src/queue/queue_file.c \
 	    src/queue/queue_spare.c src/util/durable.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
@@ -120,6 +121,10 @@ seed() {
 		printf 'user\tdoveadm\t\ta+b@x.test\n' >"$d/s2"
 		printf 'ok\t2\talice@x.test\t/var/lib/tern/mail/x.test/alice\n' >"$d/s3"
 		printf 'fail\t15\n' >"$d/s4" ;;
+	fuzz_metrics_request)
+		printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >"$d/s1"
+		printf 'POST /metrics?a=b HTTP/1.0\n\n' >"$d/s2"
+		printf 'GET /metrics HTTP/2.0\r\n' >"$d/s3" ;;
 	esac
 }
 
@@ -132,7 +137,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl fuzz_login_proto fuzz_msg_edit}
+fuzz_dnsbl fuzz_login_proto fuzz_msg_edit fuzz_metrics_request}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

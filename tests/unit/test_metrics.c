@@ -1,5 +1,5 @@
 /*
- * The metrics page: the HTTP request check (master/metrics_http.c), fed
+ * The metrics page: the HTTP request check (master/metrics_request.c), fed
  * whole and one byte at a time, must give the same verdict at the same
  * byte either way; and the page (master/metrics_text.c) from known
  * reports.
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "master/metrics_http.h"
+#include "master/metrics_request.h"
 #include "master/metrics_text.h"
 
 /* The verdict, and how many bytes it took: fed one byte more each time,
@@ -22,7 +22,7 @@ static int
 status_bytewise(const char *req, size_t len, size_t *used_r)
 {
 	for (size_t n = 1; n <= len; n++) {
-		int st = metrics_http_status(req, n);
+		int st = metrics_request_status(req, n);
 		if (st != 0) {
 			*used_r = n;
 			return st;
@@ -72,7 +72,7 @@ test_request_status(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *req = cases[i].req;
 		size_t len = strlen(req), used;
-		int whole = metrics_http_status(req, len);
+		int whole = metrics_request_status(req, len);
 		int bytewise = status_bytewise(req, len, &used);
 		if (whole != cases[i].want || bytewise != cases[i].want)
 			fail_msg("case %zu %.30s: got %d whole, %d byte by "
@@ -98,13 +98,13 @@ test_garbage_answered_at_once(void **state)
 static void
 test_request_bound(void **state)
 {
-	static char req[METRICS_HTTP_REQUEST_MAX + 1];
+	static char req[METRICS_REQUEST_MAX + 1];
 
 	(void)state;
 	memcpy(req, "GET /", 5);
 	memset(req + 5, 'a', sizeof(req) - 5);
-	assert_int_equal(metrics_http_status(req, METRICS_HTTP_REQUEST_MAX - 1), 0);
-	assert_int_equal(metrics_http_status(req, METRICS_HTTP_REQUEST_MAX), 431);
+	assert_int_equal(metrics_request_status(req, METRICS_REQUEST_MAX - 1), 0);
+	assert_int_equal(metrics_request_status(req, METRICS_REQUEST_MAX), 431);
 }
 
 static void
