@@ -364,3 +364,43 @@ def test_privileged_port_and_ipv6(sub_factory):
         got = http(t, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
                    source="::1", host="::1", port=v6)
         assert response(got)[0] == 200, got[:200]
+
+
+def test_delivery_results_and_queue_age(sub_factory):
+    """Through a relayhost that takes one recipient, refuses one for good
+    and one for now: delivered, bounced and deferred move by one each (and
+    delivered once more for the bounce to the local sender); the message
+    waiting for its retry is the queue's oldest, and its age grows."""
+    from outlib import MiniSMTP
+
+    def rcpt(session, arg):
+        if "bad@" in arg:
+            return "550 5.1.1 no such user"
+        if "later@" in arg:
+            return "451 4.3.0 try again later"
+        return None
+    mini = MiniSMTP(reply={"RCPT": rcpt}).start()
+    try:
+        t = metrics_server(sub_factory,
+                           relayhost="[127.0.0.1]:%d" % mini.port)
+        before = reported(t)
+        t.send_auth(ALICE, ALICE_PW, ["good@remote.test", "bad@remote.test",
+                                      "later@remote.test"])
+        want = {"tern_recipients_delivered_total": 2,
+                "tern_recipients_bounced_total": 1,
+                "tern_recipients_deferred_total": 1,
+                "tern_messages_accepted_total": 1}
+
+        def moved():
+            smp = samples(scrape(t))
+            got = {k: smp.get((k, ()), 0) - before.get((k, ()), 0) for k in want}
+            return got == want and smp, got
+        smp = wait_until(lambda: moved()[0])
+        assert smp, "got %r, want %r" % (moved()[1], want)
+        assert value(smp, "tern_queue_messages") == 1
+        # Its age grows while it waits (queue_retry_min is 1h here).
+        age = wait_until(lambda: value(samples(scrape(t)),
+                                       "tern_queue_oldest_message_age_seconds") >= 2)
+        assert age, scrape(t)
+    finally:
+        mini.stop()
