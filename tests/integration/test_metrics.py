@@ -404,3 +404,32 @@ def test_delivery_results_and_queue_age(sub_factory):
         assert age, scrape(t)
     finally:
         mini.stop()
+
+
+def test_rejections_by_reason(sub_factory):
+    """One refusal of each kind the log names: a local sender without
+    AUTH, a bare LF in the message, a bare LF in a command line."""
+    t = metrics_server(sub_factory)
+    before = reported(t)
+    with t.raw() as c:
+        c.expect("EHLO client.test", 250)
+        code, _ = c.cmd("MAIL FROM:<%s>" % ALICE)
+        assert code == 553
+        c.expect("MAIL FROM:<someone@client.test>", 250)
+        c.expect("RCPT TO:<%s>" % ALICE, 250)
+        c.expect("DATA", 354)
+        c.send(b"Subject: x\r\n\r\nbare\nlf\r\n.\r\n")
+        assert c.reply()[0] == 550
+    with t.raw() as c:
+        c.send(b"EHLO client.test\n")
+        assert c.closed_by_server()
+    want = {"sender": 1, "data": 1, "protocol": 1, "relay": 0,
+            "unknown-recipient": 0, "plugin": 0, "screen": 0}
+
+    def moved():
+        smp = samples(scrape(t))
+        got = {r: smp.get(("tern_rejected_total", (("reason", r),)), 0)
+               - before.get(("tern_rejected_total", (("reason", r),)), 0)
+               for r in want}
+        return got == want, got
+    assert wait_until(lambda: moved()[0]), "got %r, want %r" % (moved()[1], want)
