@@ -16,7 +16,8 @@ enum { COUNT_SMTP, COUNT_IMAP, COUNT_POP3, COUNT_PROTOS };
 enum { COUNT_OK, COUNT_UNKNOWN, COUNT_PASSWORD, COUNT_CASE_MISMATCH,
     COUNT_THROTTLED, COUNT_TEMPFAIL, COUNT_RESULTS };
 
-static const char *const count_protos[COUNT_PROTOS] = { "smtp", "imap", "pop3" };
+static const char *const count_protos[COUNT_PROTOS] = { "smtp", "imap",
+    "pop3" };
 static const char *const count_results[COUNT_RESULTS] = { "ok", "unknown",
     "password", "case_mismatch", "throttled", "tempfail" };
 

@@ -21,7 +21,8 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define METRICS_HTTP_LOG_EVERY 60       /* seconds between two lines per refused address */
+/* Seconds between two log lines about one refused address. */
+#define METRICS_HTTP_LOG_EVERY 60
 
 void
 metrics_http_init(struct metrics_http *mh)

@@ -17,9 +17,9 @@ enum smtpd_reject {
 	SMTPD_REJECT_UNKNOWN_RCPT,      /* RCPT: user unknown */
 	SMTPD_REJECT_SENDER,            /* MAIL or header From/Sender refused */
 	SMTPD_REJECT_DATA,              /* the message: size, bare LF, ... */
-	SMTPD_REJECT_PROTOCOL,          /* session closed for a protocol fault */
+	SMTPD_REJECT_PROTOCOL,          /* session ended: a protocol fault */
 	SMTPD_REJECT_PLUGIN,            /* a milter, policy service or filter */
-	SMTPD_REJECT_SCREEN,            /* RCPT of a client the screen enforced */
+	SMTPD_REJECT_SCREEN,            /* RCPT of a client screen enforced */
 	SMTPD_REJECT_COUNT
 };
 

@@ -103,7 +103,8 @@ test_request_bound(void **state)
 	(void)state;
 	memcpy(req, "GET /", 5);
 	memset(req + 5, 'a', sizeof(req) - 5);
-	assert_int_equal(metrics_request_status(req, METRICS_REQUEST_MAX - 1), 0);
+	assert_int_equal(metrics_request_status(req, METRICS_REQUEST_MAX - 1),
+	    0);
 	assert_int_equal(metrics_request_status(req, METRICS_REQUEST_MAX), 431);
 }
 
@@ -128,7 +129,8 @@ test_page_from_reports(void **state)
 	buf_init(&b, 1 << 20);
 	assert_int_equal(metrics_text_render(&b, &st), 0);
 	assert_non_null(strstr(b.data, "\ntern_stress_mode 1\n"));
-	assert_non_null(strstr(b.data, "\ntern_start_time_seconds 1700000000\n"));
+	assert_non_null(strstr(b.data,
+	    "\ntern_start_time_seconds 1700000000\n"));
 	assert_non_null(strstr(b.data, "\ntern_sessions{port=\"smtp\"} 2\n"));
 	assert_null(strstr(b.data, "tern_sessions{port=\"submission\"}"));
 	assert_non_null(strstr(b.data, "\ntern_messages_accepted_total 7\n"));
@@ -136,7 +138,8 @@ test_page_from_reports(void **state)
 	    "\ntern_rejected_total{reason=\"unknown-recipient\"} 3\n"));
 	assert_non_null(strstr(b.data, "\ntern_logins_total{protocol=\"imap\","
 	    "result=\"case-mismatch\"} 4\n"));
-	assert_non_null(strstr(b.data, "\ntern_process_up{process=\"queue\"} 0\n"));
+	assert_non_null(strstr(b.data,
+	    "\ntern_process_up{process=\"queue\"} 0\n"));
 	assert_non_null(strstr(b.data, "# TYPE tern_queue_messages gauge\n"));
 	assert_null(strstr(b.data, "\ntern_queue_messages "));
 	assert_non_null(strstr(b.data, "# TYPE tern_rejected_total counter\n"));
