@@ -153,6 +153,12 @@ static const char *const migrations[] = {
 #define DIR_SCHEMA_VERSION \
 	((long long)(sizeof(migrations) / sizeof(migrations[0])))
 
+long long
+dir_schema_latest(void)
+{
+	return DIR_SCHEMA_VERSION;
+}
+
 int
 dir_fail(char *err, const char *fmt, ...)
 {

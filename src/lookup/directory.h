@@ -21,6 +21,8 @@ struct directory;
 int dir_open(const char *state_dir, struct directory **dir_r, char *err,
     size_t errlen);
 void dir_close(struct directory **dir);
+/* The schema version this tern brings a directory to. */
+long long dir_schema_latest(void);
 
 /* ---- resolution, used by the lookup process ---- */
 
