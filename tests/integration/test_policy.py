@@ -8,18 +8,33 @@ and TLS attributes, every action (the reply on the wire with its enhanced
 code, 421 closing, DISCARD, HOLD, PREPEND once per message, WARN, INFO, an
 unknown action), one connection serving many requests, and a service that
 is down or too slow getting policy_default_action.
+
+The real peers, started here on loopback and stopped after: Debian's
+postgrey (the first RCPT greylisted with 450 4.2.0, a retry after the
+delay accepted, one X-Greylist header with two recipients) and
+policyd-rate-limit (limiting by client address: the RCPT past the limit
+deferred).
 """
 import contextlib
+import grp
+import os
+import pwd
 import re
+import shutil
+import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
 from ternlib import (WAIT, add_account, free_port, header_lines,
-                     instance_factory, make_msg, module_server, queue_id,
-                     uniq, wait_until)
+                     instance_factory, make_msg, make_tempdir, module_server,
+                     needs_package, queue_id, uniq, wait_until)
+
+POSTGREY = "/usr/sbin/postgrey"
+RATELIMIT = "/usr/bin/policyd-rate-limit"
 
 DOMAIN = "example.test"
 LOGIN, PASSWORD = "pol@example.test", "policy-test-pw-1"
@@ -42,7 +57,16 @@ ACTIONS = {
     "weird": "FROBNICATE now",
     "ok": "OK",
     "slow": "SLOW",
+    # hostile answers: raw bytes instead of an action
+    "longline": b"action=DUNNO " + b"x" * 5000 + b"\n\n",
+    "nolf": b"action=" + b"y" * 5000,
+    "garbage": b"this is not an attribute\n\n",
+    "manyattrs": b"a=b\n" * 500 + b"action=DUNNO\n\n",
+    "noaction": b"foo=bar\n\n",
+    "midclose": b"action=REJ",
+    "nul": b"action=RE\0JECT\n\n",
 }
+HOSTILE = [k for k, v in ACTIONS.items() if isinstance(v, bytes)]
 USERS = sorted(ACTIONS) + ["plain", "plain2"]
 SLOW_SECONDS = 6
 
@@ -98,6 +122,11 @@ class PolicyServer:
                 if action == "SLOW":
                     time.sleep(SLOW_SECONDS)
                     action = "DUNNO"
+                if isinstance(action, bytes):
+                    conn.sendall(action)
+                    if not action.endswith(b"\n\n"):
+                        return          # closes mid-reply
+                    continue
                 conn.sendall(b"action=" + action.encode() + b"\n\n")
         except OSError:
             return
@@ -411,6 +440,27 @@ def test_slow_service_gets_default_action(psrv, pol):
     assert rcpt_reply(psrv, "plain")[0] == 250
 
 
+@pytest.mark.parametrize("local,why", [
+    ("longline", "reply line too long"),
+    ("nolf", "reply line too long"),
+    ("garbage", "reply line without '='"),
+    ("manyattrs", "too many reply attributes"),
+    ("noaction", "reply without action"),
+    ("midclose", "connection closed before the reply"),
+    ("nul", "NUL in reply"),
+])
+def test_hostile_service_gets_default_action(psrv, pol, local, why):
+    mark = psrv.log_mark()
+    code, text = rcpt_reply(psrv, local)
+    assert (code, text.decode()) == (
+        451, "4.3.5 <%s>: Recipient address rejected: "
+        "Server configuration problem" % addr(local))
+    psrv.wait_log(r"policy inet:127\.0\.0\.1:\d+: %s \(attempt 2 of 2, giving up\)"
+                  % re.escape(why), since=mark)
+    # The next request gets a sound answer on a new connection.
+    assert rcpt_reply(psrv, "plain")[0] == 250
+
+
 def test_service_down(factory):
     down = free_port()
     t = factory(smtpd_policy_services="inet:127.0.0.1:%d" % down,
@@ -446,3 +496,174 @@ def test_bad_settings_refused(factory):
     t.write_config(policy_stages="rcpt", policy_default_action="FROB")
     r = t.cli("config", "check", expect=None)
     assert r.rc != 0 and "is not an action tern takes" in r.err, r
+
+
+# ---- real policy services: postgrey and policyd-rate-limit ----
+
+def _user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+class Peer:
+    """A daemon started in its own process group, its output in a file;
+    stopped (TERM, then KILL of the group) at the end."""
+
+    def __init__(self, args, base, port):
+        self.base, self.port = base, port
+        self.log_path = os.path.join(base, "peer.log")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log,
+                                         start_new_session=True)
+        up = wait_until(self._listening, timeout=3 * WAIT)
+        assert up, "%s did not listen on %d:\n%s" % (args[0], port, self.log())
+
+    def _listening(self):
+        assert self.proc.poll() is None, "exited:\n%s" % self.log()
+        with contextlib.suppress(OSError), \
+                socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+        return False
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _dir_for(base, name, user):
+    d = os.path.join(base, name)
+    os.mkdir(d)
+    if os.geteuid() == 0:
+        os.chown(d, pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid)
+    return d
+
+
+GREY_DELAY = 3
+
+
+@pytest.fixture(scope="module")
+def postgrey():
+    base, port = make_tempdir("tern-postgrey-"), free_port()
+    db = _dir_for(base, "db", "postgrey")
+    p = Peer([POSTGREY, "--inet=127.0.0.1:%d" % port, "--delay=%d" % GREY_DELAY,
+              "--dbdir=%s" % db, "--pidfile=%s" % os.path.join(base, "pid"),
+              "--auto-whitelist-clients=0"], base, port)
+    yield p
+    p.stop()
+
+
+RATE_LIMIT = 2
+
+
+@pytest.fixture(scope="module")
+def ratelimit():
+    base, port = make_tempdir("tern-ratelimit-"), free_port()
+    conf = os.path.join(base, "policyd-rate-limit.yaml")
+    # Its own config: sqlite in base/db (created empty here, chowned by
+    # the daemon before it drops to its user), limits by client address.
+    with open(conf, "w") as f:
+        f.write("""debug: True
+user: "policyd-rate-limit"
+group: "policyd-rate-limit"
+pidfile: "%(base)s/run/policyd-rate-limit.pid"
+backend: 0
+sqlite_config:
+    database: "%(base)s/db/db.sqlite3"
+SOCKET: ["127.0.0.1", %(port)d]
+limits:
+    - [%(limit)d, 3600]
+limits_by_id: {}
+limit_by_sasl: True
+limit_by_sender: False
+limit_by_ip: True
+limited_networks: ["127.0.0.0/8"]
+success_action: "dunno"
+fail_action: "defer_if_permit Rate limit reach, retry later"
+db_error_action: "dunno"
+report: False
+delay_to_close: 300
+""" % {"base": base, "port": port, "limit": RATE_LIMIT})
+    os.mkdir(os.path.join(base, "run"))
+    os.mkdir(os.path.join(base, "db"))
+    p = Peer([RATELIMIT, "--file", conf], base, port)
+    yield p
+    p.stop()
+
+
+@needs_package("postgrey", os.path.exists(POSTGREY) and _user_exists("postgrey"))
+def test_postgrey_greylists_then_accepts(factory, postgrey):
+    t = factory(smtpd_policy_services="inet:127.0.0.1:%d" % postgrey.port)
+    t.setup(domains=[DOMAIN], users=[addr("gl1"), addr("gl2")])
+    t.start()
+    sender = uniq("grey") + "@client.test"
+    with smtp25(t) as s:
+        s.ehlo()
+        assert s.mail(sender)[0] == 250
+        for who in ("gl1", "gl2"):
+            code, text = s.rcpt(addr(who))
+            assert (code, text.decode()) == (
+                450, "4.2.0 <%s>: Recipient address rejected: Greylisted, see "
+                "http://postgrey.schweikert.ch/help/example.test.html" % addr(who))
+    subject = uniq("greylisted")
+
+    def retry():
+        with smtp25(t) as s:
+            s.ehlo()
+            assert s.mail(sender)[0] == 250
+            if s.rcpt(addr("gl1"))[0] != 250:
+                return False
+            assert s.rcpt(addr("gl2"))[0] == 250
+            code, text = s.data(make_msg(subject=subject, sender=sender))
+            assert code == 250, text
+            return True
+    time.sleep(GREY_DELAY)
+    assert wait_until(retry, timeout=GREY_DELAY + 2 * WAIT, interval=1)
+    for who in ("gl1", "gl2"):
+        msgs = wait_until(lambda: [m for m in t.messages(addr(who))
+                                   if subject.encode() in m])
+        assert len(msgs) == 1
+        grey = [v for n, v in header_lines(msgs[0]) if n.lower() == "x-greylist"]
+        assert len(grey) == 1, header_lines(msgs[0])
+        assert grey[0].startswith("delayed "), grey
+
+
+@needs_package("policyd-rate-limit",
+               os.path.exists(RATELIMIT) and _user_exists("policyd-rate-limit"))
+def test_policyd_rate_limit_by_address(factory, ratelimit):
+    t = factory(smtpd_policy_services="inet:127.0.0.1:%d" % ratelimit.port)
+    users = ["rl%d" % i for i in range(RATE_LIMIT + 1)]
+    t.setup(domains=[DOMAIN], users=[addr(u) for u in users])
+    t.start()
+    with smtp25(t) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test")[0] == 250
+        for u in users[:RATE_LIMIT]:
+            code, text = s.rcpt(addr(u))
+            assert code == 250, (u, code, text)
+        code, text = s.rcpt(addr(users[-1]))
+        assert (code, text.decode()) == (
+            450, "4.7.1 <%s>: Recipient address rejected: "
+            "Rate limit reach, retry later" % addr(users[-1]))
+        subject = uniq("limited")
+        code, text = s.data(make_msg(subject=subject))
+        assert code == 250, text
+    for u in users[:RATE_LIMIT]:
+        assert wait_until(lambda: any(subject.encode() in m
+                                      for m in t.messages(addr(u))))
+    assert not any(subject.encode() in m for m in t.messages(addr(users[-1])))
