@@ -75,14 +75,24 @@ class PolicyServer:
     """A policy server: one thread per connection, requests recorded
     (dicts, in order), answered by rule(request) -> action."""
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+    def __init__(self, path=None, rule=None):
+        if path is None:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+            self.spec = "inet:127.0.0.1:%d" % self.port
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(path)
+            os.chmod(path, 0o666)       # tern's smtpd runs as its user
+            self.spec = "unix:" + path
+        if rule is not None:
+            self.rule = rule
         self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.requests = []
         self.connections = 0
+        self.closed = 0
         self.lock = threading.Lock()
         self.stopping = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -132,6 +142,8 @@ class PolicyServer:
             return
         finally:
             conn.close()
+            with self.lock:
+                self.closed += 1
 
     def since(self, n):
         with self.lock:
@@ -331,8 +343,9 @@ def test_421_answers_and_closes(psrv):
         assert code == 421, text
         assert text == "4.7.0 <c421@example.test>: Recipient address rejected: go away now"
         assert r.closed_by_server()
-    psrv.wait_log(r"policy inet:127\.0\.0\.1:\d+ rcpt: refused, closing: 421 4\.7\.0",
-                  since=mark)
+    psrv.wait_log(r"reject RCPT from \[127\.0\.0\.1\] by policy inet:127\.0\.0\.1:\d+: "
+                  r"421 4\.7\.0 <c421@example\.test>: Recipient address rejected: "
+                  r"go away now; closing", since=mark)
 
 
 def test_defer_if_reject_is_logged_and_passes(psrv):
@@ -391,7 +404,6 @@ def test_hold_is_logged(psrv):
         assert s.rcpt(addr("hold"))[0] == 250
         code, text = s.data(make_msg(subject=uniq("hold")))
         assert code == 250, text
-    psrv.wait_log(r"policy inet:127\.0\.0\.1:\d+ rcpt: HOLD suspicious", since=mark)
     psrv.wait_log(r"hold at rcpt by policy inet:127\.0\.0\.1:\d+: suspicious",
                   since=mark)
 
@@ -459,6 +471,86 @@ def test_hostile_service_gets_default_action(psrv, pol, local, why):
                   % re.escape(why), since=mark)
     # The next request gets a sound answer on a new connection.
     assert rcpt_reply(psrv, "plain")[0] == 250
+
+
+@pytest.fixture
+def own_pol():
+    made = []
+
+    def make(**kw):
+        p = PolicyServer(**kw)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.stop()
+
+
+def test_unix_socket_service(factory, own_pol):
+    base = make_tempdir("tern-policy-unix-")
+    try:
+        p = own_pol(path=os.path.join(base, "policy"))
+        t = factory(smtpd_policy_services=p.spec)
+        t.setup(domains=[DOMAIN], users=[addr("rej"), addr("plain")])
+        t.start()
+        code, text = rcpt_reply(t, "rej")
+        assert (code, text.decode()) == (
+            554, "5.7.1 <rej@example.test>: Recipient address rejected: go away")
+        assert rcpt_reply(t, "plain")[0] == 250
+        assert [r["recipient"] for r in p.since(0)] == [addr("rej"), addr("plain")]
+        assert p.connections == 1
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_stress_is_told(factory, own_pol):
+    p = own_pol()
+    t = factory(smtpd_policy_services=p.spec, stress="on")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert [r["stress"] for r in p.since(0)] == ["yes"]
+
+
+def test_helo_refusal_answers_the_session(factory, own_pol):
+    def rule(req):
+        if req["protocol_state"] == "EHLO" and req["helo_name"] == "bad.test":
+            return "REJECT 5.7.0 not you"
+        return "DUNNO"
+    p = own_pol(rule=rule)
+    t = factory(smtpd_policy_services=p.spec, policy_stages="helo rcpt")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    with t.raw() as r:
+        code, text = r.cmd("EHLO bad.test")
+        assert (code, text) == (554, "5.7.0 <bad.test>: Helo command rejected: not you")
+        code, text = r.cmd("MAIL FROM:<sender@client.test>")
+        assert (code, text) == (554, "5.7.0 <bad.test>: Helo command rejected: not you")
+    # Only the stages asked for are asked.
+    assert {r["protocol_state"] for r in p.since(0)} == {"EHLO"}
+    assert rcpt_reply(t, "plain")[0] == 250
+
+
+def test_max_idle_and_max_ttl(factory, own_pol):
+    p = own_pol()
+    t = factory(smtpd_policy_services=p.spec, policy_max_idle="1s")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    assert rcpt_reply(t, "plain")[0] == 250
+    # Unused for policy_max_idle, the connection is closed by tern...
+    assert wait_until(lambda: p.closed == 1), "tern kept the idle connection"
+    # ... and a new one opened for the next request.
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert p.connections == 2
+    t.stop()
+    t.write_config(policy_max_idle="300s", policy_max_ttl="1s")
+    t.start()
+    base = p.connections
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert p.connections == base + 1
+    time.sleep(1.5)     # past policy_max_ttl: the next request reconnects
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert p.connections == base + 2
 
 
 def test_service_down(factory):
