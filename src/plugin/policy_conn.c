@@ -248,7 +248,10 @@ policy_timer_cb(evutil_socket_t fd, short what, void *arg)
 		policy_attempt_failed(svc, "timeout");
 		break;
 	case POLICY_RETRY_WAIT:
-		policy_attempt(svc);
+		if (svc->cur->done == NULL)     /* cancelled meanwhile */
+			policy_finish(svc, 0, "cancelled");
+		else
+			policy_attempt(svc);
 		break;
 	case POLICY_FAIL_SOON:
 		policy_attempt_failed(svc, svc->fail_why);

@@ -65,6 +65,7 @@ ACTIONS = {
     "noaction": b"foo=bar\n\n",
     "midclose": b"action=REJ",
     "nul": b"action=RE\0JECT\n\n",
+    "prepcr": b"action=PREPEND X-A: b\rX-Evil: c\n\n",
 }
 HOSTILE = [k for k, v in ACTIONS.items() if isinstance(v, bytes)]
 USERS = sorted(ACTIONS) + ["plain", "plain2"]
@@ -427,6 +428,17 @@ def test_prepend_once_with_two_recipients(psrv):
                                if subject2.encode() in m])
     assert [(n, v) for n, v in header_lines(msgs[0])
             if n.lower() == "x-policy-test"] == [("X-Policy-Test", "tagged once")]
+
+
+def test_prepend_with_a_cr_is_refused(psrv):
+    mark = psrv.log_mark()
+    subject = uniq("prepcr")
+    psrv.send(addr("prepcr"), subject=subject)
+    msgs = wait_until(lambda: [m for m in psrv.messages(addr("prepcr"))
+                               if subject.encode() in m])
+    assert msgs and b"X-Evil" not in msgs[0] and b"X-A:" not in msgs[0]
+    psrv.wait_log(r"rcpt: unsupported action taken as DUNNO: "
+                  r"PREPEND X-A: b\\x0dX-Evil: c", since=mark)
 
 
 def test_one_connection_serves_many_requests(psrv, pol):
