@@ -543,6 +543,29 @@ def test_helo_refusal_answers_the_session(factory, own_pol):
     assert rcpt_reply(t, "plain")[0] == 250
 
 
+def test_prepend_at_data_and_end_of_message(factory, own_pol):
+    def rule(req):
+        return {"DATA": "PREPEND X-At-Data: yes",
+                "END-OF-MESSAGE": "PREPEND X-At-Eom: yes"}.get(
+                    req["protocol_state"], "DUNNO")
+    p = own_pol(rule=rule)
+    t = factory(smtpd_policy_services=p.spec,
+                policy_stages="data end-of-message")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    subject = uniq("stages")
+    t.send(addr("plain"), subject=subject)
+    msgs = wait_until(lambda: [m for m in t.messages(addr("plain"))
+                               if subject.encode() in m])
+    assert msgs
+    names = [n.lower() for n, _ in header_lines(msgs[0])]
+    # END-OF-MESSAGE's goes on top (index 0), DATA's above tern's Received.
+    at = [names.index(n) for n in ("x-at-eom", "x-at-data", "received")]
+    assert at == sorted(at), names
+    assert names.count("x-at-eom") == names.count("x-at-data") == 1
+    assert [r["protocol_state"] for r in p.since(0)] == ["DATA", "END-OF-MESSAGE"]
+
+
 def test_max_idle_and_max_ttl(factory, own_pol):
     p = own_pol()
     t = factory(smtpd_policy_services=p.spec, policy_max_idle="1s")
