@@ -66,6 +66,8 @@ ACTIONS = {
     "midclose": b"action=REJ",
     "nul": b"action=RE\0JECT\n\n",
     "prepcr": b"action=PREPEND X-A: b\rX-Evil: c\n\n",
+    "double": b"action=DUNNO\n\naction=REJECT out of step\n\n",
+    "trickle": "TRICKLE",
 }
 HOSTILE = [k for k, v in ACTIONS.items() if isinstance(v, bytes)]
 USERS = sorted(ACTIONS) + ["plain", "plain2"]
@@ -133,6 +135,11 @@ class PolicyServer:
                 if action == "SLOW":
                     time.sleep(SLOW_SECONDS)
                     action = "DUNNO"
+                if action == "TRICKLE":     # one byte per segment
+                    for b in b"action=REJECT 5.7.9 trickled in\n\n":
+                        conn.sendall(bytes([b]))
+                        time.sleep(0.005)
+                    continue
                 if isinstance(action, bytes):
                     conn.sendall(action)
                     if not action.endswith(b"\n\n"):
@@ -439,6 +446,23 @@ def test_prepend_with_a_cr_is_refused(psrv):
     assert msgs and b"X-Evil" not in msgs[0] and b"X-A:" not in msgs[0]
     psrv.wait_log(r"rcpt: unsupported action taken as DUNNO: "
                   r"PREPEND X-A: b\\x0dX-Evil: c", since=mark)
+
+
+def test_reply_trickled_a_byte_at_a_time(psrv):
+    code, text = rcpt_reply(psrv, "trickle")
+    assert (code, text.decode()) == (
+        554, "5.7.9 <trickle@example.test>: Recipient address rejected: trickled in")
+
+
+def test_two_replies_to_one_request(psrv, pol):
+    # The first reply counts; the connection is out of step and is
+    # replaced before the next request.
+    mark = psrv.log_mark()
+    assert rcpt_reply(psrv, "double")[0] == 250
+    conns = pol.connections
+    assert rcpt_reply(psrv, "rej")[0] == 554
+    assert pol.connections == conns + 1
+    assert "out of step" not in psrv.log()[mark:]
 
 
 def test_one_connection_serves_many_requests(psrv, pol):
