@@ -612,6 +612,26 @@ def test_max_idle_and_max_ttl(factory, own_pol):
     assert p.connections == base + 2
 
 
+def test_client_gone_while_its_request_is_out(psrv, pol):
+    # A's request is in flight (slow), B's waits behind it on the one
+    # connection; A hangs up.  B is answered once A's attempts end, and
+    # nothing is left dangling (the module's log is checked for ASan).
+    mark = pol.mark()
+    a = psrv.raw()
+    a.expect("EHLO a.test", 250)
+    a.expect("MAIL FROM:<a@client.test>", 250)
+    a.send("RCPT TO:<%s>\r\n" % addr("slow"))
+    assert wait_until(lambda: any(r.get("recipient") == addr("slow")
+                                  for r in pol.since(mark)))
+    with psrv.raw(timeout=4 * SLOW_SECONDS) as b:
+        b.expect("EHLO b.test", 250)
+        b.expect("MAIL FROM:<b@client.test>", 250)
+        b.send("RCPT TO:<%s>\r\n" % addr("plain"))
+        a.close()
+        assert b.reply()[0] == 250
+    assert rcpt_reply(psrv, "plain")[0] == 250
+
+
 def test_service_down(factory):
     down = free_port()
     t = factory(smtpd_policy_services="inet:127.0.0.1:%d" % down,
