@@ -539,6 +539,23 @@ def test_unix_socket_service(factory, own_pol):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_each_port_asks_its_own_list(factory, own_pol):
+    p25, psub = own_pol(), own_pol()
+    t = factory(smtpd_policy_services=p25.spec,
+                submission_policy_services=psub.spec)
+    prepare(t)
+    t.start()
+    assert rcpt_reply(t, "plain")[0] == 250
+    for kind in ("submission", "submissions"):
+        with t.client(kind, login=LOGIN, password=PASSWORD) as s:
+            assert s.mail(LOGIN)[0] == 250
+            assert s.rcpt(addr("plain2"))[0] == 250
+    assert [r["recipient"] for r in p25.since(0)] == [addr("plain")]
+    assert [(r["recipient"], r["sasl_username"]) for r in psub.since(0)] == [
+        (addr("plain2"), LOGIN)] * 2
+    assert psub.since(0)[1]["server_port"] == str(t.subs_port)
+
+
 def test_stress_is_told(factory, own_pol):
     p = own_pol()
     t = factory(smtpd_policy_services=p.spec, stress="on")
