@@ -111,6 +111,16 @@ struct conf {
 	char *listen_pop3s;         /* implicit TLS; "" disables */
 	char *dovecot_extra_config; /* "" for none */
 	unsigned mailbox_max_connections; /* per account and client address */
+	/* policy delegation (Postfix's policy protocol): plugin/policy*.c */
+	char *smtpd_policy_services;    /* port 25; "" for none */
+	char *submission_policy_services; /* 587 and 465; "" for none */
+	char *policy_stages;            /* connect helo mail rcpt data end-of-message */
+	unsigned policy_timeout;        /* seconds */
+	unsigned policy_try_limit;
+	unsigned policy_retry_delay;    /* seconds */
+	char *policy_default_action;
+	unsigned policy_max_idle;       /* seconds */
+	unsigned policy_max_ttl;        /* seconds */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

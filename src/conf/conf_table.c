@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "lookup/password.h"
 #include "net/hostport.h"
+#include "plugin/policy_conf.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
 #include "screen/dnsbl_site.h"
@@ -279,6 +280,30 @@ const struct conf_key conf_keys[] = {
 	KEY(mailbox_max_connections, CONF_UINT, "20", 1, 10000,
 	    "most IMAP (and POP3) connections of one account from one "
 	    "client address"),
+
+	/* policy delegation: Postfix's policy protocol (postgrey, ...) */
+	KEY_CHECKED(smtpd_policy_services, "", policy_services_check,
+	    "policy services asked on port 25: inet:HOST:PORT or "
+	    "unix:PATH, in order; empty: none"),
+	KEY_CHECKED(submission_policy_services, "", policy_services_check,
+	    "policy services asked on the submission ports (587, 465); "
+	    "empty: none"),
+	KEY_CHECKED(policy_stages, "rcpt", policy_stages_check,
+	    "when policy services are asked: any of connect, helo, mail, "
+	    "rcpt, data, end-of-message"),
+	KEY(policy_timeout, CONF_DURATION, "100s", 1, 3600,
+	    "policy: time to connect, send a request and read its reply"),
+	KEY(policy_try_limit, CONF_UINT, "2", 1, 10,
+	    "policy: attempts at a request before policy_default_action"),
+	KEY(policy_retry_delay, CONF_DURATION, "1s", 0, 600,
+	    "policy: wait between two attempts at a request"),
+	KEY_CHECKED(policy_default_action,
+	    "451 4.3.5 Server configuration problem", policy_action_check,
+	    "policy: the action taken when a service cannot answer"),
+	KEY(policy_max_idle, CONF_DURATION, "300s", 1, 86400,
+	    "policy: an unused connection to a service is closed after this"),
+	KEY(policy_max_ttl, CONF_DURATION, "1000s", 1, 86400,
+	    "policy: a connection to a service is not used after this"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
