@@ -6,6 +6,8 @@
  * brute-force brake slowed or refused.  Everything printed came from the network
  * (logins may hold any byte), so the text is escaped for the terminal and
  * the JSON is escaped as JSON, both valid UTF-8 whatever the input.
+ * The text ends with the legacy logins, if any: logins tern import kept
+ * although they break login_pattern (--keep-logins).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -234,11 +236,29 @@ audit_parse(int argc, char **argv, int *json_r, long long *since_r)
 	return 0;
 }
 
+/* ---- legacy logins: kept by tern import --keep-logins ---- */
+
+static void
+audit_legacy(void *arg, const char *login, const char *mailbox)
+{
+	size_t *n = arg;
+
+	if ((*n)++ == 0)
+		fputs("\nlegacy logins (imported with --keep-logins; they break "
+		    "login_pattern):\n", stdout);
+	fputs("  ", stdout);
+	audit_put_text(login);
+	putchar(' ');
+	audit_put_text(mailbox);
+	putchar('\n');
+}
+
 static int
 audit_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
 	struct audit_out *o = arg;
 	int rc = dir_audit_list(dir, o->since, audit_row, o, err);
+	size_t legacy = 0;
 
 	if (rc == 0 && !o->json)
 		audit_block_flush(o);
@@ -247,6 +267,9 @@ audit_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 		fputs(o->rows == 0 ? "[]\n" : "\n]\n", stdout);
 	else if (rc == 0 && o->rows == 0)
 		printf("no events%s\n", o->since > 0 ? " in that time" : "");
+	/* Not in --json: its output is one array of events. */
+	if (rc == 0 && !o->json)
+		rc = dir_legacy_list(dir, audit_legacy, &legacy, err);
 	return rc;
 }
 

@@ -142,6 +142,10 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER audit_row_dropped AFTER DELETE ON audit"
 	"  BEGIN UPDATE audit_rows SET n = n - 1; END;"
 	"UPDATE audit_rows SET n = (SELECT count(*) FROM audit);",
+
+	/* 6: the legacy mark: a login tern import kept although it breaks
+	 * login_pattern (--keep-logins), so that tern audit lists it. */
+	"ALTER TABLE accounts ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define DIR_SCHEMA_VERSION \
