@@ -86,7 +86,8 @@ void import_conflict(struct import_batch *b, struct import_at at,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void import_list_add(struct import_list *l, const char *s, size_t n);
 void import_list_free(struct import_list *l);
-/* Adds the words of s[0..n) to l, split at commas and white space. */
+/* Adds the words of s[0..n) to l, split at commas, blanks and line
+ * ends. */
 void import_list_split(struct import_list *l, const char *s, size_t n);
 
 /* Reads one file of format ("postfix-virtual", "dovecot-passwd", "csv")

@@ -44,13 +44,14 @@ import_list_free(struct import_list *l)
 void
 import_list_split(struct import_list *l, const char *s, size_t n)
 {
+	static const char sep[] = ", \t\r\n";
 	size_t i = 0, start;
 
 	while (i < n) {
-		while (i < n && (s[i] == ',' || s[i] == ' ' || s[i] == '\t'))
+		while (i < n && memchr(sep, s[i], sizeof(sep) - 1) != NULL)
 			i++;
 		start = i;
-		while (i < n && s[i] != ',' && s[i] != ' ' && s[i] != '\t')
+		while (i < n && memchr(sep, s[i], sizeof(sep) - 1) == NULL)
 			i++;
 		if (i > start)
 			import_list_add(l, s + start, i - start);
