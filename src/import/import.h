@@ -39,6 +39,8 @@ struct import_account {
 	/* Set by the checks. */
 	char mailbox[ADDR_BUF]; /* address parsed, domain folded */
 	int skip;               /* a conflict names it: it is not imported */
+	char *stored;           /* the bare hash to store, once checked */
+	char *hash_err;         /* why hash cannot be stored, once checked */
 };
 
 /* An alias source (an address or "@domain") and its targets. */
@@ -120,5 +122,10 @@ struct import_rename {
  * marks the items it names skip. */
 void import_check(struct import_batch *b, struct import_rename *ren,
     size_t nren);
+
+/* Runs password_import() on the hash of every account not skipped and
+ * not yet checked (stored and hash_err NULL), setting one of the two;
+ * on every core. */
+void import_hash_check(struct import_batch *b);
 
 #endif

@@ -17,6 +17,7 @@
 #include "lookup/login_rules.h"
 #include "lookup/password.h"
 #include "util/escape.h"
+#include "util/xmalloc.h"
 
 enum { IMP_DOMAIN, IMP_ACCOUNT, IMP_ALIAS, IMP_KINDS };
 
@@ -158,30 +159,57 @@ apply_login(struct apply *a, struct import_account *ac, int *legacy_r)
 	return 0;
 }
 
-/* The hash to store in stored (PASSWORD_HASH_BUF), or NULL: none given,
- * or one tern cannot check with --allow-no-password (why says so). */
+/* The hash to store, or NULL: none given, or one tern cannot check with
+ * --allow-no-password (why says so).  0, or 1 for a conflict. */
 static int
-apply_hash(struct apply *a, struct import_account *ac, char *stored,
-    const char **hash_r, char *why, size_t whylen)
+apply_hash(struct apply *a, struct import_account *ac, const char **hash_r,
+    char *why, size_t whylen)
 {
-	char reason[IMPORT_ERR_MAX];
-
 	*hash_r = NULL;
 	why[0] = '\0';
 	if (ac->hash == NULL)
 		return 0;
-	if (password_import(ac->hash, stored, PASSWORD_HASH_BUF, reason,
-	    sizeof(reason)) == 0) {
-		*hash_r = stored;
+	if (ac->stored != NULL) {
+		*hash_r = ac->stored;
 		return 0;
 	}
 	if (!a->o->allow_no_password) {
 		import_conflict(a->b, ac->at, "login '%s': %s "
 		    "(--allow-no-password creates it without a password)",
-		    ac->login, reason);
+		    ac->login, ac->hash_err);
 		return 1;
 	}
-	snprintf(why, whylen, "no password: %s", reason);
+	snprintf(why, whylen, "no password: %s", ac->hash_err);
+	return 0;
+}
+
+/* A hash the directory holds already for this login needs no check: it
+ * was checked when stored.  The given one may carry a {SCHEME} prefix. */
+static int
+apply_known_hashes(struct apply *a)
+{
+	char have[DIR_IMPORT_HASH_BUF];
+	const char *given;
+
+	for (size_t i = 0; i < a->b->nacc; i++) {
+		struct import_account *ac = &a->b->acc[i];
+
+		if (ac->skip || ac->hash == NULL)
+			continue;
+		switch (dir_import_hash(a->dir, ac->login, have, a->err)) {
+		case 0:
+			continue;
+		case 1:
+			break;
+		default:
+			return -1;
+		}
+		given = ac->hash;
+		if (given[0] == '{' && strchr(given, '}') != NULL)
+			given = strchr(given, '}') + 1;
+		if (strcmp(given, have) == 0)
+			ac->stored = xstrdup(have);
+	}
 	return 0;
 }
 
@@ -192,16 +220,15 @@ apply_account(struct apply *a, struct import_account *ac)
 		.mailbox = ac->mailbox, .addrs = (const char *const *)ac->addrs.v,
 		.naddrs = ac->addrs.n };
 	enum dir_import_result res;
-	char stored[PASSWORD_HASH_BUF], note[IMPORT_ERR_MAX + 64];
+	char note[IMPORT_ERR_MAX + 64];
 	char why[DIR_ERR_MAX], what[DIR_LOGIN_MAX + ADDR_BUF + 16];
 	int rc;
 
 	if ((rc = apply_login(a, ac, &d.legacy)) != 0 ||
-	    (rc = apply_hash(a, ac, stored, &d.hash, note, sizeof(note))) != 0)
+	    (rc = apply_hash(a, ac, &d.hash, note, sizeof(note))) != 0)
 		return rc < 0 ? -1 : 0;
 	if (dir_import_account(a->dir, &d, &res, why, a->err) < 0)
 		return -1;
-	explicit_bzero(stored, sizeof(stored));
 	if (res == DIR_IMPORT_CONFLICT) {
 		import_conflict(a->b, ac->at, "login '%s': %s", ac->login, why);
 		return 0;
@@ -320,6 +347,12 @@ import_apply(struct directory *dir, const struct conf *conf,
 		.err = err };
 	int rc = 0, commit;
 
+	/* The slow hash checks before the write lock is taken: the lookup
+	 * process of a running server writes too (the audit, known
+	 * clients) and waits only a few seconds for the lock. */
+	if (apply_known_hashes(&a) < 0)
+		return -1;
+	import_hash_check(b);
 	if (dir_import_begin(dir, err) < 0)
 		return -1;
 	if (apply_domains(&a) < 0)

@@ -123,6 +123,8 @@ import_batch_free(struct import_batch *b)
 		free(b->acc[i].login);
 		free(b->acc[i].address);
 		free(b->acc[i].hash);
+		free(b->acc[i].stored);
+		free(b->acc[i].hash_err);
 		import_list_free(&b->acc[i].addrs);
 	}
 	for (size_t i = 0; i < b->nali; i++) {

@@ -215,6 +215,13 @@ int dir_import_domain(struct directory *dir, const char *domain, int create,
 int dir_import_login(struct directory *dir, const char *login,
     char mailbox_r[ADDR_BUF], char other_r[DIR_LOGIN_MAX], char *err);
 
+#define DIR_IMPORT_HASH_BUF 384 /* crypt(3)'s CRYPT_OUTPUT_SIZE */
+
+/* The hash of the account whose login is exactly login: 1 with it in
+ * hash_r, 0 when there is no such account or it has no password. */
+int dir_import_hash(struct directory *dir, const char *login,
+    char hash_r[DIR_IMPORT_HASH_BUF], char *err);
+
 struct dir_import_account {
 	const char *login;      /* exact; checked by the caller */
 	const char *mailbox;    /* parsed, domain folded */

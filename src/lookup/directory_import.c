@@ -18,7 +18,6 @@
 #include "lookup/directory_int.h"
 #include "util/xmalloc.h"
 
-#define IMPORT_HASH_BUF 384     /* crypt(3)'s CRYPT_OUTPUT_SIZE */
 
 int
 dir_import_begin(struct directory *dir, char *err)
@@ -94,6 +93,15 @@ dir_import_login(struct directory *dir, const char *login,
 	return dir_fetch_text(dir, "SELECT login FROM accounts WHERE "
 	    "login = ?1 COLLATE NOCASE ORDER BY id LIMIT 1", DIR_P(login),
 	    other_r, DIR_LOGIN_MAX, err);
+}
+
+int
+dir_import_hash(struct directory *dir, const char *login,
+    char hash_r[DIR_IMPORT_HASH_BUF], char *err)
+{
+	return dir_fetch_text(dir, "SELECT password FROM accounts WHERE "
+	    "login = ?1 AND password IS NOT NULL", DIR_P(login), hash_r,
+	    DIR_IMPORT_HASH_BUF, err);
 }
 
 /* 1 when addr may go to login's account (it is free, or the account's
@@ -206,7 +214,7 @@ static int
 import_account_old(struct directory *dir, const struct dir_import_account *a,
     const char *mailbox, enum dir_import_result *res_r, char *why, char *err)
 {
-	char have[IMPORT_HASH_BUF] = "";
+	char have[DIR_IMPORT_HASH_BUF] = "";
 	size_t added;
 	int rc, new_hash;
 
