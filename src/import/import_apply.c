@@ -224,9 +224,11 @@ apply_account(struct apply *a, struct import_account *ac)
 	char why[DIR_ERR_MAX], what[DIR_LOGIN_MAX + ADDR_BUF + 16];
 	int rc;
 
-	if ((rc = apply_login(a, ac, &d.legacy)) != 0 ||
-	    (rc = apply_hash(a, ac, &d.hash, note, sizeof(note))) != 0)
-		return rc < 0 ? -1 : 0;
+	/* Both looked at, so that one run names every conflict. */
+	if ((rc = apply_login(a, ac, &d.legacy)) < 0)
+		return -1;
+	if ((apply_hash(a, ac, &d.hash, note, sizeof(note)) | rc) != 0)
+		return 0;
 	if (dir_import_account(a->dir, &d, &res, why, a->err) < 0)
 		return -1;
 	if (res == DIR_IMPORT_CONFLICT) {
