@@ -375,3 +375,27 @@ def test_imported_hashes_log_in_over_submission(t):
         assert qid, "no queue id for %s" % addr
         with pytest.raises(Exception):
             t.client(login=addr, password=pw + "x").close()
+
+
+def test_one_run_names_every_conflict_of_an_account(t):
+    t.cli("domain", "add", "example.test")
+    path = write(t, "users.csv", CSV_HEADER + "Carol.Jones,carol@example.test,{SSHA}abcd,,\n")
+    r = refused(t, "csv", path)
+    has_conflict(r, path + ":2", "login_pattern")
+    has_conflict(r, path + ":2", "{SSHA}", "--allow-no-password")
+    r = t.cli("import", "--keep-logins", "--allow-no-password", "csv", path)
+    assert counts(r.out, "accounts") == (1, 0, 0), r
+
+
+def test_postfix_accounts_then_dovecot_hashes(t):
+    vmail = write(t, "vmailbox", "example.test  virtual\n"
+                  "alice@example.test  example.test/alice/\n")
+    r = t.cli("import", "postfix-virtual", vmail)
+    assert counts(r.out, "accounts") == (1, 0, 0), r
+    passwd = write(t, "passwd", "alice@example.test:{SHA512-CRYPT}%s\n"
+                   % make_hash("pw-alice-1", "$6$"))
+    r = t.cli("import", "dovecot-passwd", passwd)
+    assert counts(r.out, "accounts") == (0, 1, 0), r
+    assert "update account 'alice@example.test' alice@example.test (%s:1)" % passwd in r.out, r
+    r = t.cli("import", "dovecot-passwd", passwd)
+    assert counts(r.out, "accounts") == (0, 0, 1), r
