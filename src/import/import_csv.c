@@ -11,7 +11,8 @@
  *
  * Fields may be quoted ("a ""b"" c", line breaks inside allowed); blanks
  * around an unquoted field are dropped.  Lines end in LF or CRLF; blank
- * lines are skipped.  A record with more or fewer fields than the header,
+ * lines are skipped, and a UTF-8 byte order mark before the header.  A
+ * record with more or fewer fields than the header,
  * a stray quote or an unterminated quoted field cannot be read: an error
  * naming the record's first line.
  */
@@ -229,6 +230,9 @@ import_csv(struct import_batch *b, const char *file, const char *data,
 	int rc;
 
 	buf_init(&c.v, IMPORT_LINE_MAX);
+	/* A spreadsheet may start its UTF-8 export with a byte order mark. */
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		c.pos = 3;
 	if ((rc = csv_header(&c)) == 0) {
 		while ((rc = csv_record(&c, &first)) == 1) {
 			if (c.f.n != c.nfields) {

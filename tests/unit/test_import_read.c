@@ -139,6 +139,8 @@ test_csv(void **state)
 	(void)state;
 	want(import_csv, "Address,LOGIN\r\na@x.test,A\r\n", NULL,
 	    "acc|A|a@x.test|-||2;");
+	want(import_csv, "\xef\xbb\xbf" "address\na@x.test", NULL,
+	    "acc|-|a@x.test|-||2;");
 	/* Quotes: "" inside, a comma and a line break inside; blanks
 	 * around unquoted fields dropped; the record's first line kept. */
 	want(import_csv, "login,address,password_hash,addresses,aliases\n"
