@@ -242,6 +242,7 @@ test_schema_v1_to_v2(void **state)
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE grants; DROP TABLE "
 	    "audit; DROP TABLE audit_rows; DROP INDEX accounts_login_nocase; "
 	    "DROP TABLE tls_policies; DROP TABLE known_clients; "
+	    "ALTER TABLE accounts DROP COLUMN legacy; "
 	    "DELETE FROM schema_version WHERE version >= 2", NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -282,6 +283,7 @@ test_schema_v4_to_v5(void **state)
 	    "INSERT INTO audit VALUES (1, 'case-mismatch', 'A', 'a', '',"
 	    " '192.0.2.1', 7, 1, 2);"
 	    "UPDATE audit_rows SET n = 1;"
+	    "ALTER TABLE accounts DROP COLUMN legacy; "
 	    "DELETE FROM schema_version WHERE version >= 5", NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);

@@ -87,6 +87,7 @@ test_migrate_v3(void **state)
 	MUST(dir_user_add(f->dir, "a@x.test", "alice", NULL, err));
 	dir_close(&f->dir);
 	raw_exec(f, "DROP TABLE known_clients; "
+	    "ALTER TABLE accounts DROP COLUMN legacy; "
 	    "DELETE FROM schema_version WHERE version >= 4");
 	if (dir_open(f->tmp, &f->dir, why, sizeof(why)) < 0)
 		fail_msg("reopen: %s", why);

@@ -226,6 +226,7 @@ test_migrate_v2(void **state)
 	MUST(dir_sender_allow(f->dir, "a", "*@x.test", err));
 	dir_close(&f->dir);
 	raw_exec(f, "DROP TABLE tls_policies; DROP TABLE known_clients; "
+	    "ALTER TABLE accounts DROP COLUMN legacy; "
 	    "DELETE FROM schema_version WHERE version >= 3");
 	assert_int_equal(raw_count(f, "SELECT max(version) FROM "
 	    "schema_version"), 2);
