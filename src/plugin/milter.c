@@ -328,7 +328,7 @@ static void
 milter_peer_done(struct milter_peer *p)
 {
 	milter_conn_close(p, 1);
-	p->state = MILTER_DONE;
+	p->state = MILTER_FINISHED;
 }
 
 /* A reply that ends what the milter is asked (not a change, not

@@ -41,7 +41,7 @@ enum milter_state {
 	MILTER_CONNECTING,      /* TCP or unix connect under way */
 	MILTER_NEGOTIATING,     /* OPTNEG sent */
 	MILTER_READY,           /* talking */
-	MILTER_DONE,            /* accepted or refused the whole session:
+	MILTER_FINISHED,        /* accepted or refused the whole session:
 	                         * closed, no more events */
 	MILTER_FAILED,          /* broke: closed; the default action answers
 	                         * for it from now on */

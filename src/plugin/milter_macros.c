@@ -102,14 +102,13 @@ milter_auth_value(struct session *s, const char *name, char *val,
 	return val;
 }
 
-/* Macros of the transaction: defined once MAIL (or RCPT) was accepted. */
+/* Macros of the transaction: defined once MAIL was accepted (the queue
+ * id is drawn then, before the milters are asked). */
 static const char *
 milter_envelope_value(struct session *s, const char *name, char *val,
     size_t vallen)
 {
-	int in_mail = s->state >= SESSION_MAIL && s->state != SESSION_CLOSING;
-
-	if (!in_mail)
+	if (s->env.id[0] == '\0')
 		return NULL;
 	if (strcmp(name, "i") == 0 && s->env.id[0] != '\0')
 		snprintf(val, vallen, "%s", s->env.id);

@@ -324,13 +324,13 @@ milter_msg_mod(struct milter_peer *p, const struct milter_pkt *pkt,
 	return 0;
 }
 
-/* A header value as msg_edit takes it: with SMFIP_HDR_LEADSPC the milter
- * gives the space after the colon itself. */
+/* A header value as msg_edit takes it: it adds the space after the
+ * colon unless the value begins with one (SMFIP_HDR_LEADSPC milters give
+ * their own), as Postfix does. */
 static const char *
 milter_mod_value(const struct milter_peer *p, const char *v)
 {
-	if ((p->protocol & SMFIP_HDR_LEADSPC) && v[0] == ' ')
-		return v + 1;
+	(void)p;
 	return v;
 }
 
@@ -386,6 +386,10 @@ milter_mods_replay(const struct milter_peer *p, struct msg_edits *e,
 {
 	size_t off = 0;
 
+	/* This milter's body replacement, if any, replaces the earlier
+	 * milters' whole, as it would under Postfix. */
+	if (p->body_edit != 0)
+		msg_edits_body_restart(e);
 	while (off < p->mods.len) {
 		struct milter_pkt m;
 		uint32_t len32;
@@ -414,7 +418,7 @@ milter_msg_commit(struct milter_peer *p, char *why, size_t whylen)
 		return 0;
 	/* Tried on a scratch list first: a refused change leaves s->edits
 	 * as the milters before this one made it. */
-	scratch = msg_edits_new();
+	scratch = msg_edits_new(p->mods.max);
 	rc = milter_mods_replay(p, scratch, why, whylen);
 	msg_edits_free(scratch);
 	if (rc == 0 && milter_mods_replay(p, p->ms->s->edits, why,
