@@ -163,3 +163,163 @@ def test_auth_and_tls_macros_on_submission(msrv, fm):
     assert m["mail"]["i"] == qid
     assert m["helo"]["{tls_version}"].startswith("TLSv1")
     assert m["helo"]["{cipher}"]
+
+
+# ---- replies (point 3) ----
+
+def delivered_with(t, addr, subject, timeout=WAIT):
+    """The message with subject delivered to addr."""
+    found = []
+
+    def look():
+        found[:] = [m for m in t.messages(addr) if subject.encode() in m]
+        return bool(found)
+    wait_until(look, timeout)
+    return found[0]
+
+
+def not_delivered(t, addr, subject):
+    """Asserts that nothing with subject reached addr, once a marker sent
+    after it has."""
+    marker = flagged("marker")
+    assert send(t, [addr], marker)[0] == 250
+    delivered_with(t, addr, marker)
+    assert not any(subject.encode() in m for m in t.messages(addr))
+
+
+def refused_at_eom(t, subject, rcpts=(BOB,)):
+    code, text = send(t, list(rcpts), subject)
+    return code, text
+
+
+@pytest.mark.parametrize("flag,want", [
+    ("reject", "550 5.7.1 Command rejected"),
+    ("tempfail", "451 4.7.1 Service unavailable - try again later"),
+    ("reply", "554 5.7.0 content refused by flag milter"),
+])
+def test_end_of_message_refusals(msrv, fm, flag, want):
+    subject = flagged(flag)
+    mark = msrv.log_mark()
+    code, text = refused_at_eom(msrv, subject)
+    assert "%d %s" % (code, text) == want
+    msrv.wait_log(r"milter inet:127\.0\.0\.1:\d+: stage=end-of-message "
+                  r"action=%s" % flag, since=mark)
+    not_delivered(msrv, BOB, subject)
+
+
+def test_multiline_custom_reply_passed_through(msrv, fm):
+    subject = flagged("replyml")
+    r = msrv.raw()
+    r.expect("EHLO client.test", 250)
+    r.expect("MAIL FROM:<sender@client.test>", 250)
+    r.expect("RCPT TO:<%s>" % BOB, 250)
+    r.expect("DATA", 354)
+    r.send(make_msg(subject=subject) + b".\r\n")
+    lines = []
+    while True:
+        line = r._line()
+        lines.append(line)
+        if line[3:4] != "-":
+            break
+    r.close()
+    assert lines == ["550-5.7.1 first line", "550 5.7.1 second line"], lines
+
+
+@pytest.mark.parametrize("local,want", [
+    ("rcpt-reject", (550, b"5.7.1 Command rejected")),
+    ("rcpt-tempfail", (451, b"4.7.1 Service unavailable - try again later")),
+    ("rcpt-reply", (553, b"5.1.3 no such mailbox here")),
+])
+def test_rcpt_refusal_concerns_that_recipient_only(msrv, fm, local, want):
+    subject = flagged("none")
+    with contextlib.closing(msrv.smtp()) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test")[0] == 250
+        assert s.rcpt("%s@example.test" % local) == want
+        assert s.rcpt(BOB)[0] == 250
+        code, text = s.data(make_msg(subject=subject))
+        assert code == 250, text
+    delivered_with(msrv, BOB, subject)
+    assert not any(subject.encode() in m
+                   for m in msrv.messages("%s@example.test" % local))
+
+
+def test_discard_accepts_and_drops(msrv, fm):
+    subject = flagged("discard")
+    mark = msrv.log_mark()
+    code, text = send(msrv, [BOB], subject)
+    assert code == 250, text
+    msrv.wait_log(r"action=discard", since=mark)
+    not_delivered(msrv, BOB, subject)
+
+
+def test_quarantine_logged(msrv, fm):
+    # The hold queue is another helper's: until it is merged, quarantine
+    # is checked by the log lines (the milter's decision, the core's hold).
+    subject = flagged("quarantine")
+    mark = msrv.log_mark()
+    code, text = send(msrv, [BOB], subject)
+    assert code == 250, text
+    msrv.wait_log(r'stage=end-of-message action=quarantine reason="looks odd"',
+                  since=mark)
+    msrv.wait_log(r"hold at end-of-message by milter inet:127\.0\.0\.1:\d+: "
+                  r"quarantined by milter .*looks odd", since=mark)
+
+
+def test_accept_ends_filtering_for_the_message_only(msrv, fm):
+    # ACCEPT at end of message: delivered; after RSET the next message of
+    # the same session is filtered again (reject here).
+    first, second = flagged("accept"), flagged("reject")
+    with contextlib.closing(msrv.smtp()) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test")[0] == 250
+        assert s.rcpt(BOB)[0] == 250
+        assert s.data(make_msg(subject=first))[0] == 250
+        s.rset()
+        assert s.mail("sender@client.test")[0] == 250
+        assert s.rcpt(BOB)[0] == 250
+        code, text = s.data(make_msg(subject=second))
+        assert (code, text) == (550, b"5.7.1 Command rejected")
+    delivered_with(msrv, BOB, first)
+    fm.seen(second)
+
+
+# ---- changes at end of message (point 4) ----
+
+def test_header_changes_in_postfix_positions(msrv, fm):
+    subject = flagged("addhdr", "inshdr0", "inshdr2", "chghdr", "delhdr")
+    extra = ("X-Change-Me: first\r\nX-Change-Me: second\r\n"
+             "X-Delete-Me: gone\r\n")
+    code, text = send(msrv, [BOB], subject, extra=extra)
+    assert code == 250, text
+    msg = delivered_with(msrv, BOB, subject)
+    names = [n for n, v in header_lines(msg)]
+    # after Return-Path, Delivered-To and X-Original-To that delivery adds:
+    top = names[names.index("X-Original-To") + 1:]
+    assert top[0] == "X-Milter-Top", top          # index 0: above Received
+    assert top[1] == "Received", top
+    assert top[2] == "X-Milter-Two", top          # index 2: after From
+    assert top[-1] == "X-Milter-Added", top
+    hs = header_lines(msg)
+    assert ("X-Change-Me", "first") in hs
+    assert ("X-Change-Me", "changed second") in hs
+    assert "X-Delete-Me" not in names
+    assert header(msg, "X-Milter-Added") == "added value"
+
+
+def test_envelope_changes(msrv, fm):
+    subject = flagged("chgfrom", "addrcpt", "addrcptpar", "delrcpt")
+    code, text = send(msrv, [BOB, "deleted@example.test"], subject)
+    assert code == 250, text
+    for addr in (BOB, "added@example.test", "addedpar@example.test"):
+        msg = delivered_with(msrv, addr, subject)
+        assert header(msg, "Return-Path") == "<changed@client.test>"
+    not_delivered(msrv, "deleted@example.test", subject)
+
+
+def test_body_replaced(msrv, fm):
+    subject = flagged("body")
+    code, text = send(msrv, [BOB], subject, body="original body\r\n")
+    assert code == 250, text
+    msg = delivered_with(msrv, BOB, subject)
+    assert body_of(msg) == b"Replaced body, line one.\nline two.\n"
