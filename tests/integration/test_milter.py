@@ -342,13 +342,19 @@ class FakeMilter:
     ("raw", bytes), ("raw-close", bytes), or a list of those sent in turn
     with "sleep:N" between them.  Every packet it got is in self.got."""
 
-    def __init__(self):
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
+    def __init__(self, path=None):
+        if path is None:
+            self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.lsock.bind(("127.0.0.1", 0))
+            self.port = self.lsock.getsockname()[1]
+            self.spec = "inet:127.0.0.1:%d" % self.port
+        else:
+            self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.lsock.bind(path)
+            os.chmod(path, 0o666)       # tern runs as its own user
+            self.spec = "unix:%s" % path
         self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.spec = "inet:127.0.0.1:%d" % self.port
         self.reset()
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
@@ -554,6 +560,36 @@ def test_broken_body_replacement_commits_nothing(hsrv, fk):
     assert send(hsrv, [BOB], marker)[0] == 250
     delivered_with(hsrv, BOB, marker)
     assert not any(subject.encode() in m for m in hsrv.messages(BOB))
+
+
+def test_leading_space_flag_keeps_the_space(hsrv, fk):
+    fk.optneg = optneg(protocol=0x100000)
+    code, text = send(hsrv, [BOB], "lead space", extra="X-Tab:\tx\r\n")
+    assert code == 250, text
+    hs = [h.split(b"\0")[:2] for h in fk.packets(b"L")]
+    assert [b"Subject", b" lead space"] in hs
+    assert [b"X-Tab", b"\tx"] in hs
+    fk.reset()
+    code, text = send(hsrv, [BOB], "no lead space")
+    assert [b"Subject", b"no lead space"] in [h.split(b"\0")[:2]
+                                              for h in fk.packets(b"L")]
+
+
+def test_unix_socket_milter(sub_factory):
+    d = make_tempdir("tern-milter-")
+    fake = FakeMilter(path=os.path.join(d, "milter.sock"))
+    try:
+        fake.script[b"R"] = ("raw", frame(b"r"))
+        t = sub_factory(smtpd_milters=fake.spec)
+        t.setup(domains=["example.test"], users=[BOB])
+        t.start()
+        with contextlib.closing(t.smtp()) as s:
+            s.ehlo()
+            assert s.mail("sender@client.test")[0] == 250
+            assert s.rcpt(BOB) == (550, b"5.7.1 Command rejected")
+        assert fake.packets(b"C")[0].startswith(b"[127.0.0.1]\x004")
+    finally:
+        fake.close()
 
 
 def test_abort_at_rset_and_quit_at_end(hsrv, fk):
