@@ -466,6 +466,10 @@ HOSTILE = {
     "closed-mid-reply": (("raw-close", b"\x00\x00\x00"), r"closed the connection before its reply"),
     "continue-with-data": (("raw", frame(b"cxyz")), r"sent SMFIR_CONTINUE with 3 data bytes"),
     "never-replies": ("silent", r"sent no reply to 'M' within 2s"),
+    # a byte at a time: bytes do not restart the clock, whole packets do
+    "trickle": ([("raw", b"\x00"), "sleep:0.8", ("raw", b"\x00"), "sleep:0.8",
+                 ("raw", b"\x00"), "sleep:0.8", ("raw", b"\x01"), "sleep:0.8",
+                 ("raw", b"c")], r"sent no reply to 'M' within 2s"),
 }
 
 
@@ -679,3 +683,20 @@ def test_milter_too_slow_default_action(sub_factory, fk, action):
                % action)
     if action == "accept":
         delivered_with(t, BOB, subject)
+
+
+def test_broken_body_replacement_with_accept_delivers_the_original(sub_factory, fk):
+    # With milter_default_action = accept the message goes on: exactly as
+    # the client sent it, none of the broken milter's changes in it.
+    fk.script[b"E"] = [("raw", frame(b"hX-Half\0done\0")),
+                       ("raw", frame(b"bnew body\r\n")),
+                       ("raw-close", b"\x00\x00\x01\x00bpartial")]
+    t = sub_factory(smtpd_milters=fk.spec, milter_default_action="accept")
+    t.setup(domains=["example.test"], users=[BOB])
+    t.start()
+    subject = uniq("s")
+    code, text = send(t, [BOB], subject, body="the original body\r\n")
+    assert code == 250, text
+    msg = delivered_with(t, BOB, subject)
+    assert header(msg, "X-Half") is None
+    assert body_of(msg) == b"the original body\n"
