@@ -551,6 +551,16 @@ def test_body_in_chunks_of_at_most_65535(hsrv, fk):
                             if h.startswith(b"Subject\0")]
 
 
+def test_skip_ends_the_body(hsrv, fk):
+    fk.optneg = optneg(protocol=0x400)
+    fk.script[b"B"] = ("raw", frame(b"s"))
+    body = "x" * 70 + "\r\n"
+    code, text = send(hsrv, [BOB], uniq("s"), body=body * 3000)
+    assert code == 250, text
+    assert len(fk.packets(b"B")) == 1, "no body chunk after SMFIR_SKIP"
+    assert len(fk.packets(b"E")) == 1
+
+
 def test_broken_body_replacement_commits_nothing(hsrv, fk):
     # a header change, half a body replacement, then the milter closes
     fk.script[b"E"] = [("raw", frame(b"hX-Half\0done\0")),
