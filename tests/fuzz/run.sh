@@ -48,6 +48,9 @@ srcs() {
 	fuzz_login_proto) echo src/mailbox/login_proto.c ;;
 	fuzz_milter)      echo src/plugin/milter_proto.c src/util/buf.c \
 	    src/util/xmalloc.c src/util/log.c ;;
+	fuzz_msg_edit)    echo src/plugin/msg_edit.c src/queue/queue_file.c \
+	    src/queue/queue_spare.c src/util/durable.c src/util/buf.c src/util/log.c \
+	    src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -134,7 +137,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl fuzz_login_proto fuzz_milter}
+fuzz_dnsbl fuzz_login_proto fuzz_milter fuzz_msg_edit}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
