@@ -710,3 +710,28 @@ def test_broken_body_replacement_with_accept_delivers_the_original(sub_factory, 
     msg = delivered_with(t, BOB, subject)
     assert header(msg, "X-Half") is None
     assert body_of(msg) == b"the original body\n"
+
+
+def test_milters_asked_in_order_first_refusal_decides(sub_factory, fk, fm):
+    # fake first, then the flag milter: the fake refuses the second RCPT,
+    # which the flag milter then never sees; the flag milter's change to
+    # the message is applied after the fake's continue.
+    fk.script[b"R"] = [("raw", frame(b"c"))]
+    t = sub_factory(smtpd_milters="%s, %s" % (fk.spec, fm.spec))
+    t.setup(domains=["example.test"], users=USERS)
+    t.start()
+    subject = flagged("addhdr")
+    with contextlib.closing(t.smtp()) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test")[0] == 250
+        assert s.rcpt(BOB)[0] == 250
+        fk.script[b"R"] = ("raw", frame(b"t"))
+        assert s.rcpt("added@example.test") == TEMPFAIL
+        fk.script[b"R"] = "continue"
+        code, text = s.data(make_msg(subject=subject))
+        assert code == 250, text
+    msg = delivered_with(t, BOB, subject)
+    assert header(msg, "X-Milter-Added") == "added value"
+    seen = fm.seen(subject)
+    assert [r[0] for r in seen["rcpts"]] == ["<%s>" % BOB]
+    assert len(fk.packets(b"R")) == 2
