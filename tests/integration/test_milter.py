@@ -606,6 +606,17 @@ def test_unix_socket_milter(sub_factory):
         fake.close()
 
 
+def test_unix_socket_missing(sub_factory):
+    t = sub_factory(smtpd_milters="unix:/nonexistent/milter.sock")
+    t.setup(domains=["example.test"], users=[BOB])
+    t.start()
+    with contextlib.closing(t.smtp()) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test") == TEMPFAIL
+    t.wait_log(r"milter unix:/nonexistent/milter\.sock: stage=connect connect "
+               r"failed: No such file or directory; default action tempfail")
+
+
 def test_abort_at_rset_and_quit_at_end(hsrv, fk):
     with contextlib.closing(hsrv.smtp()) as s:
         s.ehlo()
