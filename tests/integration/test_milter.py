@@ -746,3 +746,25 @@ def test_milters_asked_in_order_first_refusal_decides(sub_factory, fk, fm):
     seen = fm.seen(subject)
     assert [r[0] for r in seen["rcpts"]] == ["<%s>" % BOB]
     assert len(fk.packets(b"R")) == 2
+
+
+def smtpd_nofile(t):
+    pid = next(p for p, k in t.child_kinds().items() if k == "smtpd")
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files line")
+
+
+def test_open_files_limit_counts_the_milters(sub_factory, fk):
+    # max_sessions 1500: 2 descriptors per session without milters
+    # (3064 in all), 2 + 2 + 1 with two milters (7564).  tern starts with
+    # a soft limit of 1024 and raises it itself.
+    hard = int(open("/proc/self/limits").read().split("Max open files")[1].split()[1])
+    if hard < 7564:
+        pytest.skip("machine: the hard open files limit is %d" % hard)
+    t = sub_factory(max_sessions=1500, smtpd_milters="%s %s" % (fk.spec, fk.spec))
+    t.WRAPPER = ("prlimit", "--nofile=1024:%d" % hard, "--")
+    t.start()
+    assert smtpd_nofile(t) >= 7564
