@@ -335,6 +335,8 @@ session_reset_transaction(struct session *s)
 	memset(&s->env, 0, sizeof(s->env));
 	memset(&s->mail, 0, sizeof(s->mail));
 	s->nrcpt_cmds = 0;
+	s->plugin_hold = 0;
+	s->plugin_hold_reason[0] = '\0';
 	if (s->state != SESSION_INIT && s->state != SESSION_CLOSING)
 		session_enter_state(s, SESSION_HELO);
 }

@@ -133,6 +133,8 @@ struct session {
 	int data_too_big;
 	int data_write_error;
 	int data_folded_start;          /* the message began with SP or HTAB */
+	int plugin_hold;                /* a plugin held the message: */
+	char plugin_hold_reason[256];   /* it goes to queue/hold (commit.c) */
 };
 
 struct smtpd {
