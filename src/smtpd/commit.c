@@ -35,7 +35,6 @@ struct commit_job {
 	char dst[600];
 	char id[QUEUE_ID_BUF];
 	int held;               /* into queue/hold: a plugin held it */
-	char hold_reason[256];
 	int renamed;
 	int ok;
 	int err;
@@ -148,12 +147,9 @@ commit_done(struct work *w, void *arg)
 		/* Not known to be on disk: the client must send it again. */
 		if (!j->renamed && unlink(j->tmp) < 0 && errno != ENOENT)
 			log_warn("cannot remove %s: %s", j->tmp, strerror(errno));
-	} else if (j->held) {
-		/* Not the queue's until tern queue release. */
-		log_info("%s: held id=%s reason=%s", s ? s->id : "-", j->id,
-		    j->hold_reason);
-	} else if (sd->queue != NULL) {
-		/* Queued, whether or not its client is still there to hear. */
+	} else if (!j->held && sd->queue != NULL) {
+		/* Queued, whether or not its client is still there to hear.
+		 * (A held one is not the queue's until tern queue release.) */
 		ipc_chan_send(sd->queue, IPC_QUEUE_NEW, j->id, strlen(j->id), -1);
 	}
 	if (s != NULL) {
@@ -217,17 +213,14 @@ session_data_commit(struct session *s)
 	j->ref = session_ref(s);
 	j->fd = s->data_fd;
 	snprintf(j->tmp, sizeof(j->tmp), "%s", s->data_tmp);
+	/* A plugin held it (session_plugin.c logged who and why). */
 	j->held = s->plugin_hold;
-	if (j->held) {
+	if (j->held)
 		snprintf(j->dst, sizeof(j->dst), "%s/%s/%s", s->sd->queue_dir,
 		    QUEUE_HOLD_SUBDIR, s->env.id);
-		/* Came from a plugin: escaped for the log line. */
-		log_escape(j->hold_reason, sizeof(j->hold_reason),
-		    s->plugin_hold_reason, strlen(s->plugin_hold_reason));
-	} else {
+	else
 		snprintf(j->dst, sizeof(j->dst), "%s/%s", s->sd->queue_dir,
 		    s->env.id);
-	}
 	snprintf(j->id, sizeof(j->id), "%s", s->env.id);
 	if (workpool_submit(s->sd->committer, &j->work) < 0) {
 		free(j);
