@@ -543,7 +543,7 @@ msg_edits_apply(const struct msg_edits *e, struct queue_env *env, int in,
 		if (durable_write_all(out, "\r\n", 2) < 0 ||
 		    msg_write_body(&e->body, out) < 0)
 			goto done;
-	} else if (durable_write_all(out, h.data + hlen, sep) < 0 ||
+	} else if ((sep > 0 && durable_write_all(out, h.data + hlen, sep) < 0) ||
 	    msg_copy_rest(in, header_at + (off_t)(hlen + sep), out) < 0)
 		goto done;
 	r = 0;
