@@ -111,6 +111,20 @@ struct conf {
 	char *listen_pop3s;         /* implicit TLS; "" disables */
 	char *dovecot_extra_config; /* "" for none */
 	unsigned mailbox_max_connections; /* per account and client address */
+	/* milters (plugin/milter*.c) */
+	char *smtpd_milters;        /* port 25; "" for none; restart only */
+	char *submission_milters;   /* 587 and 465; restart only */
+	unsigned milter_connect_timeout;  /* seconds */
+	unsigned milter_command_timeout;
+	unsigned milter_content_timeout;
+	int milter_default_action;  /* CONF_MILTER_TEMPFAIL, ... */
+	char *milter_connect_macros;
+	char *milter_helo_macros;
+	char *milter_mail_macros;
+	char *milter_rcpt_macros;
+	char *milter_data_macros;
+	char *milter_end_of_header_macros;
+	char *milter_end_of_data_macros;
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */
@@ -120,6 +134,9 @@ enum { CONF_TLS_MAY = 0, CONF_TLS_ENCRYPT = 1, CONF_TLS_VERIFY = 2 };
 enum { CONF_SCREEN_ENFORCE = 0, CONF_SCREEN_DROP = 1, CONF_SCREEN_IGNORE = 2 };
 /* The values of mailbox_server. */
 enum { CONF_MAILBOX_DOVECOT = 0, CONF_MAILBOX_NONE = 1 };
+/* The values of milter_default_action. */
+enum { CONF_MILTER_TEMPFAIL = 0, CONF_MILTER_ACCEPT = 1,
+    CONF_MILTER_REJECT = 2, CONF_MILTER_SHUTDOWN = 3 };
 /* The values of stress. */
 enum { CONF_STRESS_AUTO = 0, CONF_STRESS_ON = 1, CONF_STRESS_OFF = 2 };
 

@@ -16,6 +16,7 @@
 
 #include "plugin/msg_edit.h"
 #include "plugin/plugin.h"
+#include "plugin/milter.h"
 #include "smtpd/smtpd.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -24,6 +25,7 @@
 
 /* Asked in this order. */
 static const struct plugin_kind *const plugin_kinds[] = {
+	&milter_kind,
 	NULL
 };
 

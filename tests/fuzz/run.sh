@@ -49,6 +49,8 @@ srcs() {
 	fuzz_msg_edit)    echo src/plugin/msg_edit.c src/queue/queue_file.c \
 	    src/queue/queue_spare.c src/util/durable.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
+	fuzz_milter)      echo src/plugin/milter_proto.c src/util/buf.c \
+	    src/util/xmalloc.c src/util/log.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -120,6 +122,9 @@ seed() {
 		printf 'user\tdoveadm\t\ta+b@x.test\n' >"$d/s2"
 		printf 'ok\t2\talice@x.test\t/var/lib/tern/mail/x.test/alice\n' >"$d/s3"
 		printf 'fail\t15\n' >"$d/s4" ;;
+	fuzz_milter)
+		# an OPTNEG reply with a macro list, then y, h, i, then p
+		printf '\000\000\000\040O\000\000\000\006\000\000\001\377\000\000\000\000\000\000\000\001{auth_type} j\000\000\000\000\026y550-5.7.1 a\r\n550 5.7.1 b\000\000\000\000\007hX-A\000v\000\000\000\000\013i\000\000\000\000X\000v\000\000\000\000\001p' >"$d/s1" ;;
 	esac
 }
 
@@ -132,7 +137,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl fuzz_login_proto fuzz_msg_edit}
+fuzz_dnsbl fuzz_login_proto fuzz_msg_edit fuzz_milter}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
