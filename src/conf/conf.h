@@ -125,6 +125,16 @@ struct conf {
 	char *milter_data_macros;
 	char *milter_end_of_header_macros;
 	char *milter_end_of_data_macros;
+	/* policy delegation (Postfix's policy protocol): plugin/policy*.c */
+	char *smtpd_policy_services;    /* port 25; "" for none */
+	char *submission_policy_services; /* 587 and 465; "" for none */
+	char *policy_stages;            /* connect helo mail rcpt data end-of-message */
+	unsigned policy_timeout;        /* seconds */
+	unsigned policy_try_limit;
+	unsigned policy_retry_delay;    /* seconds */
+	char *policy_default_action;
+	unsigned policy_max_idle;       /* seconds */
+	unsigned policy_max_ttl;        /* seconds */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

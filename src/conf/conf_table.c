@@ -14,6 +14,7 @@
 #include "lookup/password.h"
 #include "net/hostport.h"
 #include "plugin/milter_conf.h"
+#include "plugin/policy_conf.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
 #include "screen/dnsbl_site.h"
@@ -317,6 +318,29 @@ const struct conf_key conf_keys[] = {
 	    "macros sent to milters with the header"),
 	KEY(milter_end_of_data_macros, CONF_TEXT, "i", 0, 0,
 	    "macros sent to milters with the body and its end"),
+	/* policy delegation: Postfix's policy protocol (postgrey, ...) */
+	KEY_CHECKED(smtpd_policy_services, "", policy_services_check,
+	    "policy services asked on port 25: inet:HOST:PORT or "
+	    "unix:PATH, in order; empty: none"),
+	KEY_CHECKED(submission_policy_services, "", policy_services_check,
+	    "policy services asked on the submission ports (587, 465); "
+	    "empty: none"),
+	KEY_CHECKED(policy_stages, "rcpt", policy_stages_check,
+	    "when policy services are asked: any of connect, helo, mail, "
+	    "rcpt, data, end-of-message"),
+	KEY(policy_timeout, CONF_DURATION, "100s", 1, 3600,
+	    "policy: time to connect, send a request and read its reply"),
+	KEY(policy_try_limit, CONF_UINT, "2", 1, 10,
+	    "policy: attempts at a request before policy_default_action"),
+	KEY(policy_retry_delay, CONF_DURATION, "1s", 0, 600,
+	    "policy: wait between two attempts at a request"),
+	KEY_CHECKED(policy_default_action,
+	    "451 4.3.5 Server configuration problem", policy_action_check,
+	    "policy: the action taken when a service cannot answer"),
+	KEY(policy_max_idle, CONF_DURATION, "300s", 1, 86400,
+	    "policy: an unused connection to a service is closed after this"),
+	KEY(policy_max_ttl, CONF_DURATION, "1000s", 1, 86400,
+	    "policy: a connection to a service is not used after this"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

@@ -17,6 +17,7 @@
 #include "plugin/msg_edit.h"
 #include "plugin/plugin.h"
 #include "plugin/milter.h"
+#include "plugin/policy.h"
 #include "smtpd/smtpd.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -26,6 +27,7 @@
 /* Asked in this order. */
 static const struct plugin_kind *const plugin_kinds[] = {
 	&milter_kind,
+	&policy_kind,
 	NULL
 };
 

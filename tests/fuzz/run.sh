@@ -51,6 +51,8 @@ srcs() {
 	    src/util/xmalloc.c ;;
 	fuzz_milter)      echo src/plugin/milter_proto.c src/util/buf.c \
 	    src/util/xmalloc.c src/util/log.c ;;
+	fuzz_policy_reply) echo src/plugin/policy_proto.c src/util/buf.c \
+	    src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -125,6 +127,10 @@ seed() {
 	fuzz_milter)
 		# an OPTNEG reply with a macro list, then y, h, i, then p
 		printf '\000\000\000\040O\000\000\000\006\000\000\001\377\000\000\000\000\000\000\000\001{auth_type} j\000\000\000\000\026y550-5.7.1 a\r\n550 5.7.1 b\000\000\000\000\007hX-A\000v\000\000\000\000\013i\000\000\000\000X\000v\000\000\000\000\001p' >"$d/s1" ;;
+	fuzz_policy_reply)
+		printf 'action=DEFER_IF_PERMIT 4.2.0 Greylisted, see x\n\n' >"$d/s1"
+		printf 'x=1\naction=550 5.1.1 gone\n\naction=PREPEND X-A: b\n\n' >"$d/s2"
+		printf 'action=421 4.7.0 bye\n\naction=REJECT\n\n' >"$d/s3" ;;
 	esac
 }
 
@@ -137,7 +143,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl fuzz_login_proto fuzz_msg_edit fuzz_milter}
+fuzz_dnsbl fuzz_login_proto fuzz_msg_edit fuzz_milter fuzz_policy_reply}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
