@@ -55,7 +55,7 @@ EXT_DOMAIN = "sender.test"       # a stranger whose mail the test signs
 EXT_SELECTOR = "ext"
 AUTHSERV = "dkim.tern.test"      # OpenDKIM's AuthservID
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-RSPAMD_REJECT = "Spam message rejected"   # worker-proxy's reject_message
+RSPAMD_GTUBE = b"5.7.1 Gtube pattern"     # rspamd's own reply to GTUBE
 
 
 def wait_port(port, proc, what, timeout):
@@ -273,10 +273,13 @@ class Rspamd:
             "override.d/worker-proxy.inc": "\n".join([
                 'bind_socket = "127.0.0.1:%d";' % self.port,
                 "milter = yes;",
-                "self_scan = yes;",
                 "timeout = 120s;",
-                "count = 1;",
-                'reject_message = "%s";' % RSPAMD_REJECT, ""]),
+                # Scans in the proxy itself: no normal worker behind it.
+                'upstream "local" {',
+                "  default = yes;",
+                "  self_scan = yes;",
+                "}",
+                "count = 1;", ""]),
             "override.d/worker-normal.inc": "enabled = false;\n",
             "override.d/worker-controller.inc": "enabled = false;\n",
             "override.d/logging.inc": 'type = "file";\nfilename = "%s/log/rspamd.log";\nlevel = "info";\n'
@@ -339,7 +342,7 @@ def test_rspamd_rejects_gtube_delivers_clean(request, rspamd):
             assert s.rcpt(rcpt)[0] == 250
             code, text = s.data(make_msg(subject=uniq("gtube"), to=rcpt,
                                          body="Spam:\r\n%s\r\n" % GTUBE))
-        assert code == 554 and RSPAMD_REJECT.encode() in text, \
+        assert code == 554 and text == RSPAMD_GTUBE, \
             "GTUBE: got %d %r\n%s" % (code, text, rspamd.log_tail())
 
         # A clean message goes through; and the whole session does not
