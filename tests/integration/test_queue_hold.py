@@ -6,11 +6,14 @@ and never expires it while held; `tern queue release ID` (postsuper -H)
 gives it back and it is tried at once; `tern queue delete ID` drops a held
 message.  Held messages stay held across a restart.  The plugins' HOLD
 (milter quarantine, policy HOLD, filter hold) commits into the same folder:
-see test_milter_peers.py and the policy tests.
+here a policy service's HOLD, by a policy server of the test's own.
 """
+import contextlib
 import json
 import os
 import re
+import socketserver
+import threading
 import time
 
 from outlib import mailnet, queue_entry, send_from, sent_line, wait_queue_empty  # noqa: F401
@@ -189,3 +192,75 @@ def test_held_stays_held_across_restart(tern_factory):
     t.wait_log(r"recovered 1 messages? from the queue", since=mark)
     assert t.queue_files() == [qid] and held_files(t) == []
     t.cli("queue", "delete", qid)
+
+
+class HoldPolicy(socketserver.ThreadingTCPServer):
+    """A policy service (Postfix's protocol) on 127.0.0.1: HOLD for a
+    recipient whose local part starts with "hold", DUNNO for the rest."""
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self):
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                attrs = {}
+                for line in self.rfile:
+                    line = line.decode("utf-8", "replace").rstrip("\n")
+                    if line:
+                        k, _, v = line.partition("=")
+                        attrs[k] = v
+                        continue
+                    hold = attrs.get("recipient", "").startswith("hold")
+                    self.wfile.write(b"action=HOLD held by the test\n\n" if hold
+                                     else b"action=DUNNO\n\n")
+                    self.wfile.flush()
+                    attrs = {}
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+
+
+def test_policy_hold_commits_into_hold(tern_factory):
+    """A policy service's HOLD at RCPT: the client hears 250, the message
+    is committed into queue/hold (status=hold), never delivered, shown
+    held; the next message of the same session is not held; released, the
+    held one is delivered."""
+    policy = HoldPolicy()
+    try:
+        t = tern_factory(smtpd_policy_services="inet:127.0.0.1:%d" % policy.port)
+        t.setup(domains=["example.test"])
+        t.start()
+        held_rcpt = "%s@example.test" % uniq("hold")
+        plain_rcpt = "%s@example.test" % uniq("plain")
+        for a in (held_rcpt, plain_rcpt):
+            t.cli("user", "add", a)
+        held_subject, plain_subject = uniq("held"), uniq("plain")
+        with contextlib.closing(t.smtp()) as s:
+            s.ehlo()
+            replies = []
+            for rcpt, subject in ((held_rcpt, held_subject), (plain_rcpt, plain_subject)):
+                assert s.mail("sender@client.test")[0] == 250
+                assert s.rcpt(rcpt)[0] == 250
+                code, text = s.data(make_msg(subject=subject, to=rcpt))
+                assert code == 250, (code, text)
+                replies.append(text.decode())
+            s.quit()
+        qid = re.search(r"queued as (\S+)", replies[0]).group(1)
+        t.wait_log(r"hold at rcpt by policy inet:127\.0\.0\.1:%d: held by the test" % policy.port)
+        t.wait_log(r"queued id=%s .*status=hold" % qid)
+        t.wait_count(plain_rcpt, 1)
+        assert held_files(t) == [qid], held_files(t)
+        assert qid not in t.queue_files()
+        assert re.search(r"^%s!" % qid, t.cli("queue", "list").out, re.M)
+        assert t.delivered(held_rcpt) == []
+
+        mark = t.log_mark()
+        t.cli("queue", "release", qid)
+        t.wait_log(r"%s: released from hold by tern queue release" % qid, since=mark)
+        msgs = t.wait_count(held_rcpt, 1)
+        assert ("Subject: " + held_subject).encode() in msgs[0]
+        assert held_files(t) == []
+    finally:
+        policy.shutdown()
+        policy.server_close()
