@@ -116,9 +116,6 @@ milter_envelope_value(struct session *s, const char *name, char *val,
 		snprintf(val, vallen, "%s", s->mail.addr);
 	else if (strcmp(name, "{mail_host}") == 0 && s->mail.addr[0] != '\0')
 		snprintf(val, vallen, "%s", milter_domain(s->mail.addr));
-	else if (strcmp(name, "{mail_mailer}") == 0)
-		snprintf(val, vallen, "%s", s->authenticated ? "esmtpa" :
-		    "esmtp");
 	else if (strcmp(name, "{rcpt_addr}") == 0 && s->rcpt_pending[0])
 		snprintf(val, vallen, "%s", s->rcpt_pending);
 	else if (strcmp(name, "{rcpt_host}") == 0 && s->rcpt_pending[0])
