@@ -263,9 +263,10 @@ policy_mark(struct policy_sess *ps, const char *svc,
 {
 	int hold = a->act == POLICY_ACT_HOLD;
 
+	/* Logged by session_plugin.c when the stage's answer marks the
+	 * message. */
 	if (policy_no_message(ps, svc, hold ? "HOLD" : "DISCARD"))
 		return;
-	policy_log(ps, svc, hold ? "HOLD" : "DISCARD", a->text);
 	if (hold) {
 		ps->hold = 1;
 		snprintf(ps->hold_by, sizeof(ps->hold_by), "%s", svc);
@@ -292,8 +293,7 @@ policy_take(struct policy_sess *ps, const char *svc, const char *action)
 	switch (a.act) {
 	case POLICY_ACT_REPLY:
 	case POLICY_ACT_CLOSE:
-		policy_log(ps, svc, a.act == POLICY_ACT_CLOSE ?
-		    "refused, closing:" : "refused:", a.reply);
+		/* session_plugin.c logs the refusal, naming the service. */
 		policy_verdict(&v, a.act == POLICY_ACT_CLOSE ? PLUGIN_CLOSE :
 		    PLUGIN_REPLY, svc, a.reply);
 		session_plugin_answer(ps->s, &v);

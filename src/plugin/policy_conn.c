@@ -248,7 +248,10 @@ policy_timer_cb(evutil_socket_t fd, short what, void *arg)
 		policy_attempt_failed(svc, "timeout");
 		break;
 	case POLICY_RETRY_WAIT:
-		policy_attempt(svc);
+		if (svc->cur->done == NULL)     /* cancelled meanwhile */
+			policy_finish(svc, 0, "cancelled");
+		else
+			policy_attempt(svc);
 		break;
 	case POLICY_FAIL_SOON:
 		policy_attempt_failed(svc, svc->fail_why);
@@ -394,6 +397,10 @@ policy_connect(struct policy_service *svc)
 {
 	struct timeval tv = { svc->lim->timeout, 0 };
 
+	if (svc->addrlen == 0) {
+		policy_fail_soon(svc, "address not resolved at start");
+		return;
+	}
 	svc->bev = bufferevent_socket_new(svc->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (svc->bev == NULL) {
 		policy_fail_soon(svc, "cannot make a socket");
@@ -495,11 +502,15 @@ policy_service_new(struct event_base *base, const char *spec,
 	TAILQ_INIT(&svc->jobs);
 	svc->timer_ev = evtimer_new(base, policy_timer_cb, svc);
 	svc->idle_ev = evtimer_new(base, policy_idle_cb, svc);
-	if (svc->timer_ev == NULL || svc->idle_ev == NULL ||
-	    policy_resolve(svc, spec) < 0) {
+	if (svc->timer_ev == NULL || svc->idle_ev == NULL) {
 		policy_service_free(&svc);
 		return NULL;
 	}
+	/* A name that does not resolve leaves the service in place, every
+	 * request failing to policy_default_action: mail is not let through
+	 * unchecked because a name was down when smtpd started. */
+	if (policy_resolve(svc, spec) < 0)
+		svc->addrlen = 0;
 	return svc;
 }
 

@@ -252,7 +252,14 @@ policy_is_header(const char *text)
 		return 0;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	return *p == ':';
+	if (*p != ':')
+		return 0;
+	/* The value goes into the message as one line: a CR or another
+	 * control byte would break it (or start a new field). */
+	for (; *p; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 static int

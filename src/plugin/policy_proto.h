@@ -108,7 +108,8 @@ void policy_action_eval(const char *action, const char *reply_name,
 const char *policy_act_name(enum policy_act act);
 
 /* 1 if text is a header "Name: value" as Postfix's is_header() wants
- * (a name of printable ASCII but ':' and blanks, then ':'). */
+ * (a name of printable ASCII but ':' and blanks, then ':'), with no
+ * control byte but TAB in it. */
 int policy_is_header(const char *text);
 
 #endif

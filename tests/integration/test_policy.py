@@ -8,18 +8,33 @@ and TLS attributes, every action (the reply on the wire with its enhanced
 code, 421 closing, DISCARD, HOLD, PREPEND once per message, WARN, INFO, an
 unknown action), one connection serving many requests, and a service that
 is down or too slow getting policy_default_action.
+
+The real peers, started here on loopback and stopped after: Debian's
+postgrey (the first RCPT greylisted with 450 4.2.0, a retry after the
+delay accepted, one X-Greylist header with two recipients) and
+policyd-rate-limit (limiting by client address: the RCPT past the limit
+deferred).
 """
 import contextlib
+import grp
+import os
+import pwd
 import re
+import shutil
+import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
 from ternlib import (WAIT, add_account, free_port, header_lines,
-                     instance_factory, make_msg, module_server, queue_id,
-                     uniq, wait_until)
+                     instance_factory, make_msg, make_tempdir, module_server,
+                     needs_package, queue_id, uniq, wait_until)
+
+POSTGREY = "/usr/sbin/postgrey"
+RATELIMIT = "/usr/bin/policyd-rate-limit"
 
 DOMAIN = "example.test"
 LOGIN, PASSWORD = "pol@example.test", "policy-test-pw-1"
@@ -42,7 +57,17 @@ ACTIONS = {
     "weird": "FROBNICATE now",
     "ok": "OK",
     "slow": "SLOW",
+    # hostile answers: raw bytes instead of an action
+    "longline": b"action=DUNNO " + b"x" * 5000 + b"\n\n",
+    "nolf": b"action=" + b"y" * 5000,
+    "garbage": b"this is not an attribute\n\n",
+    "manyattrs": b"a=b\n" * 500 + b"action=DUNNO\n\n",
+    "noaction": b"foo=bar\n\n",
+    "midclose": b"action=REJ",
+    "nul": b"action=RE\0JECT\n\n",
+    "prepcr": b"action=PREPEND X-A: b\rX-Evil: c\n\n",
 }
+HOSTILE = [k for k, v in ACTIONS.items() if isinstance(v, bytes)]
 USERS = sorted(ACTIONS) + ["plain", "plain2"]
 SLOW_SECONDS = 6
 
@@ -51,14 +76,24 @@ class PolicyServer:
     """A policy server: one thread per connection, requests recorded
     (dicts, in order), answered by rule(request) -> action."""
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+    def __init__(self, path=None, rule=None):
+        if path is None:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+            self.spec = "inet:127.0.0.1:%d" % self.port
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(path)
+            os.chmod(path, 0o666)       # tern's smtpd runs as its user
+            self.spec = "unix:" + path
+        if rule is not None:
+            self.rule = rule
         self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.requests = []
         self.connections = 0
+        self.closed = 0
         self.lock = threading.Lock()
         self.stopping = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -98,11 +133,18 @@ class PolicyServer:
                 if action == "SLOW":
                     time.sleep(SLOW_SECONDS)
                     action = "DUNNO"
+                if isinstance(action, bytes):
+                    conn.sendall(action)
+                    if not action.endswith(b"\n\n"):
+                        return          # closes mid-reply
+                    continue
                 conn.sendall(b"action=" + action.encode() + b"\n\n")
         except OSError:
             return
         finally:
             conn.close()
+            with self.lock:
+                self.closed += 1
 
     def since(self, n):
         with self.lock:
@@ -302,8 +344,9 @@ def test_421_answers_and_closes(psrv):
         assert code == 421, text
         assert text == "4.7.0 <c421@example.test>: Recipient address rejected: go away now"
         assert r.closed_by_server()
-    psrv.wait_log(r"policy inet:127\.0\.0\.1:\d+ rcpt: refused, closing: 421 4\.7\.0",
-                  since=mark)
+    psrv.wait_log(r"reject RCPT from \[127\.0\.0\.1\] by policy inet:127\.0\.0\.1:\d+: "
+                  r"421 4\.7\.0 <c421@example\.test>: Recipient address rejected: "
+                  r"go away now; closing", since=mark)
 
 
 def test_defer_if_reject_is_logged_and_passes(psrv):
@@ -362,7 +405,6 @@ def test_hold_is_logged(psrv):
         assert s.rcpt(addr("hold"))[0] == 250
         code, text = s.data(make_msg(subject=uniq("hold")))
         assert code == 250, text
-    psrv.wait_log(r"policy inet:127\.0\.0\.1:\d+ rcpt: HOLD suspicious", since=mark)
     psrv.wait_log(r"hold at rcpt by policy inet:127\.0\.0\.1:\d+: suspicious",
                   since=mark)
 
@@ -388,6 +430,17 @@ def test_prepend_once_with_two_recipients(psrv):
             if n.lower() == "x-policy-test"] == [("X-Policy-Test", "tagged once")]
 
 
+def test_prepend_with_a_cr_is_refused(psrv):
+    mark = psrv.log_mark()
+    subject = uniq("prepcr")
+    psrv.send(addr("prepcr"), subject=subject)
+    msgs = wait_until(lambda: [m for m in psrv.messages(addr("prepcr"))
+                               if subject.encode() in m])
+    assert msgs and b"X-Evil" not in msgs[0] and b"X-A:" not in msgs[0]
+    psrv.wait_log(r"rcpt: unsupported action taken as DUNNO: "
+                  r"PREPEND X-A: b\\x0dX-Evil: c", since=mark)
+
+
 def test_one_connection_serves_many_requests(psrv, pol):
     psrv.send(addr("plain"), subject=uniq("warm"))
     conns, mark = pol.connections, pol.mark()
@@ -409,6 +462,130 @@ def test_slow_service_gets_default_action(psrv, pol):
                   r"451 4\.3\.5 Server configuration problem", since=mark)
     # The service is used again afterwards.
     assert rcpt_reply(psrv, "plain")[0] == 250
+
+
+@pytest.mark.parametrize("local,why", [
+    ("longline", "reply line too long"),
+    ("nolf", "reply line too long"),
+    ("garbage", "reply line without '='"),
+    ("manyattrs", "too many reply attributes"),
+    ("noaction", "reply without action"),
+    ("midclose", "connection closed before the reply"),
+    ("nul", "NUL in reply"),
+])
+def test_hostile_service_gets_default_action(psrv, pol, local, why):
+    mark = psrv.log_mark()
+    code, text = rcpt_reply(psrv, local)
+    assert (code, text.decode()) == (
+        451, "4.3.5 <%s>: Recipient address rejected: "
+        "Server configuration problem" % addr(local))
+    psrv.wait_log(r"policy inet:127\.0\.0\.1:\d+: %s \(attempt 2 of 2, giving up\)"
+                  % re.escape(why), since=mark)
+    # The next request gets a sound answer on a new connection.
+    assert rcpt_reply(psrv, "plain")[0] == 250
+
+
+@pytest.fixture
+def own_pol():
+    made = []
+
+    def make(**kw):
+        p = PolicyServer(**kw)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.stop()
+
+
+def test_unix_socket_service(factory, own_pol):
+    base = make_tempdir("tern-policy-unix-")
+    try:
+        p = own_pol(path=os.path.join(base, "policy"))
+        t = factory(smtpd_policy_services=p.spec)
+        t.setup(domains=[DOMAIN], users=[addr("rej"), addr("plain")])
+        t.start()
+        code, text = rcpt_reply(t, "rej")
+        assert (code, text.decode()) == (
+            554, "5.7.1 <rej@example.test>: Recipient address rejected: go away")
+        assert rcpt_reply(t, "plain")[0] == 250
+        assert [r["recipient"] for r in p.since(0)] == [addr("rej"), addr("plain")]
+        assert p.connections == 1
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_stress_is_told(factory, own_pol):
+    p = own_pol()
+    t = factory(smtpd_policy_services=p.spec, stress="on")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert [r["stress"] for r in p.since(0)] == ["yes"]
+
+
+def test_helo_refusal_answers_the_session(factory, own_pol):
+    def rule(req):
+        if req["protocol_state"] == "EHLO" and req["helo_name"] == "bad.test":
+            return "REJECT 5.7.0 not you"
+        return "DUNNO"
+    p = own_pol(rule=rule)
+    t = factory(smtpd_policy_services=p.spec, policy_stages="helo rcpt")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    with t.raw() as r:
+        code, text = r.cmd("EHLO bad.test")
+        assert (code, text) == (554, "5.7.0 <bad.test>: Helo command rejected: not you")
+        code, text = r.cmd("MAIL FROM:<sender@client.test>")
+        assert (code, text) == (554, "5.7.0 <bad.test>: Helo command rejected: not you")
+    # Only the stages asked for are asked.
+    assert {r["protocol_state"] for r in p.since(0)} == {"EHLO"}
+    assert rcpt_reply(t, "plain")[0] == 250
+
+
+def test_prepend_at_data_and_end_of_message(factory, own_pol):
+    def rule(req):
+        return {"DATA": "PREPEND X-At-Data: yes",
+                "END-OF-MESSAGE": "PREPEND X-At-Eom: yes"}.get(
+                    req["protocol_state"], "DUNNO")
+    p = own_pol(rule=rule)
+    t = factory(smtpd_policy_services=p.spec,
+                policy_stages="data end-of-message")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    subject = uniq("stages")
+    t.send(addr("plain"), subject=subject)
+    msgs = wait_until(lambda: [m for m in t.messages(addr("plain"))
+                               if subject.encode() in m])
+    assert msgs
+    names = [n.lower() for n, _ in header_lines(msgs[0])]
+    # END-OF-MESSAGE's goes on top (index 0), DATA's above tern's Received.
+    at = [names.index(n) for n in ("x-at-eom", "x-at-data", "received")]
+    assert at == sorted(at), names
+    assert names.count("x-at-eom") == names.count("x-at-data") == 1
+    assert [r["protocol_state"] for r in p.since(0)] == ["DATA", "END-OF-MESSAGE"]
+
+
+def test_max_idle_and_max_ttl(factory, own_pol):
+    p = own_pol()
+    t = factory(smtpd_policy_services=p.spec, policy_max_idle="1s")
+    t.setup(domains=[DOMAIN], users=[addr("plain")])
+    t.start()
+    assert rcpt_reply(t, "plain")[0] == 250
+    # Unused for policy_max_idle, the connection is closed by tern...
+    assert wait_until(lambda: p.closed == 1), "tern kept the idle connection"
+    # ... and a new one opened for the next request.
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert p.connections == 2
+    t.stop()
+    t.write_config(policy_max_idle="300s", policy_max_ttl="1s")
+    t.start()
+    base = p.connections
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert p.connections == base + 1
+    time.sleep(1.5)     # past policy_max_ttl: the next request reconnects
+    assert rcpt_reply(t, "plain")[0] == 250
+    assert p.connections == base + 2
 
 
 def test_service_down(factory):
@@ -446,3 +623,174 @@ def test_bad_settings_refused(factory):
     t.write_config(policy_stages="rcpt", policy_default_action="FROB")
     r = t.cli("config", "check", expect=None)
     assert r.rc != 0 and "is not an action tern takes" in r.err, r
+
+
+# ---- real policy services: postgrey and policyd-rate-limit ----
+
+def _user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+class Peer:
+    """A daemon started in its own process group, its output in a file;
+    stopped (TERM, then KILL of the group) at the end."""
+
+    def __init__(self, args, base, port):
+        self.base, self.port = base, port
+        self.log_path = os.path.join(base, "peer.log")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log,
+                                         start_new_session=True)
+        up = wait_until(self._listening, timeout=3 * WAIT)
+        assert up, "%s did not listen on %d:\n%s" % (args[0], port, self.log())
+
+    def _listening(self):
+        assert self.proc.poll() is None, "exited:\n%s" % self.log()
+        with contextlib.suppress(OSError), \
+                socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+        return False
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _dir_for(base, name, user):
+    d = os.path.join(base, name)
+    os.mkdir(d)
+    if os.geteuid() == 0:
+        os.chown(d, pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid)
+    return d
+
+
+GREY_DELAY = 3
+
+
+@pytest.fixture(scope="module")
+def postgrey():
+    base, port = make_tempdir("tern-postgrey-"), free_port()
+    db = _dir_for(base, "db", "postgrey")
+    p = Peer([POSTGREY, "--inet=127.0.0.1:%d" % port, "--delay=%d" % GREY_DELAY,
+              "--dbdir=%s" % db, "--pidfile=%s" % os.path.join(base, "pid"),
+              "--auto-whitelist-clients=0"], base, port)
+    yield p
+    p.stop()
+
+
+RATE_LIMIT = 2
+
+
+@pytest.fixture(scope="module")
+def ratelimit():
+    base, port = make_tempdir("tern-ratelimit-"), free_port()
+    conf = os.path.join(base, "policyd-rate-limit.yaml")
+    # Its own config: sqlite in base/db (created empty here, chowned by
+    # the daemon before it drops to its user), limits by client address.
+    with open(conf, "w") as f:
+        f.write("""debug: True
+user: "policyd-rate-limit"
+group: "policyd-rate-limit"
+pidfile: "%(base)s/run/policyd-rate-limit.pid"
+backend: 0
+sqlite_config:
+    database: "%(base)s/db/db.sqlite3"
+SOCKET: ["127.0.0.1", %(port)d]
+limits:
+    - [%(limit)d, 3600]
+limits_by_id: {}
+limit_by_sasl: True
+limit_by_sender: False
+limit_by_ip: True
+limited_networks: ["127.0.0.0/8"]
+success_action: "dunno"
+fail_action: "defer_if_permit Rate limit reach, retry later"
+db_error_action: "dunno"
+report: False
+delay_to_close: 300
+""" % {"base": base, "port": port, "limit": RATE_LIMIT})
+    os.mkdir(os.path.join(base, "run"))
+    os.mkdir(os.path.join(base, "db"))
+    p = Peer([RATELIMIT, "--file", conf], base, port)
+    yield p
+    p.stop()
+
+
+@needs_package("postgrey", os.path.exists(POSTGREY) and _user_exists("postgrey"))
+def test_postgrey_greylists_then_accepts(factory, postgrey):
+    t = factory(smtpd_policy_services="inet:127.0.0.1:%d" % postgrey.port)
+    t.setup(domains=[DOMAIN], users=[addr("gl1"), addr("gl2")])
+    t.start()
+    sender = uniq("grey") + "@client.test"
+    with smtp25(t) as s:
+        s.ehlo()
+        assert s.mail(sender)[0] == 250
+        for who in ("gl1", "gl2"):
+            code, text = s.rcpt(addr(who))
+            assert (code, text.decode()) == (
+                450, "4.2.0 <%s>: Recipient address rejected: Greylisted, see "
+                "http://postgrey.schweikert.ch/help/example.test.html" % addr(who))
+    subject = uniq("greylisted")
+
+    def retry():
+        with smtp25(t) as s:
+            s.ehlo()
+            assert s.mail(sender)[0] == 250
+            if s.rcpt(addr("gl1"))[0] != 250:
+                return False
+            assert s.rcpt(addr("gl2"))[0] == 250
+            code, text = s.data(make_msg(subject=subject, sender=sender))
+            assert code == 250, text
+            return True
+    time.sleep(GREY_DELAY)
+    assert wait_until(retry, timeout=GREY_DELAY + 2 * WAIT, interval=1)
+    for who in ("gl1", "gl2"):
+        msgs = wait_until(lambda: [m for m in t.messages(addr(who))
+                                   if subject.encode() in m])
+        assert len(msgs) == 1
+        grey = [v for n, v in header_lines(msgs[0]) if n.lower() == "x-greylist"]
+        assert len(grey) == 1, header_lines(msgs[0])
+        assert grey[0].startswith("delayed "), grey
+
+
+@needs_package("policyd-rate-limit",
+               os.path.exists(RATELIMIT) and _user_exists("policyd-rate-limit"))
+def test_policyd_rate_limit_by_address(factory, ratelimit):
+    t = factory(smtpd_policy_services="inet:127.0.0.1:%d" % ratelimit.port)
+    users = ["rl%d" % i for i in range(RATE_LIMIT + 1)]
+    t.setup(domains=[DOMAIN], users=[addr(u) for u in users])
+    t.start()
+    with smtp25(t) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test")[0] == 250
+        for u in users[:RATE_LIMIT]:
+            code, text = s.rcpt(addr(u))
+            assert code == 250, (u, code, text)
+        code, text = s.rcpt(addr(users[-1]))
+        assert (code, text.decode()) == (
+            450, "4.7.1 <%s>: Recipient address rejected: "
+            "Rate limit reach, retry later" % addr(users[-1]))
+        subject = uniq("limited")
+        code, text = s.data(make_msg(subject=subject))
+        assert code == 250, text
+    for u in users[:RATE_LIMIT]:
+        assert wait_until(lambda: any(subject.encode() in m
+                                      for m in t.messages(addr(u))))
+    assert not any(subject.encode() in m for m in t.messages(addr(users[-1])))

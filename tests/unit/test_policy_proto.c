@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plugin/plugin.h"
+#include "plugin/policy_conf.h"
+#include "plugin/policy_conn.h"
 #include "plugin/policy_proto.h"
 #include "util/buf.h"
 
@@ -167,6 +170,10 @@ test_actions(void **state)
 		  "Recipient address", POLICY_ACT_PREPEND, "" },
 		{ "PREPEND not a header", "b@x", "Recipient address",
 		  POLICY_ACT_UNSUPPORTED, "" },
+		{ "PREPEND X-A: b\rX-Evil: c", "b@x", "Recipient address",
+		  POLICY_ACT_UNSUPPORTED, "" },
+		{ "PREPEND X-A:\tb", "b@x", "Recipient address",
+		  POLICY_ACT_PREPEND, "" },
 		{ "WARN look", "b@x", "Recipient address", POLICY_ACT_WARN, "" },
 		{ "INFO note", "b@x", "Recipient address", POLICY_ACT_INFO, "" },
 		{ "FILTER smtp:x", "b@x", "Recipient address",
@@ -209,6 +216,41 @@ test_long_reply(void **state)
 	assert_int_equal(strlen(a.reply), POLICY_SMTP_REPLY_MAX);
 }
 
+static void
+test_settings(void **state)
+{
+	char why[256];
+
+	(void)state;
+	assert_int_equal(policy_services_check("", why, sizeof(why)), 0);
+	assert_int_equal(policy_services_check("inet:127.0.0.1:10023, "
+	    "inet:[::1]:10023 unix:/run/policy inet:localhost:1", why,
+	    sizeof(why)), 0);
+	assert_int_equal(policy_services_check("inet:127.0.0.1", why,
+	    sizeof(why)), -1);
+	assert_int_equal(policy_services_check("inet:127.0.0.1:0", why,
+	    sizeof(why)), -1);
+	assert_int_equal(policy_services_check("inet:127.0.0.1:65536", why,
+	    sizeof(why)), -1);
+	assert_int_equal(policy_services_check("inet:[::1:25", why,
+	    sizeof(why)), -1);
+	assert_int_equal(policy_services_check("unix:relative/path", why,
+	    sizeof(why)), -1);
+	assert_int_equal(policy_services_check("tcp:1.2.3.4:5", why,
+	    sizeof(why)), -1);
+	assert_int_equal(policy_stages_mask("rcpt"), 1u << PLUGIN_RCPT);
+	assert_int_equal(policy_stages_mask("connect, end-of-message"),
+	    (1u << PLUGIN_CONNECT) | (1u << PLUGIN_EOM));
+	assert_int_equal(policy_stages_mask("rcpt bogus"), 0);
+	assert_int_equal(policy_stages_check("helo mail data", why,
+	    sizeof(why)), 0);
+	assert_int_equal(policy_stages_check("RCPT", why, sizeof(why)), -1);
+	assert_int_equal(policy_action_check("451 4.3.5 Server configuration "
+	    "problem", why, sizeof(why)), 0);
+	assert_int_equal(policy_action_check("DUNNO", why, sizeof(why)), 0);
+	assert_int_equal(policy_action_check("FROB", why, sizeof(why)), -1);
+}
+
 int
 main(void)
 {
@@ -217,6 +259,7 @@ main(void)
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_long_reply),
+		cmocka_unit_test(test_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
