@@ -255,7 +255,6 @@ milter_peer_event(struct milter_peer *p)
 		p->phase = MSG_HEADERS;
 		p->hdr_pos = 0;
 		p->skip_body = 0;
-		p->held = 0;
 		(void)milter_msg_step(p);
 		rc = 1;
 		break;

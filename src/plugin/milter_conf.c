@@ -144,3 +144,15 @@ milter_list_resolve(const char *value, struct milter_endpoint *eps,
 {
 	return milter_list_walk(value, eps, why, whylen);
 }
+
+unsigned
+milter_fds_per_session(const char *smtpd_milters,
+    const char *submission_milters)
+{
+	char why[256];
+	int a = milter_list_walk(smtpd_milters, NULL, why, sizeof(why));
+	int b = milter_list_walk(submission_milters, NULL, why, sizeof(why));
+	int n = a > b ? a : b;
+
+	return n > 0 ? (unsigned)n + 1 : 0;
+}

@@ -27,4 +27,9 @@ int milter_list_check(const char *value, char *why, size_t whylen);
 int milter_list_resolve(const char *value, struct milter_endpoint *eps,
     char *why, size_t whylen);
 
+/* Descriptors one session may hold for its milters: one per milter of
+ * the longer list, and the message read at end of DATA. */
+unsigned milter_fds_per_session(const char *smtpd_milters,
+    const char *submission_milters);
+
 #endif

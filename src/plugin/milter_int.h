@@ -78,8 +78,6 @@ struct milter_peer {
 	off_t body_pos;                 /* next body byte in the file */
 	struct buf in;                  /* the packet being handled */
 	struct buf mods;                /* change requests, raw, until final */
-	char hold_reason[128];          /* SMFIR_QUARANTINE's */
-	int held;
 };
 
 struct milter_sess {

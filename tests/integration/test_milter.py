@@ -551,6 +551,16 @@ def test_body_in_chunks_of_at_most_65535(hsrv, fk):
                             if h.startswith(b"Subject\0")]
 
 
+def test_skip_ends_the_body(hsrv, fk):
+    fk.optneg = optneg(protocol=0x400)
+    fk.script[b"B"] = ("raw", frame(b"s"))
+    body = "x" * 70 + "\r\n"
+    code, text = send(hsrv, [BOB], uniq("s"), body=body * 3000)
+    assert code == 250, text
+    assert len(fk.packets(b"B")) == 1, "no body chunk after SMFIR_SKIP"
+    assert len(fk.packets(b"E")) == 1
+
+
 def test_broken_body_replacement_commits_nothing(hsrv, fk):
     # a header change, half a body replacement, then the milter closes
     fk.script[b"E"] = [("raw", frame(b"hX-Half\0done\0")),
@@ -594,6 +604,17 @@ def test_unix_socket_milter(sub_factory):
         assert fake.packets(b"C")[0].startswith(b"[127.0.0.1]\x004")
     finally:
         fake.close()
+
+
+def test_unix_socket_missing(sub_factory):
+    t = sub_factory(smtpd_milters="unix:/nonexistent/milter.sock")
+    t.setup(domains=["example.test"], users=[BOB])
+    t.start()
+    with contextlib.closing(t.smtp()) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test") == TEMPFAIL
+    t.wait_log(r"milter unix:/nonexistent/milter\.sock: stage=connect connect "
+               r"failed: No such file or directory; default action tempfail")
 
 
 def test_abort_at_rset_and_quit_at_end(hsrv, fk):
@@ -700,3 +721,50 @@ def test_broken_body_replacement_with_accept_delivers_the_original(sub_factory, 
     msg = delivered_with(t, BOB, subject)
     assert header(msg, "X-Half") is None
     assert body_of(msg) == b"the original body\n"
+
+
+def test_milters_asked_in_order_first_refusal_decides(sub_factory, fk, fm):
+    # fake first, then the flag milter: the fake refuses the second RCPT,
+    # which the flag milter then never sees; the flag milter's change to
+    # the message is applied after the fake's continue.
+    fk.script[b"R"] = [("raw", frame(b"c"))]
+    t = sub_factory(smtpd_milters="%s, %s" % (fk.spec, fm.spec))
+    t.setup(domains=["example.test"], users=USERS)
+    t.start()
+    subject = flagged("addhdr")
+    with contextlib.closing(t.smtp()) as s:
+        s.ehlo()
+        assert s.mail("sender@client.test")[0] == 250
+        assert s.rcpt(BOB)[0] == 250
+        fk.script[b"R"] = ("raw", frame(b"t"))
+        assert s.rcpt("added@example.test") == TEMPFAIL
+        fk.script[b"R"] = "continue"
+        code, text = s.data(make_msg(subject=subject))
+        assert code == 250, text
+    msg = delivered_with(t, BOB, subject)
+    assert header(msg, "X-Milter-Added") == "added value"
+    seen = fm.seen(subject)
+    assert [r[0] for r in seen["rcpts"]] == ["<%s>" % BOB]
+    assert len(fk.packets(b"R")) == 2
+
+
+def smtpd_nofile(t):
+    pid = next(p for p, k in t.child_kinds().items() if k == "smtpd")
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files line")
+
+
+def test_open_files_limit_counts_the_milters(sub_factory, fk):
+    # max_sessions 1500: 2 descriptors per session without milters
+    # (3064 in all), 2 + 2 + 1 with two milters (7564).  tern starts with
+    # a soft limit of 1024 and raises it itself.
+    hard = int(open("/proc/self/limits").read().split("Max open files")[1].split()[1])
+    if hard < 7564:
+        pytest.skip("machine: the hard open files limit is %d" % hard)
+    t = sub_factory(max_sessions=1500, smtpd_milters="%s %s" % (fk.spec, fk.spec))
+    t.WRAPPER = ("prlimit", "--nofile=1024:%d" % hard, "--")
+    t.start()
+    assert smtpd_nofile(t) >= 7564

@@ -83,6 +83,16 @@ test_too_many(void **state)
 	assert_non_null(strstr(why, "more than"));
 }
 
+static void
+test_fds(void **state)
+{
+	(void)state;
+	assert_int_equal(milter_fds_per_session("", ""), 0);
+	assert_int_equal(milter_fds_per_session("inet:127.0.0.1:1", ""), 2);
+	assert_int_equal(milter_fds_per_session("inet:127.0.0.1:1",
+	    "unix:/a unix:/b inet:[::1]:2"), 4);
+}
+
 int
 main(void)
 {
@@ -90,6 +100,7 @@ main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_resolved),
 		cmocka_unit_test(test_too_many),
+		cmocka_unit_test(test_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
