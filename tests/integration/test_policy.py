@@ -66,6 +66,8 @@ ACTIONS = {
     "midclose": b"action=REJ",
     "nul": b"action=RE\0JECT\n\n",
     "prepcr": b"action=PREPEND X-A: b\rX-Evil: c\n\n",
+    "double": b"action=DUNNO\n\naction=REJECT out of step\n\n",
+    "trickle": "TRICKLE",
 }
 HOSTILE = [k for k, v in ACTIONS.items() if isinstance(v, bytes)]
 USERS = sorted(ACTIONS) + ["plain", "plain2"]
@@ -133,6 +135,11 @@ class PolicyServer:
                 if action == "SLOW":
                     time.sleep(SLOW_SECONDS)
                     action = "DUNNO"
+                if action == "TRICKLE":     # one byte per segment
+                    for b in b"action=REJECT 5.7.9 trickled in\n\n":
+                        conn.sendall(bytes([b]))
+                        time.sleep(0.005)
+                    continue
                 if isinstance(action, bytes):
                     conn.sendall(action)
                     if not action.endswith(b"\n\n"):
@@ -441,6 +448,23 @@ def test_prepend_with_a_cr_is_refused(psrv):
                   r"PREPEND X-A: b\\x0dX-Evil: c", since=mark)
 
 
+def test_reply_trickled_a_byte_at_a_time(psrv):
+    code, text = rcpt_reply(psrv, "trickle")
+    assert (code, text.decode()) == (
+        554, "5.7.9 <trickle@example.test>: Recipient address rejected: trickled in")
+
+
+def test_two_replies_to_one_request(psrv, pol):
+    # The first reply counts; the connection is out of step and is
+    # replaced before the next request.
+    mark = psrv.log_mark()
+    assert rcpt_reply(psrv, "double")[0] == 250
+    conns = pol.connections
+    assert rcpt_reply(psrv, "rej")[0] == 554
+    assert pol.connections == conns + 1
+    assert "out of step" not in psrv.log()[mark:]
+
+
 def test_one_connection_serves_many_requests(psrv, pol):
     psrv.send(addr("plain"), subject=uniq("warm"))
     conns, mark = pol.connections, pol.mark()
@@ -515,6 +539,23 @@ def test_unix_socket_service(factory, own_pol):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_each_port_asks_its_own_list(factory, own_pol):
+    p25, psub = own_pol(), own_pol()
+    t = factory(smtpd_policy_services=p25.spec,
+                submission_policy_services=psub.spec)
+    prepare(t)
+    t.start()
+    assert rcpt_reply(t, "plain")[0] == 250
+    for kind in ("submission", "submissions"):
+        with t.client(kind, login=LOGIN, password=PASSWORD) as s:
+            assert s.mail(LOGIN)[0] == 250
+            assert s.rcpt(addr("plain2"))[0] == 250
+    assert [r["recipient"] for r in p25.since(0)] == [addr("plain")]
+    assert [(r["recipient"], r["sasl_username"]) for r in psub.since(0)] == [
+        (addr("plain2"), LOGIN)] * 2
+    assert psub.since(0)[1]["server_port"] == str(t.subs_port)
+
+
 def test_stress_is_told(factory, own_pol):
     p = own_pol()
     t = factory(smtpd_policy_services=p.spec, stress="on")
@@ -586,6 +627,26 @@ def test_max_idle_and_max_ttl(factory, own_pol):
     time.sleep(1.5)     # past policy_max_ttl: the next request reconnects
     assert rcpt_reply(t, "plain")[0] == 250
     assert p.connections == base + 2
+
+
+def test_client_gone_while_its_request_is_out(psrv, pol):
+    # A's request is in flight (slow), B's waits behind it on the one
+    # connection; A hangs up.  B is answered once A's attempts end, and
+    # nothing is left dangling (the module's log is checked for ASan).
+    mark = pol.mark()
+    a = psrv.raw()
+    a.expect("EHLO a.test", 250)
+    a.expect("MAIL FROM:<a@client.test>", 250)
+    a.send("RCPT TO:<%s>\r\n" % addr("slow"))
+    assert wait_until(lambda: any(r.get("recipient") == addr("slow")
+                                  for r in pol.since(mark)))
+    with psrv.raw(timeout=4 * SLOW_SECONDS) as b:
+        b.expect("EHLO b.test", 250)
+        b.expect("MAIL FROM:<b@client.test>", 250)
+        b.send("RCPT TO:<%s>\r\n" % addr("plain"))
+        a.close()
+        assert b.reply()[0] == 250
+    assert rcpt_reply(psrv, "plain")[0] == 250
 
 
 def test_service_down(factory):
