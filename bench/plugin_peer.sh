@@ -16,9 +16,14 @@ plugin_start() {
   return 1
 }
 
+# plugin_stop NAME: its CPU seconds (user+system, all threads) appended to
+# $BENCH_DIR/plugin-cpu.log, then it is stopped.
 plugin_stop() {
   f=${BENCH_DIR:-/var/tmp/bench}/$1.pid
   [ -f "$f" ] || return 0
+  awk -v n="$1" -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); \
+    printf "%d %s_cpu_s=%.2f\n", systime(), n, ($12 + $13) / t }' \
+    "/proc/$(cat "$f")/stat" >> "${BENCH_DIR:-/var/tmp/bench}/plugin-cpu.log" 2>/dev/null || true
   kill -TERM "$(cat "$f")" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$(cat "$f")" 2>/dev/null || true
