@@ -2,6 +2,8 @@
 # tern as a peer of ../shared/bench (same contract as its peers/postfix.sh):
 # a fresh state under $BENCH_DIR/tern, SMTP on 127.0.0.1:10028, domain
 # bench.test with mailboxes bench@, u1@, u2@, u3@.
+# TERN_EXTRA_CONF: lines added to its config (the plugin peers: a milter,
+# a policy service).
 # Usage: peer-tern.sh start|stop|pid|port|maildir
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,6 +58,7 @@ mailbox_server = none
 # everything remote goes to smtp-sink.
 relayhost = [127.0.0.1]:$SINK
 $(screen_conf)
+${TERN_EXTRA_CONF:-}
 CONF
   "$TERN" -c "$CONF" domain add bench.test >/dev/null
   for u in bench u1 u2 u3; do

@@ -24,6 +24,18 @@ FLOOD_SPECS=${FLOOD_SPECS:-"flood:BOTS=0,DURATION=15 flood:BOTS=1000,DURATION=20
 SPECS=$FLOOD_SPECS "$SHARED/run-anchors.sh" postfix-postscreen \
   "$(pwd)/bench/peer-tern.sh" || echo "bench: a flood run failed (see above)"
 
+# Plugins (issue 11): the inbound scenario through one pass-through milter
+# (bench/pass_milter.py, pymilter) and through one pass-through policy
+# service (bench/pass_policy.py, DUNNO at each RCPT), beside tern without
+# plugins and Postfix with the same milter (bench/peer-postfix-milter.sh
+# adds smtpd_milters to the bench's Postfix peer); the ratios are against
+# tern without plugins.
+PLUGIN_SPECS=${PLUGIN_SPECS:-"inbound:REUSE=1"}
+SHARED_BENCH=$SHARED SPECS=$PLUGIN_SPECS "$SHARED/run-anchors.sh" \
+  "$(pwd)/bench/peer-tern.sh" "$(pwd)/bench/peer-tern-milter.sh" \
+  "$(pwd)/bench/peer-tern-policy.sh" "$(pwd)/bench/peer-postfix-milter.sh" ||
+  echo "bench: a plugin run failed (see above)"
+
 # Submission (tern alone: the bench's Postfix has no SASL to compare with):
 # authenticated TLS sessions per second and messages per second over TLS,
 # REPS runs on a fresh server, medians printed.

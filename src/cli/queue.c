@@ -1,7 +1,9 @@
 /*
- * tern queue list|show ID|delete ID|flush: reads the queue folder directly
- * (as the server's user) and works while the server runs; flush asks the
- * running server, through master's pid file, to retry everything now.
+ * tern queue list|show ID|delete ID|hold ID|release ID|flush: reads the
+ * queue folder and its hold folder directly (as the server's user) and
+ * works while the server runs; delete, hold and release tell the running
+ * server, through master's pid file, that the folder changed, and flush
+ * asks it to retry everything now.
  * What it prints came from the network (addresses, headers, replies): it
  * is escaped for the terminal, or as JSON with --json (docs/cli.md).
  */
@@ -18,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "queue/queue_file.h"
+#include "queue/queue_hold.h"
 #include "util/escape.h"
 #include "util/privsep.h"
 #include "util/xmalloc.h"
@@ -28,7 +31,7 @@ static int
 queue_usage(void)
 {
 	fprintf(stderr, "usage: tern queue list [--json] | show ID [--json] | "
-	    "delete ID | flush\n");
+	    "delete ID | hold ID | release ID | flush\n");
 	return EXIT_USAGE;
 }
 
@@ -66,13 +69,14 @@ put_json(const char *s)
 	escape_json(stdout, s, strlen(s));
 }
 
+/* A held message's id is followed by "!", as in Postfix's mailq. */
 static void
-print_message(const struct queue_env *env)
+print_message(const struct queue_env *env, int held)
 {
 	char when[32];
 
 	format_time(env->created, when, sizeof(when));
-	printf("%s  %lld bytes  %s  from=<", env->id,
+	printf("%s%s  %lld bytes  %s  from=<", env->id, held ? "!" : "",
 	    (long long)(env->file_size - env->content_offset), when);
 	put_text(env->sender);
 	printf(">\n");
@@ -115,13 +119,14 @@ print_rcpt_json(const struct queue_rcpt *rc)
 /* One message as a JSON object, without its closing brace (show adds
  * the header lines). */
 static void
-print_message_json(const struct queue_env *env)
+print_message_json(const struct queue_env *env, int held)
 {
 	char when[32];
 
 	format_time_utc(env->created, when, sizeof(when));
-	printf("{\"id\": \"%s\", \"arrival\": \"%s\", \"size\": %lld, "
-	    "\"sender\": ", env->id, when,
+	printf("{\"id\": \"%s\", \"held\": %s, \"arrival\": \"%s\", "
+	    "\"size\": %lld, \"sender\": ", env->id, held ? "true" : "false",
+	    when,
 	    (long long)(env->file_size - env->content_offset));
 	put_json(env->sender);
 	fputs(", \"client_ip\": ", stdout);
@@ -146,16 +151,17 @@ queue_flush_stdout(void)
 	return 0;
 }
 
+/* Prints every message of dir (the queue, or its hold folder); n counts
+ * them across both.  0, or -1 when dir cannot be read. */
 static int
-queue_list(const char *dir, int json)
+queue_list_dir(const char *dir, int held, int json, size_t *n)
 {
 	struct dirent *de;
-	size_t n = 0;
 	DIR *d = opendir(dir);
 
 	if (d == NULL) {
 		cli_error("cannot read %s: %s", dir, strerror(errno));
-		return 1;
+		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct queue_env env;
@@ -163,24 +169,43 @@ queue_list(const char *dir, int json)
 		if (!queue_id_valid(de->d_name))
 			continue;
 		if (queue_env_load(dir, de->d_name, &env, err, sizeof(err)) < 0) {
-			/* Delivered and removed while we were reading. */
+			/* Delivered, released or removed while we were reading. */
 			if (errno != ENOENT)
 				cli_error("%s", err);
 			continue;
 		}
 		if (json) {
-			fputs(n == 0 ? "[\n  " : ",\n  ", stdout);
-			print_message_json(&env);
+			fputs(*n == 0 ? "[\n  " : ",\n  ", stdout);
+			print_message_json(&env, held);
 			putchar('}');
 		} else {
-			print_message(&env);
+			print_message(&env, held);
 		}
 		queue_env_free(&env);
-		n++;
+		(*n)++;
 	}
 	closedir(d);
+	return 0;
+}
+
+static int
+queue_list(const char *dir, int json)
+{
+	char hold[PATH_MAX];
+	size_t n = 0, nqueue;
+
+	queue_hold_dir(dir, hold, sizeof(hold));
+	if (queue_list_dir(dir, 0, json, &n) < 0)
+		return 1;
+	nqueue = n;
+	/* A server from before the hold folder existed has none yet. */
+	if (access(hold, F_OK) == 0 && queue_list_dir(hold, 1, json, &n) < 0)
+		return 1;
 	if (json)
 		fputs(n == 0 ? "[]\n" : "\n]\n", stdout);
+	else if (n > nqueue)
+		printf("%zu message%s in the queue (%zu on hold)\n", n,
+		    n == 1 ? "" : "s", n - nqueue);
 	else
 		printf("%zu message%s in the queue\n", n, n == 1 ? "" : "s");
 	return queue_flush_stdout();
@@ -268,17 +293,26 @@ put_header_json(const char *line, size_t len, size_t i)
 	escape_json(stdout, line, len);
 }
 
-/* The envelope, then the message's header section. */
+/* The envelope, then the message's header section; a held message is
+ * looked for in the hold folder when the queue does not have it. */
 static int
 queue_show(const char *dir, const char *id, int json)
 {
 	struct queue_env env;
-	char err[512], path[PATH_MAX + QUEUE_ID_BUF + 2], *head;
+	char err[512], hold[PATH_MAX], path[PATH_MAX + QUEUE_ID_BUF + 2], *head;
 	size_t hlen;
+	int held = 0;
 
+	queue_hold_dir(dir, hold, sizeof(hold));
 	if (queue_env_load(dir, id, &env, err, sizeof(err)) < 0) {
-		cli_error("%s", errno == ENOENT ? "no such message in the queue" : err);
-		return 1;
+		if (errno != ENOENT ||
+		    queue_env_load(hold, id, &env, err, sizeof(err)) < 0) {
+			cli_error("%s", errno == ENOENT ?
+			    "no such message in the queue" : err);
+			return 1;
+		}
+		held = 1;
+		dir = hold;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, id);
 	if (queue_read_headers(path, &env, &head, &hlen) < 0) {
@@ -287,12 +321,12 @@ queue_show(const char *dir, const char *id, int json)
 		return 1;
 	}
 	if (json) {
-		print_message_json(&env);
+		print_message_json(&env, held);
 		fputs(", \"headers\": [", stdout);
 		queue_header_lines(head, hlen, put_header_json);
 		fputs("]}\n", stdout);
 	} else {
-		print_message(&env);
+		print_message(&env, held);
 		printf("\n");
 		queue_header_lines(head, hlen, put_header_text);
 	}
@@ -326,7 +360,9 @@ queue_delete(const struct conf *conf, const char *dir, const char *id)
 		cli_error("not a queue id: %s", id);
 		return 1;
 	}
-	if (queue_remove(dir, id) < 0) {
+	/* In the queue, or else on hold. */
+	if (queue_remove(dir, id) < 0 &&
+	    (errno != ENOENT || queue_hold_remove(dir, id) < 0)) {
 		cli_error("%s", errno == ENOENT ? "no such message in the queue" :
 		    strerror(errno));
 		return 1;
@@ -334,6 +370,32 @@ queue_delete(const struct conf *conf, const char *dir, const char *id)
 	printf("deleted %s\n", id);
 	/* The server forgets it and says so in its log; if none runs, the
 	 * message is simply not there at the next start. */
+	(void)server_signal(conf, SIGUSR2);
+	return 0;
+}
+
+/* tern queue hold ID (postsuper -h) and release ID (postsuper -H): the
+ * message moves between the queue and its hold folder, and the running
+ * server is told (as for delete).  A server that does not run finds the
+ * queue as it is at its next start. */
+static int
+queue_hold_cmd(const struct conf *conf, const char *dir, const char *id,
+    int release)
+{
+	int r;
+
+	if (!queue_id_valid(id)) {
+		cli_error("not a queue id: %s", id);
+		return 1;
+	}
+	r = release ? queue_hold_release(dir, id) : queue_hold_put(dir, id);
+	if (r < 0) {
+		cli_error("%s", errno != ENOENT ? strerror(errno) : release ?
+		    "no such message on hold" : "no such message in the queue "
+		    "(a held message is released with tern queue release)");
+		return 1;
+	}
+	printf("%s %s\n", release ? "released" : "held", id);
 	(void)server_signal(conf, SIGUSR2);
 	return 0;
 }
@@ -381,6 +443,10 @@ cli_queue(const struct conf *conf, int argc, char **argv)
 	}
 	if (strcmp(argv[1], "delete") == 0 && argc == 3)
 		return queue_delete(conf, dir, argv[2]);
+	if (strcmp(argv[1], "hold") == 0 && argc == 3)
+		return queue_hold_cmd(conf, dir, argv[2], 0);
+	if (strcmp(argv[1], "release") == 0 && argc == 3)
+		return queue_hold_cmd(conf, dir, argv[2], 1);
 	if (strcmp(argv[1], "flush") == 0 && argc == 2)
 		return queue_flush(conf);
 	return queue_usage();

@@ -25,7 +25,8 @@
 int
 master_prepare_state(const struct conf *conf)
 {
-	static const char *const sub[] = { "", "/queue", "/queue/tmp", "/queue/spare", "/mail" };
+	static const char *const sub[] = { "", "/queue", "/queue/tmp", "/queue/spare",
+	    "/queue/hold", "/mail" };
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {

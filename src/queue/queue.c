@@ -8,7 +8,10 @@
  * queue_scan_interval, when a new smtpd arrives and at a flush.  A pass
  * takes up to QUEUE_BATCH_MAX due messages, delivers them, syncs every
  * Maildir folder touched once, and only then marks recipients done.
- * SIGUSR1 (tern queue flush) makes everything due.
+ * SIGUSR1 (tern queue flush) makes everything due.  SIGUSR2 says tern
+ * queue changed the folder (delete, hold, release): the messages whose
+ * file is gone are forgotten, the ones that came back are due.  Held
+ * messages (queue/hold, queue_hold.h) are never read here.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +34,7 @@
 #include "net/dns.h"
 #include "queue/queue.h"
 #include "queue/queue_counts.h"
+#include "queue/queue_hold.h"
 #include "queue/queue_proto.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -50,9 +54,11 @@ queue_add(struct queue *q, const char *id, time_t next)
 /* Reads the queue folder: every whole message we do not know yet is due
  * now; the ones we know keep their time.  Returns how many were new, or
  * -1 when the folder cannot be read.  (queue/tmp is master's to empty,
- * before smtpd starts writing there.) */
+ * before smtpd starts writing there.)  When each is not NULL, every new
+ * one is logged with it, and is due now whatever its recipients' next
+ * attempts say (released: the postmaster wants it tried). */
 static long
-queue_scan(struct queue *q)
+queue_scan_each(struct queue *q, const char *each)
 {
 	struct dirent *de;
 	long found = 0;
@@ -66,10 +72,20 @@ queue_scan(struct queue *q)
 		if (!queue_id_valid(de->d_name) || queue_item(q, de->d_name) != NULL)
 			continue;
 		queue_add(q, de->d_name, 0);
+		if (each != NULL) {
+			queue_items_force(q->items, queue_item(q, de->d_name));
+			log_info("%s: %s", de->d_name, each);
+		}
 		found++;
 	}
 	closedir(d);
 	return found;
+}
+
+static long
+queue_scan(struct queue *q)
+{
+	return queue_scan_each(q, NULL);
 }
 
 /* After the start: a message found now was never announced. */
@@ -240,9 +256,9 @@ queue_ctl_closed(struct ipc_chan *chan, void *arg)
 	event_base_loopbreak(q->base);
 }
 
-/* Keeps it unless its file is gone, with the log line the postmaster
- * looks for.  One that an attempt holds is forgotten when its results
- * come back. */
+/* Keeps it unless its file is gone (deleted, or held), with the log line
+ * the postmaster looks for.  One that an attempt holds is forgotten when
+ * its results come back. */
 static int
 queue_keep_undeleted(const struct queue_item *it, void *arg)
 {
@@ -253,16 +269,23 @@ queue_keep_undeleted(const struct queue_item *it, void *arg)
 	snprintf(path, sizeof(path), "%s/%s", q->dir, it->id);
 	if (it->inflight > 0 || stat(path, &st) == 0 || errno != ENOENT)
 		return 1;
-	log_info("%s: removed from the queue by tern queue delete", it->id);
+	if (queue_hold_has(q->dir, it->id) == 1)
+		log_info("%s: put on hold by tern queue hold", it->id);
+	else
+		log_info("%s: removed from the queue by tern queue delete", it->id);
 	return 0;
 }
 
-/* tern queue delete removed a file (SIGUSR2): the messages whose file is
- * gone are forgotten. */
+/* tern queue delete, hold or release changed the folder (SIGUSR2): the
+ * messages whose file is gone are forgotten, the released ones are due
+ * now.  (A message smtpd has just written but not yet announced is taken
+ * for released: it is due now either way.) */
 static void
-queue_forget_deleted(struct queue *q)
+queue_folder_changed(struct queue *q)
 {
 	queue_items_filter(q->items, queue_keep_undeleted, q);
+	if (queue_scan_each(q, "released from hold by tern queue release") > 0)
+		event_active(q->run_ev, 0, 0);
 }
 
 static void
@@ -277,7 +300,7 @@ queue_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (sig == SIGUSR2) {
-		queue_forget_deleted(q);
+		queue_folder_changed(q);
 		return;
 	}
 	queue_scan_unannounced(q, "flush");

@@ -329,6 +329,14 @@ queue_items_remove(struct queue_items *qi, struct queue_item *it)
 }
 
 void
+queue_items_force(struct queue_items *qi, struct queue_item *it)
+{
+	it->force = 1;
+	if (it->heap != QUEUE_ITEM_AWAY)
+		queue_heap_fix(qi, it->heap);
+}
+
+void
 queue_items_force_all(struct queue_items *qi)
 {
 	/* Every key in the heap becomes 0, so the heap is in order as it

@@ -66,6 +66,9 @@ unsigned queue_items_flight_end(struct queue_items *qi, struct queue_item *it);
 /* Forgets it; it is freed. */
 void queue_items_remove(struct queue_items *qi, struct queue_item *it);
 
+/* tern queue release: it is due now, whatever next says, as at a flush. */
+void queue_items_force(struct queue_items *qi, struct queue_item *it);
+
 /* tern queue flush: every item is due now, those in flight as soon as
  * their attempts have ended. */
 void queue_items_force_all(struct queue_items *qi);

@@ -18,6 +18,7 @@
 #include "deliver/outbound.h"
 #include "queue/queue.h"
 #include "queue/queue_counts.h"
+#include "queue/queue_hold.h"
 #include "queue/queue_utf8.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -331,7 +332,12 @@ queue_outbound_done(struct ob_msg *m, void *arg)
 		struct queue_item *it = queue_item(q, m->id);
 		if (it != NULL && it->inflight > 0)
 			queue_items_flight_end(q->items, it);
-		if (deleted)
+		if (deleted && queue_hold_has(q->dir, m->id) == 1)
+			log_warn("%s: put on hold by tern queue hold while a "
+			    "delivery attempt was under way; its results are "
+			    "dropped (what it delivered is delivered again "
+			    "after release)", m->id);
+		else if (deleted)
 			log_info("%s: removed from the queue by tern queue delete "
 			    "(its delivery attempt has ended)", m->id);
 		else

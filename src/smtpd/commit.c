@@ -17,6 +17,7 @@
 
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "queue/queue_hold.h"
 #include "queue/queue_proto.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_counts.h"
@@ -34,6 +35,7 @@ struct commit_job {
 	char tmp[600];
 	char dst[600];
 	char id[QUEUE_ID_BUF];
+	int held;               /* into queue/hold: a plugin held it */
 	int renamed;
 	int ok;
 	int err;
@@ -72,9 +74,26 @@ commit_rename(struct commit_job *j)
 	j->renamed = j->ok;
 }
 
+/* The folders a batch renamed into: the queue's, and queue/hold when a
+ * message of the batch was held.  0 or -1 (errno). */
+static int
+commit_sync_dirs(struct work *batch, const char *queue_dir)
+{
+	char hold[600];
+
+	if (durable_fsync_dir(queue_dir) < 0)
+		return -1;
+	for (struct work *w = batch; w != NULL; w = w->next)
+		if (((struct commit_job *)w)->held) {
+			queue_hold_dir(queue_dir, hold, sizeof(hold));
+			return durable_fsync_dir(hold);
+		}
+	return 0;
+}
+
 /* On the thread, once per batch (its jobs have no work of their own):
  * every file synced, then every rename, then one sync of the queue folder
- * for all of them.  With more than one file, writeback starts for all
+ * (and of queue/hold, if a message went there) for all of them.  With more than one file, writeback starts for all
  * before the first fdatasync waits, so the writes go out together
  * (measured: about 15% more relayed messages a second); syncing and
  * renaming in turn made each fdatasync wait for the last rename. */
@@ -92,7 +111,7 @@ commit_batch_end(struct work *batch, void *arg)
 		commit_sync((struct commit_job *)w);
 	for (w = batch; w != NULL; w = w->next)
 		commit_rename((struct commit_job *)w);
-	ok = durable_fsync_dir(queue_dir) == 0;
+	ok = commit_sync_dirs(batch, queue_dir) == 0;
 	err = errno;
 	for (w = batch; w != NULL; w = w->next) {
 		struct commit_job *j = (struct commit_job *)w;
@@ -129,16 +148,18 @@ commit_done(struct work *w, void *arg)
 		/* Not known to be on disk: the client must send it again. */
 		if (!j->renamed && unlink(j->tmp) < 0 && errno != ENOENT)
 			log_warn("cannot remove %s: %s", j->tmp, strerror(errno));
-	} else if (sd->queue != NULL) {
-		/* Queued, whether or not its client is still there to hear. */
+	} else if (!j->held && sd->queue != NULL) {
+		/* Queued, whether or not its client is still there to hear.
+		 * (A held one is not the queue's until tern queue release.) */
 		ipc_chan_send(sd->queue, IPC_QUEUE_NEW, j->id, strlen(j->id), -1);
 	}
 	if (s != NULL) {
 		session_wait_for(s, WAIT_NONE);
 		if (j->ok) {
-			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
+			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=%s",
 			    s->id, s->env.id, s->env.sender,
-			    (unsigned long long)s->dr.size, s->env.nrcpt);
+			    (unsigned long long)s->dr.size, s->env.nrcpt,
+			    j->held ? "hold" : "queued");
 			smtpd_count_accepted();
 			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
 			s->junk = 0;    /* as Postfix: mail moved */
@@ -195,7 +216,14 @@ session_data_commit(struct session *s)
 	j->ref = session_ref(s);
 	j->fd = s->data_fd;
 	snprintf(j->tmp, sizeof(j->tmp), "%s", s->data_tmp);
-	snprintf(j->dst, sizeof(j->dst), "%s/%s", s->sd->queue_dir, s->env.id);
+	/* A plugin held it (session_plugin.c logged who and why). */
+	j->held = s->plugin_hold;
+	if (j->held)
+		snprintf(j->dst, sizeof(j->dst), "%s/%s/%s", s->sd->queue_dir,
+		    QUEUE_HOLD_SUBDIR, s->env.id);
+	else
+		snprintf(j->dst, sizeof(j->dst), "%s/%s", s->sd->queue_dir,
+		    s->env.id);
 	snprintf(j->id, sizeof(j->id), "%s", s->env.id);
 	if (workpool_submit(s->sd->committer, &j->work) < 0) {
 		free(j);

@@ -54,6 +54,10 @@ srcs() {
 	fuzz_msg_edit)    echo src/plugin/msg_edit.c src/queue/queue_file.c \
 	    src/queue/queue_spare.c src/util/durable.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
+	fuzz_milter)      echo src/plugin/milter_proto.c src/util/buf.c \
+	    src/util/xmalloc.c src/util/log.c ;;
+	fuzz_policy_reply) echo src/plugin/policy_proto.c src/util/buf.c \
+	    src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }

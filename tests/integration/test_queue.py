@@ -138,8 +138,9 @@ def test_queue_json(srv):
     msgs = json.loads(r.out)
     assert [m["id"] for m in msgs] == [qid], r.out
     m = msgs[0]
-    assert set(m) == {"id", "arrival", "size", "sender", "client_ip", "body", "smtputf8",
+    assert set(m) == {"id", "held", "arrival", "size", "sender", "client_ip", "body", "smtputf8",
                       "recipients"}, m
+    assert m["held"] is False, m
     assert m["sender"] == "sender@client.test" and m["client_ip"] == "127.0.0.1", m
     assert m["body"] == "7bit" and m["smtputf8"] is False, m
     assert isinstance(m["size"], int) and m["size"] > 0, m

@@ -1,10 +1,10 @@
 /*
  * Unit tests of the queue's items: added, found and updated by id; taken
- * when due, earliest first, the rest left; forced by a flush; never due
- * while an attempt is under way, due again once the last has ended;
- * removed while being walked through; 100 000 of them; ids that share a
- * slot of the table still found after their neighbours leave.  After each
- * step the table and the heap are checked against each other.
+ * when due, earliest first, the rest left; forced by a flush, or one by a
+ * release; never due while an attempt is under way, due again once the
+ * last has ended; removed while being walked through; 100 000 of them;
+ * ids that share a slot of the table still found after their neighbours
+ * leave.  After each step the table and the heap are checked against each other.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +187,30 @@ test_force(void **state)
 	assert_int_equal(queue_items_count(qi), 1);
 	assert_int_equal(take_all(qi, NOW + 10, out, 64), 1);
 	assert_int_equal(out[0].force, 0);
+	queue_items_free(&qi);
+}
+
+/* tern queue release: one item forced, due now; the others keep their
+ * times. */
+static void
+test_force_one(void **state)
+{
+	struct queue_items *qi = queue_items_new();
+	struct queue_item out[64];
+	char id[QUEUE_ID_BUF];
+
+	(void)state;
+	for (size_t i = 0; i < 20; i++) {
+		make_id(i, id);
+		queue_items_add(qi, id, NOW + 3600 + (time_t)i);
+	}
+	make_id(13, id);
+	queue_items_force(qi, queue_items_find(qi, id));
+	check(qi);
+	assert_int_equal(take_all(qi, NOW, out, 64), 1);
+	assert_string_equal(out[0].id, id);
+	assert_int_equal(take_all(qi, NOW, out, 64), 0);
+	assert_int_equal(take_all(qi, NOW + 3600 + 19, out, 64), 19);
 	queue_items_free(&qi);
 }
 
@@ -461,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_add_find_update),
 		cmocka_unit_test(test_due_in_order_rest_stays),
 		cmocka_unit_test(test_force),
+		cmocka_unit_test(test_force_one),
 		cmocka_unit_test(test_in_flight_never_due),
 		cmocka_unit_test(test_remove_while_walking),
 		cmocka_unit_test(test_hundred_thousand),
