@@ -1,0 +1,183 @@
+/*
+ * Supervision of the logger: see master_log.h.  master keeps the pipe's
+ * read end (never reading it), so that a logger started again goes on
+ * where the dead one stopped, with no line lost; and the original stderr,
+ * for the logger's copy and for master's own last words.
+ */
+#include "master/master_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "master/logger.h"
+#include "util/log.h"
+#include "util/privsep.h"
+
+#define MASTER_LOG_PIPE  (1024 * 1024) /* bursts wait here, not in smtpd */
+#define MASTER_LOG_WAIT  5             /* seconds for the last lines */
+
+static struct {
+	const struct conf *conf;
+	int rd, err;            /* the pipe's read end; the original stderr */
+	char path[PATH_MAX];
+	int has_path;
+	pid_t pid;
+	time_t started, restart_at;
+} ml = { .rd = -1, .err = -1 };
+
+/* The logger's folder, the user's (it renames files there). */
+static int
+master_log_folder(const struct conf *conf, const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	size_t n = strlen(conf->state_dir);
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	/* Inside state_dir the user owns the parent: follow no link. */
+	return privsep_mkdir_owned(dir, conf->user, 0750,
+	    strncmp(dir, conf->state_dir, n) == 0 && dir[n] == '/' ?
+	    PRIVSEP_NOFOLLOW : PRIVSEP_FOLLOW);
+}
+
+/* In the new logger: only the pipe and the original stderr stay open. */
+static void
+master_log_child(void)
+{
+	int lo = ml.rd < ml.err ? ml.rd : ml.err;
+	int hi = ml.rd < ml.err ? ml.err : ml.rd;
+
+	if (prctl(PR_SET_NAME, "tern-logger", 0, 0, 0) < 0)
+		(void)0;        /* only ps would tell */
+	if (dup2(ml.err, STDERR_FILENO) < 0)
+		_exit(1);
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
+	if (privsep_drop(ml.conf->user) < 0)
+		_exit(1);
+	log_init("logger");
+	_exit(logger_main(ml.conf, ml.rd, ml.err,
+	    ml.has_path ? ml.path : NULL));
+}
+
+static int
+master_log_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("cannot start the logger: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		master_log_child();
+	ml.pid = pid;
+	ml.started = time(NULL);
+	ml.restart_at = 0;
+	return 0;
+}
+
+int
+master_log_start(const struct conf *conf)
+{
+	int p[2], r;
+
+	ml.conf = conf;
+	r = logger_path(conf, isatty(STDERR_FILENO), ml.path, sizeof(ml.path));
+	if (r < 0) {
+		log_error("log_file: the path is too long");
+		return -1;
+	}
+	ml.has_path = r;
+	if (!ml.has_path && !conf->syslog)
+		return 0;
+	if (ml.has_path && master_log_folder(conf, ml.path) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0 ||
+	    (ml.err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
+		log_error("cannot make the log pipe: %s", strerror(errno));
+		return -1;
+	}
+	(void)fcntl(p[1], F_SETPIPE_SZ, MASTER_LOG_PIPE);
+	ml.rd = p[0];
+	if (master_log_fork() < 0)
+		return -1;
+	/* From here on every line of every process goes through the pipe
+	 * (dup2 leaves fd 2 inheritable: Dovecot's too). */
+	if (dup2(p[1], STDERR_FILENO) < 0) {
+		log_error("cannot redirect stderr: %s", strerror(errno));
+		return -1;
+	}
+	close(p[1]);
+	return 0;
+}
+
+int
+master_log_reaped(pid_t pid, int status)
+{
+	if (ml.pid <= 0 || pid != ml.pid)
+		return 0;
+	ml.pid = 0;
+	log_error("the logger pid=%d ended (status %d): starting it again",
+	    (int)pid, WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+	    WEXITSTATUS(status));
+	ml.restart_at = ml.started + 1;
+	master_log_tick();
+	return 1;
+}
+
+void
+master_log_tick(void)
+{
+	if (ml.rd < 0 || ml.pid != 0 || time(NULL) < ml.restart_at)
+		return;
+	(void)master_log_fork();
+}
+
+void
+master_log_close_in_child(void)
+{
+	if (ml.rd >= 0)
+		close(ml.rd);
+	if (ml.err >= 0)
+		close(ml.err);
+	ml.rd = ml.err = -1;
+	ml.pid = 0;
+}
+
+void
+master_log_stop(void)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+
+	if (ml.rd < 0)
+		return;
+	/* master's own write end goes; with every child gone the logger
+	 * reads to the end and leaves. */
+	if (dup2(ml.err, STDERR_FILENO) < 0)
+		return;
+	for (int i = 0; ml.pid > 0 && i < MASTER_LOG_WAIT * 20; i++) {
+		pid_t r = waitpid(ml.pid, NULL, WNOHANG);
+		if (r == ml.pid || (r < 0 && errno != EINTR))
+			break;
+		nanosleep(&tick, NULL);
+	}
+	ml.pid = 0;
+	close(ml.rd);
+	close(ml.err);
+	ml.rd = ml.err = -1;
+}
