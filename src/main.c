@@ -32,6 +32,8 @@ usage(FILE *f)
 	    "  mailbox sync LOGIN --from imaps://HOST[:PORT] --user OLDLOGIN\n"
 	    "      --password-file FILE [--ca-file FILE]\n"
 	    "  mailbox sync --all FILE --from imaps://HOST[:PORT] [--ca-file FILE]\n"
+	    "  log [--follow] [--since DURATION] [--login LOGIN] [--client IP|CIDR]\n"
+	    "      [--address ADDRESS] [--id ID] [--failures] [--json]\n"
 	    "  config check\n");
 }
 
@@ -72,7 +74,7 @@ main(int argc, char **argv)
 		{ "queue", cli_queue }, { "config", cli_config },
 		{ "sender", cli_sender }, { "audit", cli_audit },
 		{ "tls-policy", cli_tls_policy }, { "status", cli_status },
-		{ "mailbox", cli_mailbox },
+		{ "mailbox", cli_mailbox }, { "log", cli_log },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];
