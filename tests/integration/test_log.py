@@ -324,3 +324,24 @@ def test_rotation_keeps_lines_whole_and_follow_survives(factory):
     # stderr got every line too.
     assert sum(1 for n in per_session([l for l in t.log().splitlines()
                if "127.0.0.7" in l]).values() if n == want) == SESSIONS
+
+
+def test_logger_killed_is_restarted_and_loses_no_line(factory):
+    t = factory()
+    t.setup(domains=["example.test"])
+    t.start()
+    wait_file(t, r"tern starting")
+    logger = [p for p, k in t.child_kinds().items() if k == "logger"]
+    assert len(logger) == 1, t.child_kinds()
+    os.kill(logger[0], 9)
+    wait_file(t, r"the logger pid=%d ended" % logger[0])
+    assert wait_until(lambda: [p for p, k in t.child_kinds().items()
+                               if k == "logger" and p != logger[0]])
+    for i in range(5):
+        with t.raw_tls("smtp", source="127.0.0.8") as c:
+            c.expect("QUIT", 221)
+    assert wait_until(lambda: file_text(t).count("disconnect from [127.0.0.8]") == 5), \
+        file_text(t)[-2000:]
+    # Stopping writes the last lines before tern serve exits.
+    assert t.stop() == 0
+    assert re.search(r"master\[\d+\]: stopped$", file_text(t), re.M)
