@@ -262,6 +262,7 @@ logger_main(const struct conf *conf, int in, int err, const char *path)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	tzset();                /* localtime_r alone need not read TZ */
 	if (path != NULL)
 		logger_open(&lg);
 	for (;;) {
