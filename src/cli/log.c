@@ -352,7 +352,8 @@ log_print_outs(struct log_run *run)
 {
 	struct log_line l;
 
-	qsort(run->outs, run->nouts, sizeof(*run->outs), log_out_cmp);
+	if (run->nouts > 1)
+		qsort(run->outs, run->nouts, sizeof(*run->outs), log_out_cmp);
 	for (size_t i = 0; i < run->nouts; i++) {
 		struct log_out *out = &run->outs[i];
 		/* Groups apart by an empty line; single failure lines not. */
