@@ -2,7 +2,8 @@
  * How `tern log` prints a line: the line as the file has it, a failure's
  * summary (--failures), or one JSON object per line (--json).  The bytes
  * come from the log file: JSON escapes quotes, backslashes and control
- * bytes; the rest was escaped by the server before it was logged.
+ * bytes, and writes any byte above 0x7f as U+FFFD; the server escaped
+ * client bytes before it logged them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,10 @@ log_json_str(const char *p, size_t n)
 			printf("\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
 			printf("\\u%04x", c);
+		else if (c >= 0x80)
+			/* tern escapes what it logs (\\xNN): a raw byte
+			 * here came from elsewhere, and JSON wants UTF-8. */
+			printf("\\ufffd");
 		else
 			putchar(c);
 	}
