@@ -23,6 +23,8 @@
 #include "util/log_stamp.h"
 #include "util/xmalloc.h"
 
+#define LOG_SEEN_BITS 4096
+
 struct log_map {
 	const char *base;
 	size_t size, start;     /* start: the first line within --since */
@@ -41,6 +43,9 @@ struct log_run {
 	struct log_out *outs;
 	size_t nouts, capouts;
 	int keyed;              /* a keyed group matched: the second pass runs */
+	/* The matched groups by the first two bytes of their id: most lines
+	 * of the second pass are passed over on one bit, unhashed. */
+	unsigned char seen[LOG_SEEN_BITS / 8];
 };
 
 static void
@@ -205,6 +210,29 @@ log_out_add(struct log_out *out, const char *p, size_t len)
 	out->lines[out->n++].len = len;
 }
 
+static unsigned
+log_seen_bit(enum log_kind kind, const char *id)
+{
+	return ((unsigned)(unsigned char)id[0] * 64 + (unsigned char)id[1] * 2 +
+	    (kind == LOG_KIND_QUEUE)) % LOG_SEEN_BITS;
+}
+
+static void
+log_seen_set(struct log_run *run, enum log_kind kind, const char *id)
+{
+	unsigned b = log_seen_bit(kind, id);
+
+	run->seen[b / 8] |= (unsigned char)(1u << (b % 8));
+}
+
+static int
+log_seen(const struct log_run *run, enum log_kind kind, const char *id)
+{
+	unsigned b = log_seen_bit(kind, id);
+
+	return run->seen[b / 8] & (1u << (b % 8));
+}
+
 /* Pass one, for one line: which filters it satisfies, on its group. */
 static void
 log_first_line(struct log_run *run, const char *p, size_t len, uint64_t pos,
@@ -232,7 +260,28 @@ log_first_line(struct log_run *run, const char *p, size_t len, uint64_t pos,
 		return;
 	}
 	g->mask |= hits;
-	run->keyed |= g->mask == o->want;
+	if (g->mask == o->want) {
+		run->keyed = 1;
+		log_seen_set(run, l.kind, l.id);
+	}
+}
+
+/* Where needle (nlen bytes, at least 2) first is in [p, end), or NULL:
+ * Horspool's skip over the last byte, faster than memmem for the long
+ * needles logins are. */
+static const char *
+log_find(const char *p, const char *end, const char *needle, size_t nlen,
+    const size_t skip[256])
+{
+	const unsigned char last = (unsigned char)needle[nlen - 1];
+
+	while ((size_t)(end - p) >= nlen) {
+		unsigned char c = (unsigned char)p[nlen - 1];
+		if (c == last && memcmp(p, needle, nlen - 1) == 0)
+			return p;
+		p += skip[c];
+	}
+	return NULL;
 }
 
 /* The lines of one file that hold needle, each once. */
@@ -241,9 +290,14 @@ log_first_needle(struct log_run *run, const struct log_map *m, size_t fi,
     const char *needle, unsigned bits)
 {
 	const char *p = m->base + m->start, *end = m->base + m->size;
-	size_t nlen = strlen(needle);
+	size_t nlen = strlen(needle), skip[256];
 
-	while (p < end && (p = memmem(p, (size_t)(end - p), needle, nlen)) != NULL) {
+	for (size_t i = 0; i < 256; i++)
+		skip[i] = nlen;
+	for (size_t i = 0; i + 1 < nlen; i++)
+		skip[(unsigned char)needle[i]] = nlen - 1 - i;
+	while (p < end && (p = nlen < 2 ? memmem(p, (size_t)(end - p), needle, nlen) :
+	    log_find(p, end, needle, nlen, skip)) != NULL) {
 		const char *s = memrchr(m->base + m->start, '\n',
 		    (size_t)(p - (m->base + m->start)));
 		const char *e = memchr(p, '\n', (size_t)(end - p));
@@ -312,13 +366,19 @@ log_second(struct log_run *run, const struct log_map *m, size_t fi)
 	while (p < end) {
 		const char *e = memchr(p, '\n', (size_t)(end - p));
 		struct log_group *g;
-		const char *qid;
-		size_t qlen;
+		const char *qid, *id;
+		size_t qlen, idlen;
+		enum log_kind kind;
 
 		e = e ? e : end;
-		log_line_parse(p, (size_t)(e - p), &l);
-		g = log_groups_get(&run->gs, l.kind, l.id, l.id_len, 0);
+		kind = log_line_key(p, (size_t)(e - p), &id, &idlen);
+		if (kind == LOG_KIND_OTHER || !log_seen(run, kind, id)) {
+			p = e + 1;
+			continue;
+		}
+		g = log_groups_get(&run->gs, kind, id, idlen, 0);
 		if (g != NULL && g->mask == run->o->want) {
+			log_line_parse(p, (size_t)(e - p), &l);
 			if (g->out < 0) {
 				g->out = (long)run->nouts;
 				(void)log_out_new(run, (uint64_t)fi << 40 |
@@ -331,6 +391,7 @@ log_second(struct log_run *run, const struct log_map *m, size_t fi)
 				struct log_group *q = log_groups_get(&run->gs,
 				    LOG_KIND_QUEUE, qid, qlen, 1);
 				q->mask = run->o->want;
+				log_seen_set(run, LOG_KIND_QUEUE, qid);
 				if (q->out < 0)
 					q->out = out;
 			}

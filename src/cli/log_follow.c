@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/log_int.h"
+#include "master/logger.h"
 #include "util/xmalloc.h"
 
 #define LOG_FOLLOW_KEEP   200    /* lines kept of a session not matched yet */
@@ -164,6 +165,46 @@ log_stream_history(struct log_stream *st)
 	free(names);
 }
 
+/* Which rotation (1..) is the file of inode ino; 0 when none. */
+static unsigned
+log_rotation_of(const char *path, ino_t ino)
+{
+	char name[4200];
+	struct stat sb;
+
+	for (unsigned i = 1; i < 100000; i++) {
+		if (logger_rotation_name(path, i, name, sizeof(name)) < 0 ||
+		    stat(name, &sb) < 0)
+			return 0;
+		if (sb.st_ino == ino)
+			return i;
+	}
+	return 0;
+}
+
+/* The file of inode ino has been read to its end: read the newer
+ * rotations, oldest first, up to (not including) log_file itself. */
+static void
+log_stream_rotated(struct log_stream *st, ino_t ino)
+{
+	char name[4200];
+	unsigned k;
+	struct stat sb;
+
+	while ((k = log_rotation_of(st->o->path, ino)) > 1) {
+		int fd;
+		if (logger_rotation_name(st->o->path, k - 1, name, sizeof(name)) < 0 ||
+		    (fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+			return;
+		if (fstat(fd, &sb) < 0 || log_stream_drain(st, fd) < 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		ino = sb.st_ino;
+	}
+}
+
 int
 log_follow(const struct log_opts *o)
 {
@@ -202,11 +243,14 @@ log_follow(const struct log_opts *o)
 		nanosleep(&tick, NULL);
 		if (fd >= 0 && stat(o->path, &now) == 0 &&
 		    (now.st_ino != was.st_ino || now.st_dev != was.st_dev)) {
-			/* Rotated: what was written to the old one last. */
+			/* Rotated: what was written to the old one last,
+			 * then the files rotated after it, if several
+			 * rotations came within one tick. */
 			if (log_stream_drain(&st, fd) < 0)
 				return 1;
 			close(fd);
 			fd = -1;
+			log_stream_rotated(&st, was.st_ino);
 		}
 	}
 }

@@ -93,6 +93,39 @@ log_line_parse(const char *p, size_t len, struct log_line *l)
 	l->msg_len -= n + 2;
 }
 
+enum log_kind
+log_line_key(const char *p, size_t len, const char **id_r, size_t *len_r)
+{
+	size_t off = 0, n;
+	enum log_kind kind;
+
+	if (len > LOG_STAMP_LEN && p[LOG_STAMP_LEN] == ' ' && p[10] == 'T')
+		off = LOG_STAMP_LEN + 1;
+	if (log_starts(p + off, len - off, "smtpd["))
+		kind = LOG_KIND_SESSION;
+	else if (log_starts(p + off, len - off, "queue["))
+		kind = LOG_KIND_QUEUE;
+	else
+		return LOG_KIND_OTHER;
+	/* The rest as log_line_parse does it, without filling a line. */
+	const char *end = p + len, *q = memchr(p + off + 6, ']', len - off - 6);
+	if (q == NULL || end - q < 3 || q[1] != ':' || q[2] != ' ')
+		return LOG_KIND_OTHER;
+	q += 3;
+	if (log_starts(q, (size_t)(end - q), "warn: "))
+		q += 6;
+	else if (log_starts(q, (size_t)(end - q), "error: "))
+		q += 7;
+	for (n = 0; q + n < end && n <= LOG_ID_MAX && log_is_id_char(q[n]); n++)
+		;
+	if (n < LOG_ID_MIN || n > LOG_ID_MAX || end - (q + n) < 2 ||
+	    q[n] != ':' || q[n + 1] != ' ')
+		return LOG_KIND_OTHER;
+	*id_r = q;
+	*len_r = n;
+	return kind;
+}
+
 int
 log_line_time(const struct log_line *l, time_t *when_r)
 {

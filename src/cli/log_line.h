@@ -41,6 +41,12 @@ struct log_line {
  * one without the proc[pid] prefix is all message. */
 void log_line_parse(const char *p, size_t len, struct log_line *l);
 
+/* Only the kind and id of the line at p, as log_line_parse would find
+ * them, and cheaper: what the second pass of tern log asks of every line.
+ * The id is set for LOG_KIND_SESSION and _QUEUE. */
+enum log_kind log_line_key(const char *p, size_t len, const char **id_r,
+    size_t *len_r);
+
 /* The stamp at the start of the line, as seconds.  0, or -1 for none. */
 int log_line_time(const struct log_line *l, time_t *when_r);
 

@@ -127,6 +127,40 @@ test_parse_parts(void **state)
 	assert_string_equal(l.level, "error");
 }
 
+/* log_line_key finds what log_line_parse finds, on every kind of line. */
+static void
+test_key_agrees(void **state)
+{
+	static const char *const lines[] = {
+		TS "smtpd[812]: 9Q3F2KABCDEF: connect from [127.0.0.2]:4321 port=smtp",
+		TS "queue[9]: warn: ABCDEFGH2345: to=<a@b> status=deferred",
+		TS "smtpd[9]: error: ABCDEFGH2345: cannot queue",
+		TS "smtpd[812]: stopping: 0 sessions open",
+		TS "smtpd[812]: ABC: x",
+		TS "smtpd[812]: ABCDEFGHJK",
+		TS "smtpd[812]: ABCDEFGHJK:",
+		TS "smtpd[812]:ABCDEFGHJK: x",
+		TS "smtpd[812",
+		TS "lookup[7]: auth ok login=a client=[::1] proto=imap",
+		TS "queue[1]: ABCDEFGHJKLMNPQRSTVWXYZ0123456789: too long",
+		"smtpd[812]: 9Q3F2KABCDEF: without a stamp",
+		"",
+	};
+	struct log_line l;
+	const char *id = NULL;
+	size_t n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		parse(lines[i], &l);
+		enum log_kind k = log_line_key(lines[i], strlen(lines[i]), &id, &n);
+		if (k != l.kind || (k != LOG_KIND_OTHER && (id != l.id ||
+		    n != l.id_len)))
+			fail_msg("%s: key says %d, parse %d", lines[i], (int)k,
+			    (int)l.kind);
+	}
+}
+
 static void
 test_values(void **state)
 {
@@ -325,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_stamp_round_trip),
 		cmocka_unit_test(test_stamp_parse),
 		cmocka_unit_test(test_parse_parts),
+		cmocka_unit_test(test_key_agrees),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_filters),
