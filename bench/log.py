@@ -146,8 +146,10 @@ def main():
         cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         lines = p.stdout.count(b"\n")
         t = time.monotonic()
+        # Into a pipe: GNU grep stops at the first match when its
+        # output is /dev/null.
         subprocess.run(["grep", "-F", "-c", "login=" + LOGIN, path],
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.PIPE)
         greps.append(time.monotonic() - t)
     load = open("/proc/loadavg").read().split()[:3]
     print("log | tern log --since 1d --login X, %d MB, %d lines out | %.2f s [%.2f-%.2f]"

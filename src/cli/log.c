@@ -19,11 +19,18 @@
 
 #include "cli/cli.h"
 #include "cli/log_int.h"
+#include "cli/log_window.h"
 #include "master/logger.h"
 #include "util/log_stamp.h"
 #include "util/xmalloc.h"
 
 #define LOG_SEEN_BITS 4096
+#define LOG_HITS_MAX  (1u << 20)  /* more: the second pass reads it all */
+
+/* A span of one file for the second pass. */
+struct log_span {
+	size_t fi, start, end;
+};
 
 struct log_map {
 	const char *base;
@@ -46,6 +53,11 @@ struct log_run {
 	/* The matched groups by the first two bytes of their id: most lines
 	 * of the second pass are passed over on one bit, unhashed. */
 	unsigned char seen[LOG_SEEN_BITS / 8];
+	/* Where sessions' lines matched, to read only around them in the
+	 * second pass; full: read every file whole instead. */
+	struct log_span *hits;
+	size_t nhits, caphits;
+	int full;
 };
 
 static void
@@ -260,6 +272,17 @@ log_first_line(struct log_run *run, const char *p, size_t len, uint64_t pos,
 		return;
 	}
 	g->mask |= hits;
+	if (l.kind != LOG_KIND_SESSION || run->nhits == LOG_HITS_MAX) {
+		run->full = 1;
+	} else if (!run->full) {
+		if (run->nhits == run->caphits) {
+			run->caphits = run->caphits ? run->caphits * 2 : 64;
+			run->hits = xreallocarray(run->hits, run->caphits,
+			    sizeof(*run->hits));
+		}
+		run->hits[run->nhits++] = (struct log_span){ (size_t)(pos >> 40),
+		    (size_t)(pos & ((1ULL << 40) - 1)), 0 };
+	}
 	if (g->mask == o->want) {
 		run->keyed = 1;
 		log_seen_set(run, l.kind, l.id);
@@ -357,9 +380,10 @@ log_first(struct log_run *run, const struct log_map *m, size_t fi)
 /* Pass two: every line of a matched group to its output; a matched
  * session's queued message joins the session's output. */
 static void
-log_second(struct log_run *run, const struct log_map *m, size_t fi)
+log_second(struct log_run *run, const struct log_map *m, size_t fi,
+    size_t from, size_t to)
 {
-	const char *p = m->base + m->start, *end = m->base + m->size;
+	const char *p = m->base + from, *end = m->base + to;
 	struct log_line l;
 	char name[48];
 
@@ -398,6 +422,70 @@ log_second(struct log_run *run, const struct log_map *m, size_t fi)
 		}
 		p = e + 1;
 	}
+}
+
+static int
+log_span_cmp(const void *a, const void *b)
+{
+	const struct log_span *x = a, *y = b;
+
+	if (x->fi != y->fi)
+		return x->fi < y->fi ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The spans of the matched sessions, in file order, overlaps merged, into
+ * run->hits.  0, or -1 when one cannot be told (then read it all). */
+static int
+log_spans(struct log_run *run, const struct log_map *maps)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < run->nhits; i++) {
+		struct log_span *h = &run->hits[i];
+		const struct log_map *m = &maps[h->fi];
+		const char *e = memchr(m->base + h->start, '\n', m->size - h->start);
+		size_t len = e ? (size_t)(e - (m->base + h->start)) : m->size - h->start;
+		const char *id;
+		size_t idlen, s, end;
+		enum log_kind k = log_line_key(m->base + h->start, len, &id, &idlen);
+		struct log_group *g = log_groups_get(&run->gs, k, id, idlen, 0);
+
+		if (g == NULL || g->mask != run->o->want)
+			continue;       /* its session did not match */
+		if (log_window(m->base, m->start, m->size, h->start, &s, &end) < 0)
+			return -1;
+		run->hits[n++] = (struct log_span){ h->fi, s, end };
+	}
+	if (n > 1)
+		qsort(run->hits, n, sizeof(*run->hits), log_span_cmp);
+	run->nhits = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct log_span *last = run->nhits ? &run->hits[run->nhits - 1] : NULL;
+		if (last && last->fi == run->hits[i].fi &&
+		    run->hits[i].start <= last->end) {
+			if (run->hits[i].end > last->end)
+				last->end = run->hits[i].end;
+		} else {
+			run->hits[run->nhits++] = run->hits[i];
+		}
+	}
+	return 0;
+}
+
+/* Pass two: around each match, or every file whole. */
+static void
+log_second_all(struct log_run *run, const struct log_map *maps, size_t n)
+{
+	if (!run->full && log_spans(run, maps) == 0) {
+		for (size_t i = 0; i < run->nhits; i++)
+			log_second(run, &maps[run->hits[i].fi], run->hits[i].fi,
+			    run->hits[i].start, run->hits[i].end);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (maps[i].base)
+			log_second(run, &maps[i], i, maps[i].start, maps[i].size);
 }
 
 static int
@@ -474,9 +562,9 @@ log_search(const struct log_opts *o)
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (maps[i].base)
 			log_first(&run, &maps[i], i);
-	for (size_t i = 0; i < n && rc == 0 && run.keyed; i++)
-		if (maps[i].base)
-			log_second(&run, &maps[i], i);
+	if (rc == 0 && run.keyed)
+		log_second_all(&run, maps, n);
+	free(run.hits);
 	if (rc == 0)
 		log_print_outs(&run);
 	else

@@ -16,6 +16,7 @@
 
 #include "cli/log_group.h"
 #include "cli/log_line.h"
+#include "cli/log_window.h"
 #include "conf/conf.h"
 #include "master/logger.h"
 #include "util/log_stamp.h"
@@ -352,6 +353,48 @@ test_logger_path(void **state)
 	assert_int_equal(logger_rotation_name("/x/tern.log", 10, p, 12), -1);
 }
 
+/* The span of a session and its message among other sessions' lines. */
+static void
+test_window(void **state)
+{
+	static const char buf[] =
+	    TS "smtpd[1]: BBBBBBBBBBBB: connect from [192.0.2.2]:2 port=smtp\n"
+	    TS "smtpd[1]: AAAAAAAAAAAA: connect from [192.0.2.1]:1 port=smtp\n"
+	    TS "smtpd[1]: BBBBBBBBBBBB: disconnect from [192.0.2.2]:2\n"
+	    TS "smtpd[1]: AAAAAAAAAAAA: auth ok login=a client=[192.0.2.1]\n"
+	    TS "smtpd[1]: AAAAAAAAAAAA: queued id=QQQQQQQQQQQQ from=<a@b> size=1\n"
+	    TS "smtpd[1]: AAAAAAAAAAAA: disconnect from [192.0.2.1]:1\n"
+	    TS "smtpd[1]: CCCCCCCCCCCC: connect from [192.0.2.3]:3 port=smtp\n"
+	    TS "queue[2]: QQQQQQQQQQQQ: to=<c@d> status=sent\n"
+	    TS "queue[2]: QQQQQQQQQQQQ: removed\n"
+	    TS "master[3]: after\n";
+	size_t size = sizeof(buf) - 1, s, e;
+	const char *hit = strstr(buf, TS "smtpd[1]: AAAAAAAAAAAA: auth ok");
+	const char *conn = strstr(buf, TS "smtpd[1]: AAAAAAAAAAAA: connect");
+	const char *after = strstr(buf, TS "master[3]");
+
+	(void)state;
+	assert_int_equal(log_window(buf, 0, size, (size_t)(hit - buf), &s, &e), 0);
+	assert_int_equal(s, (size_t)(conn - buf));
+	assert_int_equal(e, (size_t)(after - buf));
+	/* From the connect line itself: the same. */
+	assert_int_equal(log_window(buf, 0, size, (size_t)(conn - buf), &s, &e), 0);
+	assert_int_equal(s, (size_t)(conn - buf));
+	/* --since cut the session: it starts at lo. */
+	const char *lo = strstr(buf, TS "smtpd[1]: BBBBBBBBBBBB: disconnect");
+	assert_int_equal(log_window(buf, (size_t)(lo - buf), size,
+	    (size_t)(hit - buf), &s, &e), 0);
+	assert_int_equal(s, (size_t)(lo - buf));
+	/* A session still open at the end of the file: not told. */
+	const char *c = strstr(buf, TS "smtpd[1]: CCCCCCCCCCCC");
+	assert_int_equal(log_window(buf, 0, size, (size_t)(c - buf), &s, &e), -1);
+	/* The message not yet removed: not told. */
+	assert_int_equal(log_window(buf, 0, (size_t)(strstr(buf, TS "queue[2]: QQQQQQQQQQQQ: removed") - buf),
+	    (size_t)(hit - buf), &s, &e), -1);
+	/* Not a session's line. */
+	assert_int_equal(log_window(buf, 0, size, (size_t)(after - buf), &s, &e), -1);
+}
+
 int
 main(void)
 {
@@ -366,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_since_durations),
 		cmocka_unit_test(test_logger_path),
+		cmocka_unit_test(test_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
