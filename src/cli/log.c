@@ -289,38 +289,17 @@ log_first_line(struct log_run *run, const char *p, size_t len, uint64_t pos,
 	}
 }
 
-/* Where needle (nlen bytes, at least 2) first is in [p, end), or NULL:
- * Horspool's skip over the last byte, faster than memmem for the long
- * needles logins are. */
-static const char *
-log_find(const char *p, const char *end, const char *needle, size_t nlen,
-    const size_t skip[256])
-{
-	const unsigned char last = (unsigned char)needle[nlen - 1];
-
-	while ((size_t)(end - p) >= nlen) {
-		unsigned char c = (unsigned char)p[nlen - 1];
-		if (c == last && memcmp(p, needle, nlen - 1) == 0)
-			return p;
-		p += skip[c];
-	}
-	return NULL;
-}
-
 /* The lines of one file that hold needle, each once. */
 static void
 log_first_needle(struct log_run *run, const struct log_map *m, size_t fi,
     const char *needle, unsigned bits)
 {
 	const char *p = m->base + m->start, *end = m->base + m->size;
-	size_t nlen = strlen(needle), skip[256];
+	size_t nlen = strlen(needle);
 
-	for (size_t i = 0; i < 256; i++)
-		skip[i] = nlen;
-	for (size_t i = 0; i + 1 < nlen; i++)
-		skip[(unsigned char)needle[i]] = nlen - 1 - i;
-	while (p < end && (p = nlen < 2 ? memmem(p, (size_t)(end - p), needle, nlen) :
-	    log_find(p, end, needle, nlen, skip)) != NULL) {
+	/* glibc's memmem (two-way, with a skip over byte pairs) measured
+	 * faster here than a Horspool of our own. */
+	while (p < end && (p = memmem(p, (size_t)(end - p), needle, nlen)) != NULL) {
 		const char *s = memrchr(m->base + m->start, '\n',
 		    (size_t)(p - (m->base + m->start)));
 		const char *e = memchr(p, '\n', (size_t)(end - p));
