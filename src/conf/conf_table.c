@@ -12,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "lookup/password.h"
+#include "master/logger.h"
 #include "net/hostport.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
@@ -119,7 +120,7 @@ const struct conf_key conf_keys[] = {
 
 	KEY_ENUM(log_level, log_levels, "info",
 	    "least severe messages logged: debug, info, warn or error"),
-	KEY(log_file, CONF_TEXT, "auto", 0, 0,
+	KEY_CHECKED(log_file, "auto", logger_file_check,
 	    "log file, relative to state_dir unless absolute; auto: "
 	    "state_dir/log/tern.log when stderr is not a terminal; empty: "
 	    "none (restart only)"),

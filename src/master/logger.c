@@ -59,6 +59,28 @@ logger_path(const struct conf *conf, int foreground, char *path, size_t len)
 }
 
 int
+logger_file_check(const char *value, char *why, size_t whylen)
+{
+	size_t n = strlen(value);
+
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+			snprintf(why, whylen, "log_file: control bytes in the path");
+			return -1;
+		}
+		/* A ".." component: at the start or after a '/', then '/' or
+		 * the end. */
+		if (value[i] == '.' && value[i + 1] == '.' &&
+		    (i == 0 || value[i - 1] == '/') &&
+		    (value[i + 2] == '/' || value[i + 2] == '\0')) {
+			snprintf(why, whylen, "log_file: no '..' in the path");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
 logger_rotation_name(const char *path, unsigned n, char *dst, size_t len)
 {
 	int r = snprintf(dst, len, "%s.%u", path, n);

@@ -23,6 +23,10 @@
 int logger_path(const struct conf *conf, int foreground, char *path,
     size_t len);
 
+/* The config check of log_file: no ".." in the path (the folder inside
+ * state_dir is given to the user), no control bytes.  0, or -1 with why. */
+int logger_file_check(const char *value, char *why, size_t whylen);
+
 /* The name of rotation n (1..) of path: "path.n".  0, or -1 too long. */
 int logger_rotation_name(const char *path, unsigned n, char *dst,
     size_t len);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +34,11 @@ static struct {
 	time_t started, restart_at;
 } ml = { .rd = -1, .err = -1 };
 
-/* The logger's folder, the user's (it renames files there). */
+/* The logger's folder, the user's (it renames files there).  Inside
+ * state_dir it is made and given to the user (no link followed: the user
+ * owns the parent); elsewhere only a folder tern makes is given away, never
+ * one that exists (log_file = /var/log/tern.log must not hand /var/log to
+ * the user): that one must already be writable by the user. */
 static int
 master_log_folder(const struct conf *conf, const char *path)
 {
@@ -45,10 +50,14 @@ master_log_folder(const struct conf *conf, const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	/* Inside state_dir the user owns the parent: follow no link. */
-	return privsep_mkdir_owned(dir, conf->user, 0750,
-	    strncmp(dir, conf->state_dir, n) == 0 && dir[n] == '/' ?
-	    PRIVSEP_NOFOLLOW : PRIVSEP_FOLLOW);
+	if (strncmp(dir, conf->state_dir, n) == 0 && dir[n] == '/')
+		return privsep_mkdir_owned(dir, conf->user, 0750, PRIVSEP_NOFOLLOW);
+	if (mkdir(dir, 0750) == 0)
+		return privsep_mkdir_owned(dir, conf->user, 0750, PRIVSEP_FOLLOW);
+	if (errno == EEXIST)
+		return 0;
+	log_error("log_file: cannot make %s: %s", dir, strerror(errno));
+	return -1;
 }
 
 /* In the new logger: only the pipe and the original stderr stay open. */

@@ -363,3 +363,25 @@ def test_logger_killed_is_restarted_and_loses_no_line(factory):
     # Stopping writes the last lines before tern serve exits.
     assert t.stop() == 0
     assert re.search(r"master\[\d+\]: stopped$", file_text(t), re.M)
+
+
+def test_log_file_elsewhere_keeps_its_folder_owner(factory):
+    t = factory()
+    logs = os.path.join(t.base, "logs")
+    os.mkdir(logs)
+    os.chmod(logs, 0o1777)      # the user may write; root keeps it
+    t.write_config(log_file=os.path.join(logs, "mail.log"))
+    t.setup(domains=["example.test"])
+    t.start()
+    path = os.path.join(logs, "mail.log")
+    assert wait_until(lambda: os.path.exists(path) and "tern starting" in open(path).read())
+    assert os.stat(logs).st_uid == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert not os.path.exists(logfile(t))
+    # tern log reads it there.
+    assert "connect from [127.0.0.1]" in t.cli("log", "--client", "127.0.0.1").out
+    t.stop()
+    # A path that climbs out is refused when the config is read.
+    t.write_config(log_file="log/../../etc/x.log")
+    r = t.cli("config", "check", expect=1)
+    assert "log_file" in r.err

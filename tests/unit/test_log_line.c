@@ -351,6 +351,18 @@ test_logger_path(void **state)
 	assert_int_equal(logger_rotation_name("/x/tern.log", 10, p, sizeof(p)), 0);
 	assert_string_equal(p, "/x/tern.log.10");
 	assert_int_equal(logger_rotation_name("/x/tern.log", 10, p, 12), -1);
+
+	char why[128];
+	static const char *const ok[] = { "auto", "", "/var/log/tern.log",
+	    "log/tern.log", "a..b/x", "..x/y", "x/y..", "/x/.../y" };
+	static const char *const bad[] = { "..", "../x", "log/../../etc/x",
+	    "/var/log/..", "a\nb" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (logger_file_check(ok[i], why, sizeof(why)) != 0)
+			fail_msg("%s refused: %s", ok[i], why);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (logger_file_check(bad[i], why, sizeof(why)) != -1)
+			fail_msg("%s taken", bad[i]);
 }
 
 /* The span of a session and its message among other sessions' lines. */
