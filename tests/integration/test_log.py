@@ -385,3 +385,42 @@ def test_log_file_elsewhere_keeps_its_folder_owner(factory):
     t.write_config(log_file="log/../../etc/x.log")
     r = t.cli("config", "check", expect=1)
     assert "log_file" in r.err
+
+
+def test_syslog_gets_every_line_facility_mail(factory):
+    """syslog = yes: each line reaches /dev/log, facility mail, tagged
+    tern/PROC[PID] as Postfix tags its own.  The test plays syslogd, on a
+    machine that has none."""
+    import socket as so
+    from ternlib import machine_skip
+    if os.path.exists("/dev/log"):
+        machine_skip("a syslog daemon owns /dev/log")
+    sock = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
+    try:
+        sock.bind("/dev/log")
+        os.chmod("/dev/log", 0o666)
+        sock.settimeout(0.2)
+        t = factory(syslog="yes", log_file="")
+        t.setup(domains=["example.test"])
+        t.start()
+        got = []
+
+        def seen():
+            try:
+                while True:
+                    got.append(sock.recv(8192).decode("utf-8", "replace"))
+            except OSError:
+                pass
+            return any("tern starting" in g for g in got) and \
+                any("disconnect from [127.0.0.1]" in g for g in got)
+        assert wait_until(seen, WAIT), got
+        start = [g for g in got if "tern starting" in g][0]
+        # <22>: facility mail (2) * 8 + info (6).
+        assert re.match(r"<22>.*tern/master\[\d+\]: tern starting", start), start
+        warn = [g for g in got if "no tls_cert configured" in g]
+        assert warn and warn[0].startswith("<20>"), warn      # mail.warning
+        assert not os.path.exists(logfile(t))                 # log_file = ""
+        t.stop()
+    finally:
+        sock.close()
+        os.unlink("/dev/log")
