@@ -28,7 +28,7 @@
 #define LOGGER_OUT_MAX (LOGGER_IN_MAX + LOGGER_IN_MAX / 2)
 
 struct logger {
-	int in, err, fd;        /* fd: the log file, -1 when not open */
+	int in, fd;             /* fd: the log file, -1 when not open */
 	const char *path;
 	uint64_t size, max;     /* bytes in the file; log_file_size */
 	unsigned keep;
@@ -88,15 +88,15 @@ logger_rotation_name(const char *path, unsigned n, char *dst, size_t len)
 	return r < 0 || (size_t)r >= len ? -1 : 0;
 }
 
-/* Our own trouble goes to the original stderr: the pipe is ours to read. */
+/* Our own trouble goes to stderr alone: the pipe is ours to read. */
 static void
-logger_say(struct logger *lg, const char *what, const char *path)
+logger_say(const char *what, const char *path)
 {
 	char line[PATH_MAX + 256];
 	int n = snprintf(line, sizeof(line), "logger[%d]: error: %s %s: %s\n",
 	    (int)getpid(), what, path, strerror(errno));
 
-	if (lg->err >= 0 && n > 0 && write(lg->err, line,
+	if (n > 0 && write(STDERR_FILENO, line,
 	    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
 		return;
 }
@@ -110,13 +110,13 @@ logger_open(struct logger *lg)
 	    O_NOFOLLOW, 0640);
 	if (lg->fd < 0) {
 		if (!lg->warned)
-			logger_say(lg, "cannot open", lg->path);
+			logger_say("cannot open", lg->path);
 		lg->warned = 1;
 		return;
 	}
 	/* The mode of a file left by an older run, or by another umask. */
 	if (fchmod(lg->fd, 0640) < 0)
-		logger_say(lg, "cannot set the mode of", lg->path);
+		logger_say("cannot set the mode of", lg->path);
 	lg->size = fstat(lg->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	lg->warned = 0;
 }
@@ -136,11 +136,11 @@ logger_rotate(struct logger *lg)
 		    logger_rotation_name(lg->path, i, to, sizeof(to)) < 0)
 			break;
 		if (rename(from, to) < 0 && errno != ENOENT)
-			logger_say(lg, "cannot rename", from);
+			logger_say("cannot rename", from);
 	}
 	if (logger_rotation_name(lg->path, 1, to, sizeof(to)) == 0 &&
 	    rename(lg->path, to) < 0 && errno != ENOENT)
-		logger_say(lg, "cannot rename", lg->path);
+		logger_say("cannot rename", lg->path);
 	logger_open(lg);
 }
 
@@ -157,7 +157,7 @@ logger_flush(struct logger *lg)
 			/* A full disk: the lines still reach stderr and
 			 * syslog; the file takes them again when it can. */
 			if (!lg->warned)
-				logger_say(lg, "cannot write", lg->path);
+				logger_say("cannot write", lg->path);
 			lg->warned = 1;
 			break;
 		}
@@ -225,22 +225,6 @@ logger_line(struct logger *lg, const char *line, size_t len, int cut)
 	lg->out[lg->outlen++] = '\n';
 }
 
-static void
-logger_copy_err(struct logger *lg, const char *p, size_t len)
-{
-	while (lg->err >= 0 && len > 0) {
-		ssize_t n = write(lg->err, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			lg->err = -1;   /* gone: the file goes on alone */
-			return;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 /* The whole lines in the input; a partial one stays for the next read. */
 static void
 logger_lines(struct logger *lg, int eof)
@@ -271,15 +255,16 @@ logger_lines(struct logger *lg, int eof)
 }
 
 int
-logger_main(const struct conf *conf, int in, int err, const char *path)
+logger_main(const struct conf *conf, int in, const char *path)
 {
 	static struct logger lg;
 
-	lg = (struct logger){ .in = in, .err = err, .fd = -1, .path = path,
+	lg = (struct logger){ .in = in, .fd = -1, .path = path,
 	    .max = conf->log_file_size, .keep = conf->log_file_keep,
 	    .syslog = conf->syslog };
 	/* It stops when the last writer has gone, never before: a ^C to
-	 * the whole group must not lose the last lines. */
+	 * the whole group must not lose the last lines (master_log.c set
+	 * these already, at the fork; here for any other caller). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -292,10 +277,9 @@ logger_main(const struct conf *conf, int in, int err, const char *path)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			logger_say(&lg, "cannot read", "the log pipe");
+			logger_say("cannot read", "the log pipe");
 			break;
 		}
-		logger_copy_err(&lg, lg.inbuf + lg.inlen, (size_t)n);
 		lg.inlen += (size_t)n;
 		logger_lines(&lg, n == 0);
 		if (n == 0)

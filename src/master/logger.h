@@ -1,10 +1,9 @@
 /*
  * The logger: the one process that writes the log file.  Every other
- * process's stderr is the write end of one pipe; the logger reads it,
- * stamps each line, appends it to log_file, rotates the file at
- * log_file_size, sends each line to syslog when asked, and copies the
- * bytes, unstamped, to the stderr tern serve was started with.  master
- * starts it (master_log.c) and starts it again if it dies.
+ * process writes each line to stderr, as always, and to one pipe; the
+ * logger reads the pipe, stamps each line, appends it to log_file, rotates
+ * the file at log_file_size, and sends each line to syslog when asked.
+ * master starts it (master_log.c) and starts it again if it dies.
  */
 #ifndef TERN_LOGGER_H
 #define TERN_LOGGER_H
@@ -32,8 +31,8 @@ int logger_rotation_name(const char *path, unsigned n, char *dst,
     size_t len);
 
 /* The logger process: reads in until every writer has closed it, then
- * returns the exit status.  err: the original stderr (-1: none); path:
- * the file, or NULL for none. */
-int logger_main(const struct conf *conf, int in, int err, const char *path);
+ * returns the exit status.  path: the file, or NULL for none.  Its own
+ * trouble goes to its stderr. */
+int logger_main(const struct conf *conf, int in, const char *path);
 
 #endif

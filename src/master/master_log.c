@@ -1,12 +1,16 @@
 /*
- * Supervision of the logger: see master_log.h.  master keeps the pipe's
+ * Supervision of the logger: see master_log.h.  Every process writes each
+ * line to stderr, as before, and again to the pipe (log.c's copy fd, which
+ * children inherit); the logger reads the pipe.  master keeps the pipe's
  * read end (never reading it), so that a logger started again goes on
- * where the dead one stopped, with no line lost; and the original stderr,
- * for the logger's copy and for master's own last words.
+ * where the dead one stopped, with no line lost.  The write end is
+ * non-blocking: a logger stuck or dead for more than the pipe holds costs
+ * the file lines (stderr still has them), never a session its progress.
  */
 #include "master/master_log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,12 +31,12 @@
 
 static struct {
 	const struct conf *conf;
-	int rd, err;            /* the pipe's read end; the original stderr */
+	int rd, wr;             /* the pipe's ends */
 	char path[PATH_MAX];
 	int has_path;
 	pid_t pid;
 	time_t started, restart_at;
-} ml = { .rd = -1, .err = -1 };
+} ml = { .rd = -1, .wr = -1 };
 
 /* The logger's folder, the user's (it renames files there).  Inside
  * state_dir it is made and given to the user (no link followed: the user
@@ -60,27 +64,25 @@ master_log_folder(const struct conf *conf, const char *path)
 	return -1;
 }
 
-/* In the new logger: only the pipe and the original stderr stay open. */
+/* In the new logger: only the pipe's read end stays open, and 0 to 2
+ * (stderr is the one tern serve was given: the logger's own errors). */
 static void
 master_log_child(void)
 {
-	int lo = ml.rd < ml.err ? ml.rd : ml.err;
-	int hi = ml.rd < ml.err ? ml.err : ml.rd;
-
+	/* Before anything: a SIGHUP to the whole group must not end it. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	if (prctl(PR_SET_NAME, "tern-logger", 0, 0, 0) < 0)
 		(void)0;        /* only ps would tell */
-	if (dup2(ml.err, STDERR_FILENO) < 0)
-		_exit(1);
-	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0U, 0);
+	log_set_copy_fd(-1);
+	if (ml.rd > 3)
+		close_range(3, (unsigned)ml.rd - 1, 0);
+	close_range((unsigned)ml.rd + 1, ~0U, 0);
 	if (privsep_drop(ml.conf->user) < 0)
 		_exit(1);
 	log_init("logger");
-	_exit(logger_main(ml.conf, ml.rd, ml.err,
-	    ml.has_path ? ml.path : NULL));
+	_exit(logger_main(ml.conf, ml.rd, ml.has_path ? ml.path : NULL));
 }
 
 static int
@@ -116,22 +118,19 @@ master_log_start(const struct conf *conf)
 		return 0;
 	if (ml.has_path && master_log_folder(conf, ml.path) < 0)
 		return -1;
+	/* Close-on-exec: Dovecot's programs log through tern-dovecot. */
 	if (pipe2(p, O_CLOEXEC) < 0 ||
-	    (ml.err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
+	    fcntl(p[1], F_SETFL, O_NONBLOCK) < 0) {
 		log_error("cannot make the log pipe: %s", strerror(errno));
 		return -1;
 	}
 	(void)fcntl(p[1], F_SETPIPE_SZ, MASTER_LOG_PIPE);
 	ml.rd = p[0];
+	ml.wr = p[1];
 	if (master_log_fork() < 0)
 		return -1;
-	/* From here on every line of every process goes through the pipe
-	 * (dup2 leaves fd 2 inheritable: Dovecot's too). */
-	if (dup2(p[1], STDERR_FILENO) < 0) {
-		log_error("cannot redirect stderr: %s", strerror(errno));
-		return -1;
-	}
-	close(p[1]);
+	/* From here on every line of every process goes to the pipe too. */
+	log_set_copy_fd(ml.wr);
 	return 0;
 }
 
@@ -160,11 +159,10 @@ master_log_tick(void)
 void
 master_log_close_in_child(void)
 {
+	/* The write end stays: the child logs through it. */
 	if (ml.rd >= 0)
 		close(ml.rd);
-	if (ml.err >= 0)
-		close(ml.err);
-	ml.rd = ml.err = -1;
+	ml.rd = -1;
 	ml.pid = 0;
 }
 
@@ -177,8 +175,9 @@ master_log_stop(void)
 		return;
 	/* master's own write end goes; with every child gone the logger
 	 * reads to the end and leaves. */
-	if (dup2(ml.err, STDERR_FILENO) < 0)
-		return;
+	log_set_copy_fd(-1);
+	close(ml.wr);
+	ml.wr = -1;
 	for (int i = 0; ml.pid > 0 && i < MASTER_LOG_WAIT * 20; i++) {
 		pid_t r = waitpid(ml.pid, NULL, WNOHANG);
 		if (r == ml.pid || (r < 0 && errno != EINTR))
@@ -187,6 +186,5 @@ master_log_stop(void)
 	}
 	ml.pid = 0;
 	close(ml.rd);
-	close(ml.err);
-	ml.rd = ml.err = -1;
+	ml.rd = -1;
 }

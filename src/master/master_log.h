@@ -1,9 +1,9 @@
 /*
- * master's side of the logger (logger.h): it makes the pipe that becomes
- * every process's stderr, starts the logger before master drops root,
- * starts it again if it dies, and waits for it to write the last lines
- * when tern stops.  Nothing happens when there is neither a log file nor
- * syslog: stderr stays as it was.
+ * master's side of the logger (logger.h): it makes the pipe every process
+ * writes its lines to (besides stderr), starts the logger before master
+ * drops root, starts it again if it dies, and waits for it to write the
+ * last lines when tern stops.  Nothing happens when there is neither a
+ * log file nor syslog.
  */
 #ifndef TERN_MASTER_LOG_H
 #define TERN_MASTER_LOG_H
