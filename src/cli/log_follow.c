@@ -64,6 +64,11 @@ log_stream_line(struct log_stream *st, const char *p, size_t len)
 	size_t qlen;
 
 	log_line_parse(p, len, &l);
+	if (o->has_since) {
+		time_t when;
+		if (log_line_time(&l, &when) == 0 && when < o->since)
+			return;
+	}
 	hits = log_filter_hits(&o->f, &l);
 	if (o->f.failures) {
 		if (hits == o->want && log_line_failure(&l, reason, sizeof(reason)))

@@ -241,6 +241,22 @@ class Follower:
         self.thread.join(timeout=WAIT)
 
 
+def test_follow_since_shows_the_past_then_goes_on(lsrv):
+    with tls(lsrv, "127.0.0.9") as c:
+        c.cmd("NOOP")
+    wait_file(lsrv, r"disconnect from \[127\.0\.0\.9\]")
+    f = Follower(lsrv, "--since", "1h", "--client", "127.0.0.9")
+    try:
+        assert wait_until(lambda: any("disconnect from [127.0.0.9]" in l
+                                      for l in f.lines)), f.lines
+        with tls(lsrv, "127.0.0.9") as c:
+            c.cmd("NOOP")
+        assert wait_until(lambda: sum("disconnect from [127.0.0.9]" in l
+                                      for l in f.lines) == 2), f.lines
+    finally:
+        f.stop()
+
+
 def test_follow_sees_a_new_session(lsrv):
     f = Follower(lsrv, "--client", "127.0.0.6/31")
     try:
