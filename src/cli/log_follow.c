@@ -7,8 +7,9 @@
  * A session may match only at a later line (AUTH comes after connect), so
  * the lines of a session that has not matched yet are kept, copied, up to
  * LOG_FOLLOW_KEEP each, and printed when it matches; a session that ends
- * without matching is dropped, and the table is pruned every
- * LOG_FOLLOW_PRUNE sessions, so memory stays bounded.
+ * (and a message removed from the queue) is forgotten at the next prune,
+ * every LOG_FOLLOW_PRUNE ends, so memory stays bounded: by the sessions
+ * open at once (at most max_sessions) times LOG_FOLLOW_KEEP lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@
 #include "master/logger.h"
 #include "util/xmalloc.h"
 
-#define LOG_FOLLOW_KEEP   200    /* lines kept of a session not matched yet */
+#define LOG_FOLLOW_KEEP   64     /* lines kept of a session not matched yet */
 #define LOG_FOLLOW_PRUNE  4096   /* sessions ended between two prunes */
 #define LOG_FOLLOW_CHUNK  (64 * 1024)
 
@@ -52,6 +53,17 @@ log_stream_print_pending(struct log_stream *st, struct log_group *g,
 	g->npending = 0;
 }
 
+/* A session or message that has ended: forgotten at the next prune. */
+static void
+log_stream_closed(struct log_stream *st, struct log_group *g)
+{
+	g->closed = 1;
+	if (++st->ended >= LOG_FOLLOW_PRUNE) {
+		log_groups_prune(&st->gs);
+		st->ended = 0;
+	}
+}
+
 static void
 log_stream_line(struct log_stream *st, const char *p, size_t len)
 {
@@ -75,8 +87,11 @@ log_stream_line(struct log_stream *st, const char *p, size_t len)
 			log_print_line(o, &l, NULL);
 		return;
 	}
-	g = log_groups_get(&st->gs, l.kind, l.id, l.id_len, 1);
-	if (g == NULL) {
+	/* A message is followed only when its session matched: the queue's
+	 * other lines make no group (they would pile up, never closed). */
+	g = log_groups_get(&st->gs, l.kind, l.id, l.id_len,
+	    l.kind == LOG_KIND_SESSION);
+	if (g == NULL || (l.kind == LOG_KIND_QUEUE && g->mask != o->want)) {
 		if (hits == o->want)
 			log_print_line(o, &l, NULL);
 		return;
@@ -90,11 +105,7 @@ log_stream_line(struct log_stream *st, const char *p, size_t len)
 			free(g->pending);
 			g->pending = NULL;
 			g->npending = 0;
-			g->closed = 1;
-			if (++st->ended >= LOG_FOLLOW_PRUNE) {
-				log_groups_prune(&st->gs, o->want);
-				st->ended = 0;
-			}
+			log_stream_closed(st, g);
 		} else if (g->npending < LOG_FOLLOW_KEEP) {
 			g->pending = xreallocarray(g->pending, g->npending + 1,
 			    sizeof(*g->pending));
@@ -105,7 +116,9 @@ log_stream_line(struct log_stream *st, const char *p, size_t len)
 	log_group_name(g, name, sizeof(name));
 	log_stream_print_pending(st, g, name);
 	log_print_line(o, &l, name);
-	g->closed = log_line_ends_session(&l);
+	if (log_line_ends_session(&l) || (l.kind == LOG_KIND_QUEUE &&
+	    l.msg_len >= 7 && memcmp(l.msg, "removed", 7) == 0))
+		log_stream_closed(st, g);
 	if (log_line_queued(&l, &qid, &qlen)) {
 		struct log_group *q = log_groups_get(&st->gs, LOG_KIND_QUEUE,
 		    qid, qlen, 1);

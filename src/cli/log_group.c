@@ -59,9 +59,9 @@ log_groups_slot(struct log_groups *gs, const char *key, size_t klen)
 	return &gs->slots[i];
 }
 
-/* Moves the groups kept (all, or those keep says) to a new table. */
+/* Moves the groups to a new table of cap slots; prune: not the closed. */
 static void
-log_groups_rehash(struct log_groups *gs, size_t cap, unsigned want, int prune)
+log_groups_rehash(struct log_groups *gs, size_t cap, int prune)
 {
 	struct log_group *old = gs->slots;
 	size_t oldcap = gs->cap;
@@ -72,7 +72,7 @@ log_groups_rehash(struct log_groups *gs, size_t cap, unsigned want, int prune)
 	for (size_t i = 0; i < oldcap; i++) {
 		if (old[i].klen == 0)
 			continue;
-		if (prune && old[i].closed && old[i].mask != want) {
+		if (prune && old[i].closed) {
 			log_group_drop_pending(&old[i]);
 			continue;
 		}
@@ -97,7 +97,7 @@ log_groups_get(struct log_groups *gs, enum log_kind kind, const char *id,
 	if (g->klen != 0 || !create)
 		return g->klen != 0 ? g : NULL;
 	if ((gs->n + 1) * 2 > gs->cap) {
-		log_groups_rehash(gs, gs->cap * 2, 0, 0);
+		log_groups_rehash(gs, gs->cap * 2, 0);
 		g = log_groups_slot(gs, key, len + 1);
 	}
 	memcpy(g->key, key, len + 1);
@@ -108,7 +108,7 @@ log_groups_get(struct log_groups *gs, enum log_kind kind, const char *id,
 }
 
 void
-log_groups_prune(struct log_groups *gs, unsigned want)
+log_groups_prune(struct log_groups *gs)
 {
-	log_groups_rehash(gs, gs->cap, want, 1);
+	log_groups_rehash(gs, gs->cap, 1);
 }

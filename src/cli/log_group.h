@@ -14,7 +14,7 @@
 struct log_group {
 	char key[LOG_ID_MAX + 2];       /* 's' or 'q', then the id */
 	unsigned char klen;
-	unsigned char closed;           /* the session has ended */
+	unsigned char closed;           /* the session or message has ended */
 	unsigned mask;                  /* the filters its lines satisfied */
 	long out;                       /* its output group; -1: none yet */
 	/* --follow: the lines kept until the group matches (copies). */
@@ -33,8 +33,8 @@ void log_groups_free(struct log_groups *gs);
  * create is set, else NULL when unknown (or id too long). */
 struct log_group *log_groups_get(struct log_groups *gs, enum log_kind kind,
     const char *id, size_t len, int create);
-/* Drops every group that is closed and has not matched, with its lines:
- * what --follow does to stay bounded. */
-void log_groups_prune(struct log_groups *gs, unsigned want);
+/* Drops every group that is closed (its session or message has ended),
+ * with its lines: what --follow does to stay bounded. */
+void log_groups_prune(struct log_groups *gs);
 
 #endif
