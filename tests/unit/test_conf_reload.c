@@ -66,7 +66,7 @@ test_names_are_settings(void **state)
 		    k->type == CONF_TEXT || k->type == CONF_UINT ||
 		    k->type == CONF_ENUM);
 	}
-	assert_int_equal(i, 16);
+	assert_int_equal(i, 19);  /* with log_file, log_file_keep, syslog */
 }
 
 static void
