@@ -440,3 +440,24 @@ def test_syslog_gets_every_line_facility_mail(factory):
     finally:
         sock.close()
         os.unlink("/dev/log")
+
+
+def test_failures_on_imap_and_pop3_logins(factory):
+    """IMAP and POP3 logins come through lookup (tern-checkpassword, as
+    Dovecot runs it): their failures are listed too, with the door."""
+    from test_checkpassword import ALICE, ALICE_PW, checkpassword, server
+    t = server(factory)
+    assert checkpassword(t, "Alice@example.test", ALICE_PW, client="127.0.0.14")[0] == 1
+    assert checkpassword(t, ALICE, "wrong-password", service="pop3",
+                         client="127.0.0.15")[0] == 1
+    wait_file(t, r"auth failed login=%s reason=password client=\[127\.0\.0\.15\] proto=pop3"
+              % re.escape(ALICE))
+    lines = tern_log(t, "--failures", "--login", ALICE).splitlines()
+    assert any(" imap client=127.0.0.14 reason=case-mismatch login=Alice@example.test "
+               "existing=%s" % ALICE in l for l in lines), lines
+    assert any(" pop3 client=127.0.0.15 reason=password login=%s" % ALICE in l
+               for l in lines), lines
+    objs = [json.loads(l) for l in
+            tern_log(t, "--json", "--failures", "--client", "127.0.0.14").splitlines()]
+    assert [o["failure"]["proto"] for o in objs] == ["imap"], objs
+    assert objs[0]["group"] is None and objs[0]["proc"] == "lookup"
