@@ -496,6 +496,35 @@ log_print_outs(struct log_run *run)
 	free(run->outs);
 }
 
+/* Every line of m from --since on, as it is or as JSON. */
+static void
+log_all(const struct log_opts *o, const struct log_map *m)
+{
+	const char *p = m->base + m->start, *end = m->base + m->size;
+	struct log_line l;
+
+	if (!o->json) {
+		fwrite(p, 1, (size_t)(end - p), stdout);
+		if (end > p && end[-1] != '\n')
+			putchar('\n');
+		return;
+	}
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		char name[48];
+		struct log_group g = { 0 };
+		e = e ? e : end;
+		log_line_parse(p, (size_t)(e - p), &l);
+		if (l.id != NULL) {
+			g.key[0] = l.kind == LOG_KIND_SESSION ? 's' : 'q';
+			memcpy(g.key + 1, l.id, l.id_len);
+			g.klen = (unsigned char)(l.id_len + 1);
+		}
+		log_print_line(o, &l, l.id ? log_group_name(&g, name, sizeof(name)) : NULL);
+		p = e + 1;
+	}
+}
+
 static int
 log_map_file(const char *name, struct log_map *m, const struct log_opts *o)
 {
@@ -538,9 +567,14 @@ log_search(const struct log_opts *o)
 	log_groups_init(&run.gs);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = log_map_file(names[i], &maps[i], o);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (maps[i].base)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (maps[i].base == NULL)
+			continue;
+		if (o->want == 0 && !o->f.failures)
+			log_all(o, &maps[i]);   /* no filter: every line */
+		else
 			log_first(&run, &maps[i], i);
+	}
 	if (rc == 0 && run.keyed)
 		log_second_all(&run, maps, n);
 	free(run.hits);

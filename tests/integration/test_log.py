@@ -172,6 +172,12 @@ def test_login_client_id_and_groups(lsrv):
     # --since: an hour covers it all, a stamp in the past hides nothing.
     assert tern_log(lsrv, "--since", "1h", "--id", qid) == tern_log(lsrv, "--id", qid)
 
+    # No filter: every line, as in the file.
+    out = tern_log(lsrv)
+    assert out and file_text(lsrv).startswith(out)
+    objs = [json.loads(l) for l in tern_log(lsrv, "--json").splitlines()]
+    assert "session:" + sids["127.0.0.4"] in {o["group"] for o in objs}
+
     # Nothing found: no output, status 0.
     assert tern_log(lsrv, "--login", "nobody-at-all") == ""
 
