@@ -28,6 +28,7 @@ static const char *const conf_restart_only[] = {
 	"listen_pop3s", "dovecot_extra_config", "mailbox_max_connections",
 	"smtpd_milters", "submission_milters",
 	"smtpd_policy_services", "submission_policy_services",
+	"log_file", "log_file_keep", "syslog",
 };
 
 const char *

@@ -12,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "lookup/password.h"
+#include "master/logger.h"
 #include "net/hostport.h"
 #include "plugin/milter_conf.h"
 #include "plugin/policy_conf.h"
@@ -123,6 +124,17 @@ const struct conf_key conf_keys[] = {
 
 	KEY_ENUM(log_level, log_levels, "info",
 	    "least severe messages logged: debug, info, warn or error"),
+	KEY_CHECKED(log_file, "auto", logger_file_check,
+	    "log file, relative to state_dir unless absolute; auto: "
+	    "state_dir/log/tern.log when stderr is not a terminal; empty: "
+	    "none (restart only)"),
+	KEY(log_file_size, CONF_SIZE, "100M", 64 * 1024, CONF_NOMAX,
+	    "size at which log_file is rotated (read at start)"),
+	KEY(log_file_keep, CONF_UINT, "10", 1, 1000,
+	    "rotations of log_file kept: tern.log.1 (newest) to "
+	    "tern.log.N (restart only)"),
+	KEY_ENUM(syslog, yes_no, "no",
+	    "also send every line to syslog, facility mail (restart only)"),
 
 	/* Submission, TLS and authentication. */
 	KEY(listen_submission, CONF_LISTEN, "0.0.0.0:587", 0, 0,

@@ -24,6 +24,7 @@
 #include "master/child.h"
 #include "master/master.h"
 #include "master/master_int.h"
+#include "master/master_log.h"
 #include "master/master_status.h"
 #include "master/master_stress.h"
 #include "mailbox/dovecot.h"
@@ -160,6 +161,7 @@ child_close_others(struct master *m, enum proc_kind self)
 		if (k != (int)self && m->procs[k].ctl >= 0)
 			close(m->procs[k].ctl);
 	close(m->sigfd);
+	master_log_close_in_child();
 	if (m->status_fd >= 0)
 		close(m->status_fd);
 	/* Held by master alone, so that its closing is seen. */
@@ -229,6 +231,8 @@ master_reap(struct master *m)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (master_log_reaped(pid, status))
+			continue;
 		if (pid == m->dovecot) {
 			m->dovecot = 0;
 			if (!m->stopping || !WIFEXITED(status) ||
@@ -570,6 +574,7 @@ master_loop(struct master *m)
 					master_start(m, (enum proc_kind)k);
 			/* stress_hold_time runs out without a message. */
 			master_stress_check(m);
+			master_log_tick();
 		}
 		master_wait(m);
 	}
@@ -635,6 +640,10 @@ master_main(struct conf *conf)
 	}
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
 		return 1;
+	/* Locked, so that a second server rotates nobody's log; before
+	 * anything else is forked, so that every process logs through it. */
+	if (master_log_start(conf) < 0)
+		return 1;
 	if (master_listen_all(&m) < 0)
 		return 1;
 	/* The key may be root's alone: read it before dropping. */
@@ -664,6 +673,7 @@ master_main(struct conf *conf)
 	snprintf(p, sizeof(p), "%s/tern.pid", conf->state_dir);
 	unlink(p);
 	log_info("stopped");
+	master_log_stop();
 	close(lock);
 	return 0;
 }
