@@ -111,6 +111,10 @@ struct conf {
 	char *listen_pop3s;         /* implicit TLS; "" disables */
 	char *dovecot_extra_config; /* "" for none */
 	unsigned mailbox_max_connections; /* per account and client address */
+	/* tern's filter protocol (plugin/filter_conf.h) */
+	char *filters;              /* NAME PATH [ARG...], ...; "" none */
+	char *filter_timeout;       /* DURATION and NAME=DURATION items */
+	char *filter_default_action; /* ACTION and NAME=ACTION items */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

@@ -25,6 +25,7 @@ static const char *const conf_restart_only[] = {
 	"dns_servers", "max_sessions",
 	"mailbox_server", "listen_imap", "listen_imaps", "listen_pop3",
 	"listen_pop3s", "dovecot_extra_config", "mailbox_max_connections",
+	"filters",
 };
 
 const char *

@@ -46,6 +46,8 @@ srcs() {
 	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/siphash.c src/util/buf.c \
 	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
 	fuzz_login_proto) echo src/mailbox/login_proto.c ;;
+	fuzz_filter)      echo src/plugin/filter_proto.c src/util/buf.c \
+	    src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -117,6 +119,11 @@ seed() {
 		printf 'user\tdoveadm\t\ta+b@x.test\n' >"$d/s2"
 		printf 'ok\t2\talice@x.test\t/var/lib/tern/mail/x.test/alice\n' >"$d/s3"
 		printf 'fail\t15\n' >"$d/s4" ;;
+	fuzz_filter)
+		printf 'reply 12 reject 550 5.7.1 no thanks' >"$d/s1"
+		printf 'reply 3 add-header X-Spam-Score 4.5\r' >"$d/s2"
+		printf 'register hook data-end' >"$d/s3"
+		printf 'tern-filter 1' >"$d/s4" ;;
 	esac
 }
 
@@ -129,7 +136,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl fuzz_login_proto}
+fuzz_dnsbl fuzz_login_proto fuzz_filter}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
