@@ -19,6 +19,7 @@
 #include "net/ipc_chan.h"
 #include "queue/queue_proto.h"
 #include "smtpd/smtpd.h"
+#include "plugin/filter.h"
 #include "util/durable.h"
 #include "util/log.h"
 #include "util/workpool.h"
@@ -138,6 +139,7 @@ commit_done(struct work *w, void *arg)
 			log_info("%s: queued id=%s from=<%s> size=%llu nrcpt=%zu status=queued",
 			    s->id, s->env.id, s->env.sender,
 			    (unsigned long long)s->dr.size, s->env.nrcpt);
+			filter_report_queued(s, (off_t)s->dr.size);
 			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
 			s->junk = 0;    /* as Postfix: mail moved */
 		} else {

@@ -133,6 +133,10 @@ struct session {
 	int data_too_big;
 	int data_write_error;
 	int data_folded_start;          /* the message began with SP or HTAB */
+
+	/* plugins (plugin/plugin.h) */
+	struct filter_sess *filter;     /* plugin/filter_kind.c */
+	struct msg_edits *edits;        /* at EOM: the plugins' changes */
 };
 
 struct smtpd {
@@ -164,6 +168,7 @@ struct smtpd {
 	struct queue_spares spares;     /* emptied queue files to reuse */
 	struct workpool *committer;     /* the group commit's thread */
 	struct event *stop_ev;
+	struct filter_set *filters;     /* plugin/filter.c */
 };
 
 /* smtpd.c: a client's socket, accepted here or handed over by the screen
