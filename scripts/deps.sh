@@ -11,12 +11,18 @@ set -eu
 # tests' smtp-sink (docs/testing.md says why that package).  Dovecot serves
 # IMAP and POP3 (docs/mailbox.md); isync's mbsync and libsasl2-modules (a
 # recommendation of libsasl2-2, for its LOGIN/PLAIN mechanisms) pull mail
-# from an old server in `tern mailbox sync`.
+# from an old server in `tern mailbox sync`.  The plugin tests run real
+# peers (docs/plugins.md): OpenDKIM (opendkim-tools for its keys), rspamd,
+# postgrey and policyd-rate-limit, a pymilter test milter (python3-milter)
+# and python3-dkim to check signatures.  The tests start their own copies
+# on high ports; a copy Debian starts as a service is left alone.
 PACKAGES="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev \
 libc-ares-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 swaks libnet-ssleay-perl libio-socket-inet6-perl libnet-dns-perl \
 openssl sqlite3 clang-14 libclang-rt-14-dev postfix \
-dovecot-core dovecot-imapd dovecot-pop3d isync libsasl2-modules"
+dovecot-core dovecot-imapd dovecot-pop3d isync libsasl2-modules \
+opendkim opendkim-tools rspamd postgrey policyd-rate-limit python3-milter \
+python3-dkim"
 
 missing=""
 for p in $PACKAGES; do

@@ -185,10 +185,8 @@ filter_kind_verdict(struct filter_sess *fs, struct filter_peer *p,
 	case FILTER_DISCONNECT:
 		v->action = l->action == FILTER_DISCONNECT ? PLUGIN_CLOSE :
 		    PLUGIN_REPLY;
+		/* session_plugin.c logs the refusal. */
 		snprintf(v->reply, sizeof(v->reply), "%u %s", l->code, l->text);
-		log_escape(esc, sizeof(esc), v->reply, strlen(v->reply));
-		log_info("%s: %s stage=%s action=%s reply=\"%s\"", s->id, p->who,
-		    stage, filter_action_name(l->action), esc);
 		return;
 	case FILTER_ADD_HEADER:
 		if (s->edits == NULL ||
@@ -206,10 +204,7 @@ filter_kind_verdict(struct filter_sess *fs, struct filter_peer *p,
 		fs->hold = 1;
 		snprintf(fs->hold_why, sizeof(fs->hold_why), "%s", l->text);
 		snprintf(fs->hold_who, sizeof(fs->hold_who), "%s", p->who);
-		log_escape(esc, sizeof(esc), l->text, strlen(l->text));
-		log_info("%s: %s stage=%s action=hold reason=\"%s\"", s->id,
-		    p->who, stage, esc);
-		return;
+		return;         /* session_plugin.c logs the hold */
 	}
 }
 

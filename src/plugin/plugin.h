@@ -76,9 +76,12 @@ struct plugin_kind {
 
 /* session_plugin.c */
 void session_plugin_answer(struct session *s, const struct plugin_verdict *v);
-/* The message at PLUGIN_EOM: an fd open for reading on s->data_tmp and
- * where in it tern's Received header begins and the client's message
- * begins.  -1 when it cannot be opened (logged). */
+/* The message at PLUGIN_EOM: an fd open for reading on s->data_tmp (the
+ * caller closes it); *received_at is where the header as tern wrote it
+ * begins (s->nprepend PREPEND fields, then tern's own Received field) and
+ * *message_at where the client's message begins (its header, the blank
+ * line, its body; CRLF line ends, dots unstuffed).  -1 when it cannot be
+ * opened (logged). */
 int session_plugin_message(struct session *s, off_t *received_at,
     off_t *message_at);
 /* A header line ("Name: value", no CRLF) to put above tern's Received

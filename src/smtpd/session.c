@@ -102,6 +102,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 	snprintf(s->client_ip, sizeof(s->client_ip), "%s", ip);
 	s->client_port = port;
 	buf_init(&s->data_out, 64 * 1024);
+	buf_init(&s->prepend, 64 * 1024);
 	session_deadline_init(s);
 	s->relay_network = cidr_list_match(sd->relay_nets, ip);
 	if (h != NULL) {
@@ -121,6 +122,7 @@ session_new(struct smtpd *sd, int fd, const char *ip, unsigned port,
 			smtpd_client_release(sd, &s->client);
 			session_deadline_free(s);
 			buf_free(&s->data_out);
+			buf_free(&s->prepend);
 			free(s);
 			return;
 		}
@@ -163,10 +165,22 @@ session_watch(struct session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
+/* After the plugins' connect stage: a refusal there closes at once
+ * (421, 521) or answers every later transaction (the greeting goes out
+ * as usual, as Postfix does for a milter). */
+static void
+session_greet_done(struct session *s, const struct plugin_verdict *v)
+{
+	if (session_plugin_refuse(s, v, "CONNECT") &&
+	    s->state == SESSION_CLOSING)
+		return;
+	session_reply(s, "220 %s ESMTP Tern", s->sd->conf->hostname);
+}
+
 void
 session_greet(struct session *s)
 {
-	session_reply(s, "220 %s ESMTP Tern", s->sd->conf->hostname);
+	session_plugin_run(s, PLUGIN_CONNECT, session_greet_done);
 }
 
 void
@@ -177,10 +191,12 @@ session_free(struct session *s)
 	log_info("%s: disconnect from [%s]:%u commands=%u errors=%u", s->id,
 	    s->client_ip, s->client_port, s->ncommands, s->errors);
 	session_data_abort(s);
+	session_plugin_end(s);
 	/* A message with the committer stays its: commit_done finds the
 	 * session gone by its ref. */
 	queue_env_free(&s->env);
 	buf_free(&s->data_out);
+	buf_free(&s->prepend);
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
 	if (s->close_ev != NULL)
@@ -331,6 +347,7 @@ void
 session_reset_transaction(struct session *s)
 {
 	session_data_abort(s);
+	session_plugin_reset(s);
 	queue_env_free(&s->env);
 	memset(&s->env, 0, sizeof(s->env));
 	memset(&s->mail, 0, sizeof(s->mail));
@@ -442,7 +459,8 @@ session_process(struct session *s)
 void
 session_resume(struct session *s)
 {
-	if (s->state == SESSION_CLOSING)
+	/* Still waiting (a plugin, the commit): reading waits too. */
+	if (s->state == SESSION_CLOSING || s->wait != WAIT_NONE)
 		return;
 	bufferevent_enable(s->bev, EV_READ);
 	session_process(s);

@@ -18,33 +18,17 @@
 
 typedef void session_cmd_fn(struct session *s, const char *arg);
 
+/* HELO/EHLO passed tern's checks and the plugins': the reply. */
 static void
-cmd_helo(struct session *s, const char *arg, int esmtp)
+session_helo_done(struct session *s, const struct plugin_verdict *v)
 {
 	const struct conf *conf = s->sd->conf;
-	int repeated;
 
-	if (session_screen_pipelined(s, esmtp ? "EHLO" : "HELO"))
+	if (session_plugin_refuse(s, v, "HELO"))
 		return;
-	if (*arg == '\0' || strlen(arg) > SMTPD_HELO_MAX || strchr(arg, ' ')) {
-		session_client_error(s, "501 5.5.4 Syntax: %s hostname",
-		    esmtp ? "EHLO" : "HELO");
-		return;
-	}
-	/* Kept for the Received header; printable ASCII only.  A second
-	 * one inside the same TLS layer (or plain text) is junk. */
-	repeated = s->helo[0] != '\0';
-	for (size_t i = 0; arg[i]; i++) {
-		unsigned char c = (unsigned char)arg[i];
-		s->helo[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
-		s->helo[i + 1] = '\0';
-	}
-	s->esmtp = esmtp;
-	session_enter_state(s, SESSION_HELO);
-	session_reset_transaction(s);
-	if (!esmtp) {
+	if (!s->esmtp) {
 		session_reply(s, "250 %s", conf->hostname);
-		if (repeated)
+		if (s->helo_repeated)
 			session_junk_command(s);
 		return;
 	}
@@ -59,8 +43,32 @@ cmd_helo(struct session *s, const char *arg, int esmtp)
 	if (s->tls && session_auth_offered(s) && !s->authenticated)
 		session_reply(s, "250-AUTH PLAIN LOGIN");
 	session_reply(s, "250 SMTPUTF8");
-	if (repeated)
+	if (s->helo_repeated)
 		session_junk_command(s);
+}
+
+static void
+cmd_helo(struct session *s, const char *arg, int esmtp)
+{
+	if (session_screen_pipelined(s, esmtp ? "EHLO" : "HELO"))
+		return;
+	if (*arg == '\0' || strlen(arg) > SMTPD_HELO_MAX || strchr(arg, ' ')) {
+		session_client_error(s, "501 5.5.4 Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	/* Kept for the Received header; printable ASCII only.  A second
+	 * one inside the same TLS layer (or plain text) is junk. */
+	s->helo_repeated = s->helo[0] != '\0';
+	for (size_t i = 0; arg[i]; i++) {
+		unsigned char c = (unsigned char)arg[i];
+		s->helo[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+		s->helo[i + 1] = '\0';
+	}
+	s->esmtp = esmtp;
+	session_enter_state(s, SESSION_HELO);
+	session_reset_transaction(s);
+	session_plugin_run(s, PLUGIN_HELO, session_helo_done);
 }
 
 static void
@@ -130,6 +138,21 @@ session_add_target(struct session *s, const char *addr, int remote)
 	queue_env_add_rcpt(&s->env, s->rcpt_pending, addr, remote);
 }
 
+/* The recipient passed lookup and the plugins: 250, or the plugin's
+ * refusal, which takes back the mailboxes this RCPT added. */
+static void
+session_rcpt_done(struct session *s, const struct plugin_verdict *v)
+{
+	if (v != NULL) {
+		s->env.nrcpt = s->plugin_rcpt_before;
+		session_plugin_refuse(s, v, "RCPT");
+		return;
+	}
+	s->nrcpt_cmds++;
+	session_enter_state(s, SESSION_RCPT);
+	session_reply(s, "250 2.1.5 Ok");
+}
+
 void
 session_lookup_reply(struct session *s, struct ipc_reader *r)
 {
@@ -159,9 +182,8 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 	}
 	switch (status) {
 	case DIR_RESOLVE_OK:
-		s->nrcpt_cmds++;
-		session_enter_state(s, SESSION_RCPT);
-		session_reply(s, "250 2.1.5 Ok");
+		s->plugin_rcpt_before = before;
+		session_plugin_run(s, PLUGIN_RCPT, session_rcpt_done);
 		break;
 	case DIR_RESOLVE_NOT_LOCAL:
 		log_info("%s: reject RCPT from [%s]: relay access denied to=<%s>",
@@ -191,13 +213,20 @@ session_lookup_reply(struct session *s, struct ipc_reader *r)
 }
 
 static void
+session_data_cmd_done(struct session *s, const struct plugin_verdict *v)
+{
+	if (!session_plugin_refuse(s, v, "DATA"))
+		session_data_begin(s);
+}
+
+static void
 cmd_data(struct session *s, const char *arg)
 {
 	if (*arg != '\0') {
 		session_client_error(s, "501 5.5.4 Syntax: DATA");
 		return;
 	}
-	session_data_begin(s);
+	session_plugin_run(s, PLUGIN_DATA, session_data_cmd_done);
 }
 
 static void
@@ -341,7 +370,8 @@ session_command(struct session *s, char *line)
 			continue;
 		if ((refusal = session_cmd_refusal(s, c)) != NULL)
 			session_client_error(s, "%s", refusal);
-		else
+		else if ((c->needs & CMD_BEFORE_AUTH) ||
+		    !session_plugin_refused_before(s))
 			c->fn(s, cmd.arg);
 		return;
 	}

@@ -96,6 +96,11 @@ session_data_headers(struct session *s)
 
 	buf_init(&hdr, 512 * 1024 * 1024);
 	queue_env_format(&s->env, &hdr);
+	s->data_received_at = s->data_len + (off_t)(s->data_out.len + hdr.len);
+	/* A policy service's PREPEND goes above our Received, as in
+	 * Postfix. */
+	if (buf_append(&hdr, s->prepend.data, s->prepend.len) < 0)
+		bug("prepended headers larger than their buffer");
 	format_date(date, sizeof(date));
 	session_protocol(s, proto, sizeof(proto));
 	buf_appendf(&hdr, "Received: from %s ([%s])\r\n", s->helo, s->client_ip);
@@ -107,6 +112,7 @@ session_data_headers(struct session *s)
 		buf_appendf(&hdr, "\r\n\tfor <%s>", s->env.rcpts[0].orig);
 	buf_appendf(&hdr, "; %s\r\n", date);
 	session_data_append(s, hdr.data, hdr.len);
+	s->data_message_at = s->data_len + (off_t)s->data_out.len;
 	buf_free(&hdr);
 }
 
@@ -116,7 +122,8 @@ session_data_begin(struct session *s)
 	struct smtpd *sd = s->sd;
 	int n;
 
-	queue_id_new(s->env.id);
+	if (s->env.id[0] == '\0')
+		queue_id_new(s->env.id);
 	s->env.created = time(NULL);
 	snprintf(s->env.client, sizeof(s->env.client), "%s", s->client_ip);
 	/* What MAIL declared goes with the message, so that the SMTP client
@@ -212,10 +219,10 @@ session_data_end(struct session *s)
 	}
 	switch (session_header_check(s)) {
 	case 0:
-		session_data_commit(s);
+		session_data_ready(s);
 		return;
 	case 1:
-		return;         /* lookup answers; session_data_commit then */
+		return;         /* lookup answers; session_data_ready then */
 	default:
 		session_data_abort(s);
 		session_reset_transaction(s);

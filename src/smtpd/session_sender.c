@@ -34,12 +34,28 @@ session_sender_ask(struct session *s, const char *const *addrs, size_t n,
 	return session_ask_lookup(s, IPC_LOOKUP_SENDER, &req, why);
 }
 
+/* MAIL passed tern's checks and the plugins': 250, or the plugin's
+ * refusal, which ends the transaction it began. */
+static void
+session_mail_done(struct session *s, const struct plugin_verdict *v)
+{
+	if (v != NULL) {
+		session_reset_transaction(s);
+		session_plugin_refuse(s, v, "MAIL");
+		return;
+	}
+	session_enter_state(s, SESSION_MAIL);
+	session_reply(s, "250 2.1.0 Ok");
+}
+
+/* The queue id is the message's from MAIL on, as with Postfix: milters
+ * and policy services see it from then. */
 static void
 session_mail_accept(struct session *s)
 {
+	queue_id_new(s->env.id);
 	snprintf(s->env.sender, sizeof(s->env.sender), "%s", s->mail.addr);
-	session_enter_state(s, SESSION_MAIL);
-	session_reply(s, "250 2.1.0 Ok");
+	session_plugin_run(s, PLUGIN_MAIL, session_mail_done);
 }
 
 /* MAIL FROM has parsed: who may use it? */
@@ -164,7 +180,7 @@ session_header_verdict(struct session *s, uint32_t v, uint32_t index,
 			v = LOOKUP_SENDER_OK;
 	}
 	if (v == LOOKUP_SENDER_OK) {
-		session_data_commit(s);
+		session_data_ready(s);
 		/* A commit that failed has replied 451 and waits for nothing. */
 		if (s->wait == WAIT_NONE)
 			session_resume(s);

@@ -84,6 +84,8 @@ smtpd_lookup_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	case IPC_LOOKUP_RESOLVED:
 		if (s->wait == WAIT_LOOKUP)
 			session_lookup_reply(s, &r);
+		else if (s->wait == WAIT_EDIT)
+			session_edit_reply(s, &r);
 		return;
 	case IPC_LOOKUP_AUTHED:
 		if (s->wait == WAIT_AUTH)
@@ -133,6 +135,9 @@ smtpd_fail_lookups(struct smtpd *sd)
 		case WAIT_SENDER:
 			log_warn("%s: lookup went away during MAIL", s->id);
 			session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+			break;
+		case WAIT_EDIT:
+			session_edit_failed(s);
 			break;
 		case WAIT_HEADER:
 			log_warn("%s: lookup went away during the header check", s->id);
@@ -394,6 +399,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	sd.tls = fds->tls;
 	smtpd_load_relay_networks(&sd);
 	smtpd_clients_init(&sd);
+	session_plugins_init(&sd);
 	for (size_t i = 0; i < fds->nlisteners; i++) {
 		struct smtpd_listener *l = &sd.listeners[i];
 		l->sd = &sd;
@@ -410,6 +416,7 @@ smtpd_main(struct conf *conf, const struct child_fds *fds)
 	for (size_t i = 0; i < sd.nslots; i++)
 		if (sd.slots[i] != NULL)
 			session_free(sd.slots[i]);
+	session_plugins_free(&sd);
 	load_report_free(&sd.load);
 	stats_report_free(&sd.stats);
 	for (size_t i = 0; i < sd.nlisteners; i++)

@@ -18,6 +18,7 @@
 #include "queue/queue_file.h"
 #include "net/load_report.h"
 #include "net/stats.h"
+#include "plugin/plugin.h"
 #include "queue/queue_spare.h"
 #include "screen/screen_proto.h"
 #include "smtpd/data_reader.h"
@@ -64,6 +65,8 @@ enum session_wait {
 	WAIT_SENDER,            /* lookup checks MAIL FROM */
 	WAIT_HEADER,            /* lookup checks the header From and Sender */
 	WAIT_DELAY,             /* a slowed or throttled login waits for its answer */
+	WAIT_PLUGIN,            /* a milter, policy service or filter decides */
+	WAIT_EDIT,              /* lookup resolves a recipient a plugin added */
 };
 
 /* Where an AUTH exchange stands. */
@@ -75,6 +78,15 @@ enum auth_step {
 };
 
 struct smtpd;
+struct milter_sess;
+struct policy_sess;
+struct filter_sess;
+struct milter_set;
+struct policy_set;
+struct filter_set;
+struct msg_edits;
+typedef void session_plugin_done_fn(struct session *s,
+    const struct plugin_verdict *v);
 
 struct session {
 	struct smtpd *sd;
@@ -133,10 +145,27 @@ struct session {
 	int data_too_big;
 	int data_write_error;
 	int data_folded_start;          /* the message began with SP or HTAB */
+	off_t data_received_at;         /* where tern's Received header begins */
+	off_t data_message_at;          /* where the client's message begins */
 
-	/* plugins (plugin/plugin.h) */
-	struct filter_sess *filter;     /* plugin/filter_kind.c */
-	struct msg_edits *edits;        /* at EOM: the plugins' changes */
+	/* plugins (session_plugin.c); each kind owns its pointer */
+	struct milter_sess *milter;
+	struct policy_sess *policy;
+	struct filter_sess *filter;
+	enum plugin_stage plugin_stage; /* the stage the chain is at */
+	size_t plugin_next;             /* the next kind to ask */
+	session_plugin_done_fn *plugin_done; /* the stage's own ending */
+	char *plugin_refusal;           /* a refusal at CONNECT or HELO: it
+	                                 * answers every MAIL, RCPT, DATA */
+	size_t plugin_rcpt_before;      /* recipients before this RCPT */
+	int plugin_discard;             /* the message is accepted, dropped */
+	int plugin_hold;                /* the message is queued on hold */
+	char plugin_hold_reason[256];
+	int helo_repeated;              /* this HELO/EHLO is not the first */
+	struct buf prepend;             /* headers above tern's Received */
+	size_t nprepend;
+	struct msg_edits *edits;        /* changes asked at the final dot */
+	size_t edit_next;               /* the added recipient to resolve */
 };
 
 struct smtpd {
@@ -168,7 +197,9 @@ struct smtpd {
 	struct queue_spares spares;     /* emptied queue files to reuse */
 	struct workpool *committer;     /* the group commit's thread */
 	struct event *stop_ev;
-	struct filter_set *filters;     /* plugin/filter.c */
+	struct milter_set *milters;     /* each plugin kind's own state */
+	struct policy_set *policies;
+	struct filter_set *filters;
 };
 
 /* smtpd.c: a client's socket, accepted here or handed over by the screen
@@ -245,6 +276,8 @@ void session_data_flush(struct session *s);
 void session_data_begin(struct session *s);
 void session_data_feed(struct session *s);
 void session_data_abort(struct session *s);
+/* The message is whole and tern's checks passed: plugins, then commit. */
+void session_data_ready(struct session *s);
 
 /* session_deadline.c */
 void session_deadline_init(struct session *s);
@@ -270,6 +303,24 @@ int smtpd_client_admit(struct smtpd *sd, int fd, const char *ip,
 void smtpd_client_release(struct smtpd *sd, struct client_entry **entry);
 /* smtpd_load.c: master's word on stress mode. */
 void smtpd_stress_msg(struct smtpd *sd, const struct ipc_msg *msg);
+
+/* session_plugin.c: the plugin chain at each stage */
+void session_plugins_init(struct smtpd *sd);
+void session_plugins_free(struct smtpd *sd);
+/* Asks every plugin kind about stage, in order; done(s, NULL) when none
+ * objects, done(s, v) with the verdict that refused (REPLY or CLOSE).  done
+ * may run before this returns.  The session waits meanwhile. */
+void session_plugin_run(struct session *s, enum plugin_stage stage,
+    session_plugin_done_fn *done);
+/* Replies v (REPLY or CLOSE) and logs it; 1.  0 when v is NULL. */
+int session_plugin_refuse(struct session *s, const struct plugin_verdict *v,
+    const char *what);
+/* MAIL, RCPT, DATA after a refusal at CONNECT or HELO: 1 when refused. */
+int session_plugin_refused_before(struct session *s);
+void session_plugin_reset(struct session *s);
+void session_plugin_end(struct session *s);
+void session_edit_reply(struct session *s, struct ipc_reader *r);
+void session_edit_failed(struct session *s);
 
 /* commit.c */
 void smtpd_commit_start(struct smtpd *sd);

@@ -46,6 +46,9 @@ srcs() {
 	fuzz_screen_cache) echo src/screen/screen_cache.c src/util/siphash.c src/util/buf.c \
 	    src/util/durable.c src/util/log.c src/util/xmalloc.c ;;
 	fuzz_login_proto) echo src/mailbox/login_proto.c ;;
+	fuzz_msg_edit)    echo src/plugin/msg_edit.c src/queue/queue_file.c \
+	    src/queue/queue_spare.c src/util/durable.c src/util/buf.c src/util/log.c \
+	    src/util/xmalloc.c ;;
 	fuzz_filter)      echo src/plugin/filter_proto.c src/util/buf.c \
 	    src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
@@ -136,7 +139,7 @@ fi
 HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
-fuzz_dnsbl fuzz_login_proto fuzz_filter}
+fuzz_dnsbl fuzz_login_proto fuzz_msg_edit fuzz_filter}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do
