@@ -328,7 +328,11 @@ master_reap(struct master *m)
 			struct proc *p = &m->procs[k];
 			if (p->pid != pid)
 				continue;
-			if (WIFSIGNALED(status))
+			/* A filter master stopped at shutdown is no news. */
+			if (WIFSIGNALED(status) && m->stopping && p->filter >= 0 &&
+			    WTERMSIG(status) == SIGTERM)
+				;
+			else if (WIFSIGNALED(status))
 				log_warn("%s pid=%d killed by signal %d", p->name,
 				    (int)pid, WTERMSIG(status));
 			else if (!m->stopping || WEXITSTATUS(status) != 0)

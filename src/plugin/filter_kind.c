@@ -125,8 +125,10 @@ filter_kind_next(struct filter_sess *fs)
 		int fd = -1;
 		struct buf b;
 
-		if (hook == FILTER_HOOK_DATA_END && p->state == FILTER_PEER_READY &&
-		    (p->hooks & (1u << hook)) &&
+		/* Opened for every filter that may be asked, a starting one
+		 * included (its call waits for its handshake); a filter that
+		 * is not asked closes it at once in filter_call_start. */
+		if (hook == FILTER_HOOK_DATA_END && p->state != FILTER_PEER_REFUSED &&
 		    (fd = filter_message_fd(s, &size)) < 0)
 			continue;       /* logged; the message is tern's to keep */
 		buf_init(&b, FILTER_REPORT_LINE_MAX);
