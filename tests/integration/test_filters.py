@@ -171,6 +171,26 @@ def test_deferred_report_from_the_queue(probe_srv):
     assert decode(line[4])[:2] == b"4."
 
 
+def test_bounced_report_from_the_queue(factory):
+    d = shared_dir()
+    rec = Record(os.path.join(d, "record.txt"))
+    t = factory(filters=probe_item("probe", rec.path, "--reports",
+                                   "deferred+bounced+delivered"),
+                queue_lifetime="1s", queue_retry_min="1s",
+                queue_retry_max="1s")
+    prepare(t)
+    t.start()
+    wait_ready(t, "probe")
+    # No DNS answers here: deferred, then past queue_lifetime, bounced.
+    qid = t.send_auth(ALICE, ALICE_PW, ["someone@remote.test"])
+    line = rec.wait_prefix("report bounced %s " % qid)[0].split(" ")
+    assert line[3] == "someone@remote.test" and len(line) == 5
+    assert decode(line[4]).startswith(b"4.4.7 delivery time expired")
+    # The bounce itself reaches the sender.
+    rec.wait(lambda l: l.startswith("report delivered ") and
+             l.endswith(" %s local" % ALICE), "the bounce delivered")
+
+
 # No space (tern refuses a HELO with one), but the rest of a forger's kit.
 HOSTILE_HELO = "evil.test%0D%0Areport\x1b[31m\t-x"
 HOSTILE_LOCAL = '"a b\\"%0Areport rcpt FORGED"'
