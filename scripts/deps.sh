@@ -16,13 +16,14 @@ set -eu
 # postgrey and policyd-rate-limit, a pymilter test milter (python3-milter)
 # and python3-dkim to check signatures.  The tests start their own copies
 # on high ports; a copy Debian starts as a service is left alone.
+# python3-prometheus-client parses the metrics page in its test.
 PACKAGES="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev \
 libc-ares-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 swaks libnet-ssleay-perl libio-socket-inet6-perl libnet-dns-perl \
 openssl sqlite3 clang-14 libclang-rt-14-dev postfix \
 dovecot-core dovecot-imapd dovecot-pop3d isync libsasl2-modules \
 opendkim opendkim-tools rspamd postgrey policyd-rate-limit python3-milter \
-python3-dkim"
+python3-dkim python3-prometheus-client"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,11 +1,15 @@
 /*
- * tern audit [--since DURATION] [--json]: what enforcing refused, or would
+ * tern audit [--ready] [--since DURATION] [--json]: what enforcing refused, or would
  * have refused in warn mode, as counted in the directory: one block per
  * login and client, the busiest first, each event with its protocol (smtp,
  * imap, pop3), its count and its first and last time seen.  A block's header marks a client the
  * brute-force brake slowed or refused.  Everything printed came from the network
  * (logins may hold any byte), so the text is escaped for the terminal and
  * the JSON is escaped as JSON, both valid UTF-8 whatever the input.
+ * --ready keeps only what warn mode let through (a miscased login with
+ * its password, a sender outside the binding) in the window (default 7d)
+ * and exits 0 only when there was none: the question before a switch to
+ * enforce.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,8 +37,11 @@ struct audit_block {
 	int slowed, refused;
 };
 
+#define AUDIT_READY_WINDOW (7 * 86400)   /* --ready without --since */
+
 struct audit_out {
 	int json;
+	int ready;              /* only what warn mode let through */
 	long long since;        /* events seen since then (0: all) */
 	size_t rows;
 	size_t blocks;          /* printed so far */
@@ -44,8 +51,10 @@ struct audit_out {
 static void
 audit_usage(void)
 {
-	fprintf(stderr, "usage: tern audit [--since DURATION] [--json]\n"
-	    "       DURATION: e.g. 12h or 7d; default: everything\n");
+	fprintf(stderr, "usage: tern audit [--ready] [--since DURATION] "
+	    "[--json]\n"
+	    "       DURATION: e.g. 12h or 7d; default: everything "
+	    "(--ready: 7d)\n");
 }
 
 /* ---- escaping (util/escape.c) ---- */
@@ -97,7 +106,13 @@ audit_json_row(struct audit_out *o, const struct dir_audit_row *r)
 	audit_put_json(r->protocol);
 	printf(", \"count\": %llu", r->count);
 	printf(", \"first_seen\": \"%s\"", audit_time(r->first_seen, t));
-	printf(", \"last_seen\": \"%s\"}", audit_time(r->last_seen, t));
+	printf(", \"last_seen\": \"%s\"", audit_time(r->last_seen, t));
+	printf(", \"let_in\": %llu", r->let_in);
+	if (r->let_in > 0)
+		printf(", \"last_let_in\": \"%s\"}",
+		    audit_time(r->last_let_in, t));
+	else
+		fputs(", \"last_let_in\": null}", stdout);
 }
 
 /* ---- text: a block per login and client ---- */
@@ -197,6 +212,8 @@ audit_row(void *arg, const struct dir_audit_row *r)
 {
 	struct audit_out *o = arg;
 
+	if (o->ready && (r->let_in == 0 || r->last_let_in < o->since))
+		return;
 	if (o->json)
 		audit_json_row(o, r);
 	else
@@ -206,18 +223,19 @@ audit_row(void *arg, const struct dir_audit_row *r)
 
 /* ---- the command ---- */
 
-/* --since and --json, each at most once.  0, or -1 for bad usage. */
+/* --ready, --since and --json, each at most once.  0, or -1 for bad
+ * usage. */
 static int
-audit_parse(int argc, char **argv, int *json_r, long long *since_r)
+audit_parse(int argc, char **argv, struct audit_out *o)
 {
 	unsigned secs;
 	int since_seen = 0;
 
-	*json_r = 0;
-	*since_r = 0;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && !*json_r) {
-			*json_r = 1;
+		if (strcmp(argv[i], "--json") == 0 && !o->json) {
+			o->json = 1;
+		} else if (strcmp(argv[i], "--ready") == 0 && !o->ready) {
+			o->ready = 1;
 		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc &&
 		    !since_seen) {
 			if (conf_parse_duration(argv[++i], &secs) < 0) {
@@ -226,12 +244,33 @@ audit_parse(int argc, char **argv, int *json_r, long long *since_r)
 				return -1;
 			}
 			since_seen = 1;
-			*since_r = (long long)time(NULL) - (long long)secs;
+			o->since = (long long)time(NULL) - (long long)secs;
 		} else {
 			return -1;
 		}
 	}
+	if (o->ready && !since_seen)
+		o->since = (long long)time(NULL) - AUDIT_READY_WINDOW;
 	return 0;
+}
+
+/* The answer to --ready, after the blocks of those it would refuse. */
+static void
+audit_ready_verdict(const struct audit_out *o)
+{
+	char t[32];
+
+	if (o->rows > 0)
+		putchar('\n');
+	printf("%s: since %s, ", o->rows == 0 ? "ready" : "not ready",
+	    audit_time(o->since, t));
+	if (o->rows == 0)
+		printf("login_case = enforce and sender_binding = enforce "
+		    "would have refused no one that warn mode let through\n");
+	else
+		printf("login_case = enforce or sender_binding = enforce "
+		    "would refuse the client%s above\n",
+		    o->blocks == 1 ? "" : "s");
 }
 
 static int
@@ -245,6 +284,8 @@ audit_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 	audit_block_clear(&o->block);
 	if (rc == 0 && o->json)
 		fputs(o->rows == 0 ? "[]\n" : "\n]\n", stdout);
+	else if (rc == 0 && o->ready)
+		audit_ready_verdict(o);
 	else if (rc == 0 && o->rows == 0)
 		printf("no events%s\n", o->since > 0 ? " in that time" : "");
 	return rc;
@@ -255,10 +296,16 @@ cli_audit(const struct conf *conf, int argc, char **argv)
 {
 	struct audit_out o;
 
+	int rc;
+
 	memset(&o, 0, sizeof(o));
-	if (audit_parse(argc, argv, &o.json, &o.since) < 0) {
+	if (audit_parse(argc, argv, &o) < 0) {
 		audit_usage();
 		return EXIT_USAGE;
 	}
-	return cli_with_directory(conf, audit_run, &o);
+	rc = cli_with_directory(conf, audit_run, &o);
+	/* --ready: 0 only when enforcing would refuse no one. */
+	if (rc == 0 && o.ready && o.rows > 0)
+		return 1;
+	return rc;
 }

@@ -142,6 +142,12 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER audit_row_dropped AFTER DELETE ON audit"
 	"  BEGIN UPDATE audit_rows SET n = n - 1; END;"
 	"UPDATE audit_rows SET n = (SELECT count(*) FROM audit);",
+
+	/* 6: how often warn mode let an audited event through (a miscased
+	 * login with its password, a sender outside the binding), and
+	 * when last: what enforce will refuse, for tern audit --ready. */
+	"ALTER TABLE audit ADD COLUMN let_in INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE audit ADD COLUMN last_let_in INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define DIR_SCHEMA_VERSION \

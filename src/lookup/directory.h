@@ -111,6 +111,12 @@ int dir_sender_allowed(struct directory *dir, const char *login,
 int dir_audit_record(struct directory *dir, const char *kind,
     const char *login, const char *existing_login, const char *address,
     const char *client_ip, const char *protocol, unsigned max_rows);
+/* The same event, which warn mode let through (a miscased login with its
+ * password, a sender outside the binding): counted in the row's let_in
+ * too, for tern audit --ready. */
+int dir_audit_let_in(struct directory *dir, const char *kind,
+    const char *login, const char *existing_login, const char *address,
+    const char *client_ip, const char *protocol, unsigned max_rows);
 
 /* Known clients, for the brute-force brake: client addresses that logged
  * in to an account, remembered for ttl seconds. */
@@ -177,6 +183,8 @@ struct dir_audit_row {
 	const char *protocol;   /* smtp, imap, pop3 */
 	unsigned long long count;
 	long long first_seen, last_seen;        /* Unix time */
+	unsigned long long let_in;      /* of count, let through by warn mode */
+	long long last_let_in;          /* Unix time, 0 for never */
 };
 /* Rows last seen at or after since, grouped as tern audit shows them
  * (by login and client, the most frequent first). */

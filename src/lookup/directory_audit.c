@@ -51,14 +51,19 @@ static int
 audit_count(struct directory *dir, const char *const *v, char *err)
 {
 	return dir_exec(dir, "INSERT INTO audit (kind, login, existing_login, "
-	    "address, client_ip, protocol, count, first_seen, last_seen) "
+	    "address, client_ip, protocol, count, first_seen, last_seen, "
+	    "let_in, last_let_in) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, "
 	    "CAST(strftime('%s', 'now') AS INTEGER), "
-	    "CAST(strftime('%s', 'now') AS INTEGER)) "
+	    "CAST(strftime('%s', 'now') AS INTEGER), CAST(?7 AS INTEGER), "
+	    "CASE WHEN ?7 = '1' THEN CAST(strftime('%s', 'now') AS INTEGER) "
+	    "ELSE 0 END) "
 	    "ON CONFLICT (kind, login, existing_login, address, client_ip, "
 	    "protocol) "
-	    "DO UPDATE SET count = count + 1, last_seen = excluded.last_seen",
-	    DIR_P(v[0], v[1], v[2], v[3], v[4], v[5]), err);
+	    "DO UPDATE SET count = count + 1, last_seen = excluded.last_seen, "
+	    "let_in = let_in + excluded.let_in, "
+	    "last_let_in = max(last_let_in, excluded.last_let_in)",
+	    DIR_P(v[0], v[1], v[2], v[3], v[4], v[5], v[6]), err);
 }
 
 /* Drops the rows past max, the least recently seen first.  The row count
@@ -76,15 +81,15 @@ audit_trim(struct directory *dir, unsigned max, char *err)
 	    DIR_P(num), err);
 }
 
-int
-dir_audit_record(struct directory *dir, const char *kind,
-    const char *login, const char *existing_login, const char *address,
-    const char *client_ip, const char *protocol, unsigned max_rows)
+static int
+audit_record(struct directory *dir, const char *kind, const char *login,
+    const char *existing_login, const char *address, const char *client_ip,
+    const char *protocol, int let_in, unsigned max_rows)
 {
 	char l[DIR_LOGIN_MAX], e[DIR_LOGIN_MAX], a[ADDR_BUF];
 	char c[AUDIT_CLIENT_MAX];
 	char err[DIR_ERR_MAX];
-	const char *v[6];
+	const char *v[7];
 	int rc;
 
 	if (!audit_known(kind, audit_kinds,
@@ -99,6 +104,7 @@ dir_audit_record(struct directory *dir, const char *kind,
 	v[3] = audit_cut(address, a, sizeof(a));
 	v[4] = audit_cut(client_ip, c, sizeof(c));
 	v[5] = protocol;
+	v[6] = let_in ? "1" : "0";
 	if (dir_begin(dir, err) < 0) {
 		log_warn("directory: %s", err);
 		return -1;
@@ -111,6 +117,24 @@ dir_audit_record(struct directory *dir, const char *kind,
 		return -1;
 	}
 	return 0;
+}
+
+int
+dir_audit_record(struct directory *dir, const char *kind,
+    const char *login, const char *existing_login, const char *address,
+    const char *client_ip, const char *protocol, unsigned max_rows)
+{
+	return audit_record(dir, kind, login, existing_login, address,
+	    client_ip, protocol, 0, max_rows);
+}
+
+int
+dir_audit_let_in(struct directory *dir, const char *kind,
+    const char *login, const char *existing_login, const char *address,
+    const char *client_ip, const char *protocol, unsigned max_rows)
+{
+	return audit_record(dir, kind, login, existing_login, address,
+	    client_ip, protocol, 1, max_rows);
 }
 
 /* The blocks tern audit prints, one per login and client, the busiest
@@ -129,7 +153,8 @@ dir_audit_list(struct directory *dir, long long since,
 	if (dir_begin_read(dir, err) < 0)
 		return -1;
 	if (dir_stmt(dir, "SELECT kind, login, existing_login, address, "
-	    "client_ip, count, first_seen, last_seen, protocol FROM audit "
+	    "client_ip, count, first_seen, last_seen, protocol, let_in, "
+	    "last_let_in FROM audit "
 	    "WHERE last_seen >= CAST(?1 AS INTEGER) "
 	    "ORDER BY sum(count) OVER (PARTITION BY login, client_ip) DESC, "
 	    "login, client_ip, count DESC, kind, protocol, address, "
@@ -146,6 +171,8 @@ dir_audit_list(struct directory *dir, long long since,
 		row.first_seen = sqlite3_column_int64(st, 6);
 		row.last_seen = sqlite3_column_int64(st, 7);
 		row.protocol = dir_text(st, 8);
+		row.let_in = (unsigned long long)sqlite3_column_int64(st, 9);
+		row.last_let_in = sqlite3_column_int64(st, 10);
 		fn(arg, &row);
 	}
 	return dir_end(dir, dir_finalize(dir, st, rc, err), err);

@@ -35,6 +35,17 @@ lookup_audit(struct lookup *lk, const char *kind, const char *login,
 		log_warn("cannot count a %s event for tern audit", kind);
 }
 
+/* An audited event that warn mode lets through. */
+static void
+lookup_audit_let_in(struct lookup *lk, const char *kind, const char *login,
+    const char *existing, const char *address, const char *client,
+    const char *proto)
+{
+	if (dir_audit_let_in(lk->dir, kind, login, existing, address, client,
+	    proto, lk->conf->audit_max_rows) < 0)
+		log_warn("cannot count a %s event for tern audit", kind);
+}
+
 /* A login being checked: the crypt job first, so the pool frees it all. */
 struct lookup_login_job {
 	struct crypt_job crypt;
@@ -61,10 +72,13 @@ lookup_auth_decide(struct lookup *lk, const struct lookup_login_job *job,
 	case DIR_AUTH_OK:
 		return LOOKUP_AUTH_OK;
 	case DIR_AUTH_CASE_MISMATCH:
+		if (password_ok && lk->conf->login_case == CONF_WARN) {
+			lookup_audit_let_in(lk, "case-mismatch", job->login,
+			    job->existing, "", job->client, job->proto);
+			return LOOKUP_AUTH_OK;
+		}
 		lookup_audit(lk, "case-mismatch", job->login, job->existing, "",
 		    job->client, job->proto);
-		if (password_ok && lk->conf->login_case == CONF_WARN)
-			return LOOKUP_AUTH_OK;
 		if (!password_ok)
 			lookup_audit(lk, "auth-failure", job->login,
 			    job->existing, "", job->client, job->proto);
@@ -324,7 +338,9 @@ lookup_sender_one(struct lookup *lk, const char *login, const char *address,
 	case 1:
 		return LOOKUP_SENDER_OK;
 	case 0:
-		lookup_audit(lk, "sender-outside-binding", login, "",
+		/* smtpd lets it through in warn mode, by the same setting. */
+		(lk->conf->sender_binding == CONF_WARN ? lookup_audit_let_in :
+		    lookup_audit)(lk, "sender-outside-binding", login, "",
 		    *address ? address : "<>", client, "smtp");
 		return LOOKUP_SENDER_NOT_OWNED;
 	default:

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -298,12 +299,42 @@ dovecot_loop(struct dovecot_run *r, int sigfd)
 	}
 }
 
+static int
+dovecot_remove_one(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 &&
+	    errno != ENOENT)
+		log_warn("cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* What Dovecot ran from, outside state_dir (its sockets, its state and
+ * the root copy of its config): gone with it, or /run would keep one set
+ * per state_dir ever served.  The config in state_dir stays, to read. */
+static void
+dovecot_clean(const struct dovecot_paths *p)
+{
+	if (nftw(p->base_dir, dovecot_remove_one, 8, FTW_DEPTH | FTW_PHYS) < 0 &&
+	    errno != ENOENT)
+		log_warn("cannot remove %s: %s", p->base_dir, strerror(errno));
+	if (!p->root)
+		return;
+	if (nftw(p->state, dovecot_remove_one, 8, FTW_DEPTH | FTW_PHYS) < 0 &&
+	    errno != ENOENT)
+		log_warn("cannot remove %s: %s", p->state, strerror(errno));
+	if (unlink(p->run_conf) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", p->run_conf, strerror(errno));
+}
+
 /* The forked process: holds nothing of master's (its sockets, the
  * lock, the TLS key in memory are closed or never touched again). */
 static int
-dovecot_main(const char *conf_path, int ctl, pid_t master)
+dovecot_main(const struct dovecot_paths *p, int ctl, pid_t master)
 {
-	struct dovecot_run r = { .conf_path = conf_path, .log_fd = -1,
+	struct dovecot_run r = { .conf_path = p->run_conf, .log_fd = -1,
 	    .ctl = ctl, .master = master };
 	sigset_t set;
 	int sigfd;
@@ -322,6 +353,7 @@ dovecot_main(const char *conf_path, int ctl, pid_t master)
 		fatal("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	dovecot_loop(&r, sigfd);
+	dovecot_clean(p);
 	log_info("dovecot stopped");
 	return 0;
 }
@@ -353,7 +385,7 @@ dovecot_start(const struct conf *conf, int *ctl_r, char *err, size_t errlen)
 		if (dup3(pfd[0], 3, O_CLOEXEC) < 0 ||
 		    close_range(4, ~0U, 0) < 0)
 			fatal("close_range: %s", strerror(errno));
-		exit(dovecot_main(p.run_conf, 3, master));
+		exit(dovecot_main(&p, 3, master));
 	}
 	close(pfd[0]);
 	*ctl_r = pfd[1];

@@ -4,8 +4,12 @@ through what only the new rules would refuse, log what enforce would have
 done, never admit a wrong password and never open relaying; every such
 event, in either mode, is counted for `tern audit [--since] [--json]`,
 boundedly (audit_max_rows).
+
+`tern audit --ready` (issue 12, point 6) answers whether enforce would
+refuse anyone that warn mode let through in a window.
 """
 import base64
+import json
 import contextlib
 import re
 import time
@@ -19,7 +23,7 @@ PW = "audit-account-pw-1"
 EVE = "eve@example.test"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FIELDS = {"kind", "login", "existing_login", "address", "client_ip", "count",
-          "first_seen", "last_seen", "protocol"}
+          "first_seen", "last_seen", "protocol", "let_in", "last_let_in"}
 
 
 def prepare(t):
@@ -217,6 +221,11 @@ def test_audit_json_lists_each_kind(wsrv):
     for r in rows:
         assert set(r) == FIELDS, "audit --json fields: %r" % sorted(r)
         assert ISO.match(r["first_seen"]) and ISO.match(r["last_seen"]), r
+        # Warn mode let the right password in the wrong case (twice; the
+        # third had a wrong password) and the outside sender (three times)
+        # through; nothing else.
+        assert r["let_in"] == {"case-mismatch": 2, "sender-outside-binding": 3}.get(r["kind"], 0), r
+        assert (r["last_let_in"] is None) == (r["let_in"] == 0), r
         assert r["first_seen"] <= r["last_seen"], r
         assert isinstance(r["count"], int)
     got = sorted((r["kind"], r["login"], r["existing_login"], r["address"], r["client_ip"], r["count"])
@@ -348,3 +357,69 @@ def test_audit_empty(sub_factory):
     t = sub_factory()
     assert t.cli("audit").out == "no events\n"
     assert t.audit() == []
+
+
+# ---- tern audit --ready ----
+
+def ready(t, *args):
+    return t.cli("audit", "--ready", *args, expect=None)
+
+
+def test_ready_when_nothing_was_let_through(sub_factory):
+    t = sub_factory(login_case="warn", sender_binding="warn", auth_fail_delay="0s")
+    t.setup(domains=["example.test"])
+    login = new_login(t)
+    t.start()
+    # Failures are no obstacle to enforce: they fail under both.
+    assert auth(t, miscase(login), "wrong-" + PW)[0] == 535
+    assert auth(t, "ghost@example.test", PW)[0] == 535
+    r = ready(t)
+    assert r.rc == 0, r
+    assert r.out.startswith("ready: since ") and "would have refused no one" in r.out, r.out
+
+
+def test_not_ready_lists_miscased_logins_and_outside_senders(sub_factory):
+    t = sub_factory(login_case="warn", sender_binding="warn", auth_fail_delay="0s")
+    t.setup(domains=["example.test"])
+    add_account(t, EVE, "eve-audit-pw-2")
+    login, sender = new_login(t), new_login(t, "snd")
+    t.start()
+    assert auth(t, miscase(login), PW)[0] == 235
+    with t.client("submission", login=sender, password=PW) as s:
+        assert s.mail(EVE)[0] == 250
+    r = ready(t)
+    assert r.rc == 1, "enforce would refuse two clients: %r" % (r,)
+    assert re.search(r"^%s from 127\.0\.0\.1: 1 event$" % re.escape(miscase(login)), r.out, re.M), r.out
+    assert "existing login %s" % login in r.out, r.out
+    assert re.search(r"^%s from 127\.0\.0\.1: 1 event$" % re.escape(sender), r.out, re.M), r.out
+    assert "address %s" % EVE in r.out, r.out
+    assert r.out.rstrip().split("\n")[-1].startswith("not ready: since "), r.out
+    js = json.loads(t.cli("audit", "--ready", "--json", expect=1).out)
+    assert sorted((x["kind"], x["login"]) for x in js) == sorted(
+        [("case-mismatch", miscase(login)), ("sender-outside-binding", sender)]), js
+
+
+def test_ready_counts_only_the_window(sub_factory):
+    t = sub_factory(login_case="warn", auth_fail_delay="0s")
+    t.setup(domains=["example.test"])
+    login = new_login(t)
+    t.start()
+    assert auth(t, miscase(login), PW)[0] == 235
+    done = time.time()
+    assert ready(t, "--since", "1h").rc == 1
+    time.sleep(max(0.0, int(done) + 2.05 - time.time()))
+    r = ready(t, "--since", "1s")
+    assert r.rc == 0, "a let-in older than the window still counts: %r" % (r,)
+
+
+def test_enforce_refusals_are_not_let_in(sub_factory):
+    t = sub_factory(auth_fail_delay="0s")
+    t.setup(domains=["example.test"])
+    add_account(t, EVE, "eve-audit-pw-2")
+    login = new_login(t)
+    t.start()
+    assert auth(t, miscase(login), PW)[0] == 535
+    with t.client("submission", login=login, password=PW) as s:
+        assert s.mail(EVE)[0] == 553
+    assert [r["let_in"] for r in t.audit()] == [0, 0]
+    assert ready(t).rc == 0

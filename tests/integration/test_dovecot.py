@@ -324,6 +324,32 @@ def test_sigterm_stops_every_dovecot_process(dovecot_factory):
     assert "dovecot stopped" in t.log()
 
 
+def dovecot_setting(t, name):
+    with open(os.path.join(t.state_dir, "dovecot", "dovecot.conf")) as f:
+        for line in f:
+            if line.startswith(name + " = "):
+                return line.split(" = ", 1)[1].strip()
+    raise AssertionError("no %s in dovecot.conf" % name)
+
+
+def test_stop_removes_what_dovecot_ran_from(dovecot_factory):
+    t = dovecot_factory()
+    t.start()
+    base, state = dovecot_setting(t, "base_dir"), dovecot_setting(t, "state_dir")
+    assert os.path.isdir(base) and os.path.isdir(state)
+    run_conf = base + ".conf" if os.geteuid() == 0 else None
+    if run_conf:
+        assert os.path.isfile(run_conf), run_conf
+    t.signal(signal.SIGTERM)
+    assert t.proc.wait(3 * WAIT) == 0, t.log_tail()
+    assert not os.path.exists(base), "base_dir %s left after the stop" % base
+    if run_conf:
+        # As root the state and the config copy live in /run beside it.
+        assert not os.path.exists(state) and not os.path.exists(run_conf), os.listdir(os.path.dirname(base))
+    # The config in state_dir stays, for the postmaster to read.
+    assert os.path.isfile(os.path.join(t.state_dir, "dovecot", "dovecot.conf"))
+
+
 def test_mailbox_server_none_starts_no_dovecot(dovecot_factory):
     t = dovecot_factory(mailbox_server="none")
     t._start()
