@@ -221,6 +221,7 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 			queue_lookup_set(q, msg->fd);
 		} else {
 			ipc_chan_set_add(&q->clients, msg->fd);
+			queue_report_flush();
 			/* A new smtpd: the one before may have died between
 			 * writing a message and announcing it. */
 			queue_scan_unannounced(q, "smtpd restarted");

@@ -17,5 +17,7 @@ void queue_report_init(struct ipc_chan_set *smtpds, const struct conf *conf);
 /* ev: FILTER_EV_DELIVERED, _DEFERRED or _BOUNCED. */
 void queue_report(enum filter_event ev, const char *id, const char *rcpt,
     const char *detail);
+/* An smtpd channel came: the reports that waited for one go now. */
+void queue_report_flush(void);
 
 #endif
