@@ -32,6 +32,9 @@ usage(FILE *f)
 	    "  mailbox sync LOGIN --from imaps://HOST[:PORT] --user OLDLOGIN\n"
 	    "      --password-file FILE [--ca-file FILE]\n"
 	    "  mailbox sync --all FILE --from imaps://HOST[:PORT] [--ca-file FILE]\n"
+	    "  import [--dry-run] [--rename OLD=NEW]... [--keep-logins] [--allow-no-password]\n"
+	    "      [--create-domains] [--domain DOMAIN] [-v] FORMAT FILE...\n"
+	    "                                bring an old server's accounts over\n"
 	    "  config check\n");
 }
 
@@ -72,7 +75,7 @@ main(int argc, char **argv)
 		{ "queue", cli_queue }, { "config", cli_config },
 		{ "sender", cli_sender }, { "audit", cli_audit },
 		{ "tls-policy", cli_tls_policy }, { "status", cli_status },
-		{ "mailbox", cli_mailbox },
+		{ "mailbox", cli_mailbox }, { "import", cli_import },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];

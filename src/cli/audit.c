@@ -10,6 +10,8 @@
  * its password, a sender outside the binding) in the window (default 7d)
  * and exits 0 only when there was none: the question before a switch to
  * enforce.
+ * The text ends with the legacy logins, if any: logins tern import kept
+ * although they break login_pattern (--keep-logins).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -273,11 +275,29 @@ audit_ready_verdict(const struct audit_out *o)
 		    o->blocks == 1 ? "" : "s");
 }
 
+/* ---- legacy logins: kept by tern import --keep-logins ---- */
+
+static void
+audit_legacy(void *arg, const char *login, const char *mailbox)
+{
+	size_t *n = arg;
+
+	if ((*n)++ == 0)
+		fputs("\nlegacy logins (imported with --keep-logins; they break "
+		    "login_pattern):\n", stdout);
+	fputs("  ", stdout);
+	audit_put_text(login);
+	putchar(' ');
+	audit_put_text(mailbox);
+	putchar('\n');
+}
+
 static int
 audit_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 {
 	struct audit_out *o = arg;
 	int rc = dir_audit_list(dir, o->since, audit_row, o, err);
+	size_t legacy = 0;
 
 	if (rc == 0 && !o->json)
 		audit_block_flush(o);
@@ -288,6 +308,10 @@ audit_run(struct directory *dir, void *arg, char err[DIR_ERR_MAX])
 		audit_ready_verdict(o);
 	else if (rc == 0 && o->rows == 0)
 		printf("no events%s\n", o->since > 0 ? " in that time" : "");
+	/* Not in --json: its output is one array of events; not in --ready,
+	 * whose question is another. */
+	if (rc == 0 && !o->json && !o->ready)
+		rc = dir_legacy_list(dir, audit_legacy, &legacy, err);
 	return rc;
 }
 

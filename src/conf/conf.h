@@ -111,6 +111,30 @@ struct conf {
 	char *listen_pop3s;         /* implicit TLS; "" disables */
 	char *dovecot_extra_config; /* "" for none */
 	unsigned mailbox_max_connections; /* per account and client address */
+	/* milters (plugin/milter*.c) */
+	char *smtpd_milters;        /* port 25; "" for none; restart only */
+	char *submission_milters;   /* 587 and 465; restart only */
+	unsigned milter_connect_timeout;  /* seconds */
+	unsigned milter_command_timeout;
+	unsigned milter_content_timeout;
+	int milter_default_action;  /* CONF_MILTER_TEMPFAIL, ... */
+	char *milter_connect_macros;
+	char *milter_helo_macros;
+	char *milter_mail_macros;
+	char *milter_rcpt_macros;
+	char *milter_data_macros;
+	char *milter_end_of_header_macros;
+	char *milter_end_of_data_macros;
+	/* policy delegation (Postfix's policy protocol): plugin/policy*.c */
+	char *smtpd_policy_services;    /* port 25; "" for none */
+	char *submission_policy_services; /* 587 and 465; "" for none */
+	char *policy_stages;            /* connect helo mail rcpt data end-of-message */
+	unsigned policy_timeout;        /* seconds */
+	unsigned policy_try_limit;
+	unsigned policy_retry_delay;    /* seconds */
+	char *policy_default_action;
+	unsigned policy_max_idle;       /* seconds */
+	unsigned policy_max_ttl;        /* seconds */
 	/* tern's filter protocol (plugin/filter_conf.h) */
 	char *filters;              /* NAME PATH [ARG...], ...; "" none */
 	char *filter_timeout;       /* DURATION and NAME=DURATION items */
@@ -124,6 +148,9 @@ enum { CONF_TLS_MAY = 0, CONF_TLS_ENCRYPT = 1, CONF_TLS_VERIFY = 2 };
 enum { CONF_SCREEN_ENFORCE = 0, CONF_SCREEN_DROP = 1, CONF_SCREEN_IGNORE = 2 };
 /* The values of mailbox_server. */
 enum { CONF_MAILBOX_DOVECOT = 0, CONF_MAILBOX_NONE = 1 };
+/* The values of milter_default_action. */
+enum { CONF_MILTER_TEMPFAIL = 0, CONF_MILTER_ACCEPT = 1,
+    CONF_MILTER_REJECT = 2, CONF_MILTER_SHUTDOWN = 3 };
 /* The values of stress. */
 enum { CONF_STRESS_AUTO = 0, CONF_STRESS_ON = 1, CONF_STRESS_OFF = 2 };
 

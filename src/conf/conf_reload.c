@@ -3,7 +3,8 @@
  * was used up at start.  master bound the listening sockets and read the
  * TLS key as root before it dropped to user; the queue set up its DNS
  * resolver; state_dir holds the lock, the queue and the directory;
- * smtpd sized its table of sessions by max_sessions; Dovecot's
+ * smtpd sized its table of sessions by max_sessions and set up its
+ * policy services (smtpd_policy_services, submission_...); Dovecot's
  * configuration (mailbox_server, listen_imap...) was written and read at
  * start, and Dovecot's master, root where tern started as root, is not
  * told again.  A new
@@ -25,6 +26,8 @@ static const char *const conf_restart_only[] = {
 	"dns_servers", "max_sessions",
 	"mailbox_server", "listen_imap", "listen_imaps", "listen_pop3",
 	"listen_pop3s", "dovecot_extra_config", "mailbox_max_connections",
+	"smtpd_milters", "submission_milters",
+	"smtpd_policy_services", "submission_policy_services",
 	"filters",
 };
 

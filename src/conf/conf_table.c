@@ -13,6 +13,8 @@
 #include "conf/conf.h"
 #include "lookup/password.h"
 #include "net/hostport.h"
+#include "plugin/milter_conf.h"
+#include "plugin/policy_conf.h"
 #include "plugin/filter_conf.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
@@ -69,6 +71,8 @@ static const char *const tls_policies[] = { "may", "encrypt", "verify", NULL };
 static const char *const screen_actions[] = { "enforce", "drop", "ignore", NULL };
 static const char *const stress_modes[] = { "auto", "on", "off", NULL };
 static const char *const mailbox_servers[] = { "dovecot", "none", NULL };
+static const char *const milter_actions[] = { "tempfail", "accept", "reject",
+	"shutdown", NULL };
 
 static char *conf_default_hostname(void);
 
@@ -281,6 +285,63 @@ const struct conf_key conf_keys[] = {
 	    "most IMAP (and POP3) connections of one account from one "
 	    "client address"),
 
+	/* milters, as Postfix speaks to them (plugin/milter*.c) */
+	KEY_CHECKED(smtpd_milters, "", milter_list_check,
+	    "milters for port 25, in order: inet:HOST:PORT or unix:PATH "
+	    "(restart only)"),
+	KEY_CHECKED(submission_milters, "", milter_list_check,
+	    "milters for ports 587 and 465, in order (restart only)"),
+	KEY(milter_connect_timeout, CONF_DURATION, "30s", 1, 3600,
+	    "time to connect to a milter and negotiate"),
+	KEY(milter_command_timeout, CONF_DURATION, "30s", 1, 3600,
+	    "time for a milter's reply to a command"),
+	KEY(milter_content_timeout, CONF_DURATION, "300s", 1, 7200,
+	    "time for a milter's reply to a header, the body or its end"),
+	KEY_ENUM(milter_default_action, milter_actions, "tempfail",
+	    "a milter unreachable, too slow or broken: tempfail, accept, "
+	    "reject or shutdown"),
+	KEY(milter_connect_macros, CONF_TEXT,
+	    "j {daemon_name} {daemon_addr} v _", 0, 0,
+	    "macros sent to milters at connect"),
+	KEY(milter_helo_macros, CONF_TEXT,
+	    "{tls_version} {cipher} {cipher_bits} {cert_subject} "
+	    "{cert_issuer}", 0, 0, "macros sent to milters at HELO/EHLO"),
+	KEY(milter_mail_macros, CONF_TEXT,
+	    "i {auth_type} {auth_authen} {auth_author} {mail_addr} "
+	    "{mail_host} {mail_mailer}", 0, 0,
+	    "macros sent to milters at MAIL FROM"),
+	KEY(milter_rcpt_macros, CONF_TEXT,
+	    "i {rcpt_addr} {rcpt_host} {rcpt_mailer}", 0, 0,
+	    "macros sent to milters at RCPT TO"),
+	KEY(milter_data_macros, CONF_TEXT, "i", 0, 0,
+	    "macros sent to milters at DATA"),
+	KEY(milter_end_of_header_macros, CONF_TEXT, "i", 0, 0,
+	    "macros sent to milters with the header"),
+	KEY(milter_end_of_data_macros, CONF_TEXT, "i", 0, 0,
+	    "macros sent to milters with the body and its end"),
+	/* policy delegation: Postfix's policy protocol (postgrey, ...) */
+	KEY_CHECKED(smtpd_policy_services, "", policy_services_check,
+	    "policy services asked on port 25: inet:HOST:PORT or "
+	    "unix:PATH, in order; empty: none"),
+	KEY_CHECKED(submission_policy_services, "", policy_services_check,
+	    "policy services asked on the submission ports (587, 465); "
+	    "empty: none"),
+	KEY_CHECKED(policy_stages, "rcpt", policy_stages_check,
+	    "when policy services are asked: any of connect, helo, mail, "
+	    "rcpt, data, end-of-message"),
+	KEY(policy_timeout, CONF_DURATION, "100s", 1, 3600,
+	    "policy: time to connect, send a request and read its reply"),
+	KEY(policy_try_limit, CONF_UINT, "2", 1, 10,
+	    "policy: attempts at a request before policy_default_action"),
+	KEY(policy_retry_delay, CONF_DURATION, "1s", 0, 600,
+	    "policy: wait between two attempts at a request"),
+	KEY_CHECKED(policy_default_action,
+	    "451 4.3.5 Server configuration problem", policy_action_check,
+	    "policy: the action taken when a service cannot answer"),
+	KEY(policy_max_idle, CONF_DURATION, "300s", 1, 86400,
+	    "policy: an unused connection to a service is closed after this"),
+	KEY(policy_max_ttl, CONF_DURATION, "1000s", 1, 86400,
+	    "policy: a connection to a service is not used after this"),
 	/* tern's filter protocol (docs/filters.md) */
 	KEY_CHECKED(filters, "", filter_conf_check,
 	    "filter programs master runs: NAME PATH [ARG...], several "

@@ -148,10 +148,20 @@ static const char *const migrations[] = {
 	 * when last: what enforce will refuse, for tern audit --ready. */
 	"ALTER TABLE audit ADD COLUMN let_in INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE audit ADD COLUMN last_let_in INTEGER NOT NULL DEFAULT 0;",
+
+	/* 7: the legacy mark: a login tern import kept although it breaks
+	 * login_pattern (--keep-logins), so that tern audit lists it. */
+	"ALTER TABLE accounts ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define DIR_SCHEMA_VERSION \
 	((long long)(sizeof(migrations) / sizeof(migrations[0])))
+
+long long
+dir_schema_latest(void)
+{
+	return DIR_SCHEMA_VERSION;
+}
 
 int
 dir_fail(char *err, const char *fmt, ...)

@@ -21,6 +21,8 @@ struct directory;
 int dir_open(const char *state_dir, struct directory **dir_r, char *err,
     size_t errlen);
 void dir_close(struct directory **dir);
+/* The schema version this tern brings a directory to. */
+long long dir_schema_latest(void);
 
 /* ---- resolution, used by the lookup process ---- */
 
@@ -194,6 +196,73 @@ int dir_audit_list(struct directory *dir, long long since,
 
 int dir_alias_list(struct directory *dir,
     void (*fn)(void *arg, const char *source, const char *target), void *arg,
+    char *err);
+
+/* ---- tern import: a whole batch in one transaction ---- */
+
+/* What became of one item.  A conflict comes with its reason in why
+ * (DIR_ERR_MAX); the batch is then never committed. */
+enum dir_import_result {
+	DIR_IMPORT_CREATED,
+	DIR_IMPORT_UPDATED,
+	DIR_IMPORT_UNCHANGED,
+	DIR_IMPORT_CONFLICT,
+};
+
+/* Opens the write transaction every dir_import_*() below runs in, and
+ * ends it: committed when commit is set, else rolled back.  0 or -1. */
+int dir_import_begin(struct directory *dir, char *err);
+int dir_import_end(struct directory *dir, int commit, char *err);
+
+/* domain (valid, folded): UNCHANGED if local, else CREATED when create
+ * is set, CONFLICT when not. */
+int dir_import_domain(struct directory *dir, const char *domain, int create,
+    enum dir_import_result *res_r, char *err);
+
+/* 1 when only a login that differs in ASCII case exists (written to
+ * other_r), 0 when none; 2 when login itself exists (its mailbox in
+ * mailbox_r); -1 on error. */
+int dir_import_login(struct directory *dir, const char *login,
+    char mailbox_r[ADDR_BUF], char other_r[DIR_LOGIN_MAX], char *err);
+
+#define DIR_IMPORT_HASH_BUF 384 /* crypt(3)'s CRYPT_OUTPUT_SIZE */
+
+/* The hash of the account whose login is exactly login: 1 with it in
+ * hash_r, 0 when there is no such account or it has no password. */
+int dir_import_hash(struct directory *dir, const char *login,
+    char hash_r[DIR_IMPORT_HASH_BUF], char *err);
+
+struct dir_import_account {
+	const char *login;      /* exact; checked by the caller */
+	const char *mailbox;    /* parsed, domain folded */
+	const char *hash;       /* bare crypt(3) hash, or NULL: none */
+	const char *const *addrs;       /* more addresses, parsed */
+	size_t naddrs;
+	int legacy;             /* the login breaks login_pattern */
+};
+
+/* Creates the account, or brings an existing one of the same login and
+ * mailbox up to date (a new hash, addresses it lacks: UPDATED; nothing
+ * new: UNCHANGED).  CONFLICT: an address another account or an alias
+ * has, a domain that is not local, the login with another mailbox. */
+int dir_import_account(struct directory *dir,
+    const struct dir_import_account *a, enum dir_import_result *res_r,
+    char why[DIR_ERR_MAX], char *err);
+
+/* One alias target (source parsed: an address or "@domain"): CREATED,
+ * or UNCHANGED when there already; CONFLICT when the source's domain
+ * is not local or the source is an account's address. */
+int dir_import_alias(struct directory *dir, const char *source,
+    const char *target, enum dir_import_result *res_r, char why[DIR_ERR_MAX],
+    char *err);
+/* After every alias is in: resolves source as mail would be; a loop or
+ * a target that does not exist is a CONFLICT (why says which). */
+int dir_import_alias_check(struct directory *dir, const char *source,
+    enum dir_import_result *res_r, char why[DIR_ERR_MAX], char *err);
+
+/* The accounts marked legacy, in login order. */
+int dir_legacy_list(struct directory *dir,
+    void (*fn)(void *arg, const char *login, const char *mailbox), void *arg,
     char *err);
 
 /* ---- outbound TLS policies per destination domain ---- */

@@ -353,18 +353,21 @@ lookup_sock_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 /* Binds path afresh, mode 0660 from the start (the umask covers the
- * moment between bind and chmod). */
+ * moment between bind and chmod).  The socket is bound and listening
+ * under a temporary name and then renamed into place: a client never
+ * finds auth.sock refusing connections because listen() has not run
+ * yet. */
 static int
 lookup_sock_bind(struct lookup_sock *ls)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	mode_t old;
-	int rc;
+	int rc, n;
 
-	if (strlen(ls->path) >= sizeof(sun.sun_path))
+	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s.new", ls->path);
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
 		return -1;
-	memcpy(sun.sun_path, ls->path, strlen(ls->path) + 1);
-	if (unlink(ls->path) < 0 && errno != ENOENT)
+	if (unlink(sun.sun_path) < 0 && errno != ENOENT)
 		return -1;
 	ls->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ls->fd < 0)
@@ -372,7 +375,8 @@ lookup_sock_bind(struct lookup_sock *ls)
 	old = umask(0117);
 	rc = bind(ls->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc < 0 || chmod(ls->path, 0660) < 0 || listen(ls->fd, 128) < 0)
+	if (rc < 0 || chmod(sun.sun_path, 0660) < 0 ||
+	    listen(ls->fd, 128) < 0 || rename(sun.sun_path, ls->path) < 0)
 		return -1;
 	return 0;
 }

@@ -17,6 +17,8 @@
 #include "plugin/filter.h"
 #include "plugin/msg_edit.h"
 #include "plugin/plugin.h"
+#include "plugin/milter.h"
+#include "plugin/policy.h"
 #include "smtpd/smtpd.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -25,6 +27,8 @@
 
 /* Asked in this order. */
 static const struct plugin_kind *const plugin_kinds[] = {
+	&milter_kind,
+	&policy_kind,
 	&filter_kind,
 	NULL
 };
@@ -39,14 +43,19 @@ plugin_stage_name(enum plugin_stage stage)
 	return stage < PLUGIN_STAGES ? plugin_stage_names[stage] : "?";
 }
 
+/* A kind whose settings cannot work fails closed: every session hears
+ * a temporary refusal rather than mail passing unchecked. */
 void
 session_plugins_init(struct smtpd *sd)
 {
 	for (size_t i = 0; plugin_kinds[i] != NULL; i++)
 		if (plugin_kinds[i]->init != NULL &&
-		    plugin_kinds[i]->init(sd) < 0)
-			log_warn("%s plugins are off: their settings cannot work",
+		    plugin_kinds[i]->init(sd) < 0) {
+			log_error("%s: the settings cannot work; every session "
+			    "is refused with 451 until they are fixed",
 			    plugin_kinds[i]->name);
+			sd->plugin_broken = plugin_kinds[i]->name;
+		}
 }
 
 void
@@ -91,9 +100,18 @@ void
 session_plugin_run(struct session *s, enum plugin_stage stage,
     session_plugin_done_fn *done)
 {
+	static struct plugin_verdict broken = { .action = PLUGIN_REPLY,
+	    .reply = "451 4.3.5 Server configuration problem" };
+
 	s->plugin_stage = stage;
 	s->plugin_next = 0;
 	s->plugin_done = done;
+	if (stage == PLUGIN_CONNECT && s->sd->plugin_broken != NULL) {
+		snprintf(broken.who, sizeof(broken.who), "%s",
+		    s->sd->plugin_broken);
+		session_plugin_finish(s, &broken, 0);
+		return;
+	}
 	session_plugin_next(s, 0);
 }
 
@@ -178,12 +196,31 @@ session_plugin_refused_before(struct session *s)
 	return 1;
 }
 
+/* "Name: value" on one line: a field name, a colon, and no control byte
+ * but HTAB, so that nothing a plugin says can start another field. */
+static int
+plugin_header_ok(const char *h)
+{
+	size_t name = strcspn(h, ":");
+
+	if (name == 0 || h[name] != ':')
+		return 0;
+	for (size_t i = 0; i < name; i++)
+		if (h[i] < 33 || h[i] > 126)
+			return 0;
+	for (const unsigned char *p = (const unsigned char *)h + name; *p; p++)
+		if ((*p < 32 && *p != '\t') || *p == 127)
+			return 0;
+	return 1;
+}
+
 int
 session_plugin_prepend(struct session *s, const char *header)
 {
 	size_t len = strlen(header);
 
-	if (s->nprepend >= PLUGIN_PREPEND_MAX ||
+	if (!plugin_header_ok(header) || len > 998 ||
+	    s->nprepend >= PLUGIN_PREPEND_MAX ||
 	    buf_append(&s->prepend, header, len) < 0 ||
 	    buf_append(&s->prepend, "\r\n", 2) < 0)
 		return -1;

@@ -26,6 +26,7 @@
 #include "net/hostport.h"
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
+#include "plugin/milter_conf.h"
 #include "smtpd/smtpd.h"
 #include "plugin/filter.h"
 #include "queue/queue_proto.h"
@@ -292,7 +293,8 @@ smtpd_signal(evutil_socket_t sig, short what, void *arg)
 
 /*
  * One descriptor per session, one more for its queue file during DATA,
- * and a few for the channels and listeners.  The soft limit is raised as
+ * its milters' (milter_fds_per_session) and a few for the channels and
+ * listeners.  The soft limit is raised as
  * far as the hard one allows; when even that is short, the postmaster
  * reads why some connections will fail to be accepted.
  */
@@ -301,7 +303,8 @@ smtpd_signal(evutil_socket_t sig, short what, void *arg)
 static void
 smtpd_raise_nofile(const struct conf *conf)
 {
-	rlim_t want = (rlim_t)conf->max_sessions * 2 + SMTPD_FDS_SPARE;
+	rlim_t want = (rlim_t)conf->max_sessions * (2 + milter_fds_per_session(
+	    conf->smtpd_milters, conf->submission_milters)) + SMTPD_FDS_SPARE;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {

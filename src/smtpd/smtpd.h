@@ -200,6 +200,7 @@ struct smtpd {
 	struct milter_set *milters;     /* each plugin kind's own state */
 	struct policy_set *policies;
 	struct filter_set *filters;
+	const char *plugin_broken;      /* a kind whose settings cannot work */
 };
 
 /* smtpd.c: a client's socket, accepted here or handed over by the screen
