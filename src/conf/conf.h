@@ -139,6 +139,10 @@ struct conf {
 	char *policy_default_action;
 	unsigned policy_max_idle;       /* seconds */
 	unsigned policy_max_ttl;        /* seconds */
+	/* tern's filter protocol (plugin/filter_conf.h) */
+	char *filters;              /* NAME PATH [ARG...], ...; "" none */
+	char *filter_timeout;       /* DURATION and NAME=DURATION items */
+	char *filter_default_action; /* ACTION and NAME=ACTION items */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

@@ -16,6 +16,7 @@
 #include "net/hostport.h"
 #include "plugin/milter_conf.h"
 #include "plugin/policy_conf.h"
+#include "plugin/filter_conf.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
 #include "screen/dnsbl_site.h"
@@ -353,6 +354,16 @@ const struct conf_key conf_keys[] = {
 	    "policy: an unused connection to a service is closed after this"),
 	KEY(policy_max_ttl, CONF_DURATION, "1000s", 1, 86400,
 	    "policy: a connection to a service is not used after this"),
+	/* tern's filter protocol (docs/filters.md) */
+	KEY_CHECKED(filters, "", filter_conf_check,
+	    "filter programs master runs: NAME PATH [ARG...], several "
+	    "separated by commas (restart only)"),
+	KEY_CHECKED(filter_timeout, "30s", filter_timeout_check,
+	    "time a filter has to answer a hook or the handshake: DURATION "
+	    "for all, NAME=DURATION for one"),
+	KEY_CHECKED(filter_default_action, "defer", filter_default_check,
+	    "what a hook gets from a filter that times out, is down or "
+	    "breaks the protocol: proceed, defer or reject; NAME=ACTION for one"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

@@ -20,6 +20,7 @@
 #include "queue/queue_hold.h"
 #include "queue/queue_proto.h"
 #include "smtpd/smtpd.h"
+#include "plugin/filter.h"
 #include "util/durable.h"
 #include "util/log.h"
 #include "util/workpool.h"
@@ -159,6 +160,7 @@ commit_done(struct work *w, void *arg)
 			    s->id, s->env.id, s->env.sender,
 			    (unsigned long long)s->dr.size, s->env.nrcpt,
 			    j->held ? "hold" : "queued");
+			filter_report_queued(s, (off_t)s->dr.size);
 			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
 			s->junk = 0;    /* as Postfix: mail moved */
 		} else {
