@@ -7,7 +7,6 @@ by login, client (IP or CIDR), address and id, the failures with their
 reason, as JSON, and follows the file across a rotation.  Real server,
 real clients from distinct loopback addresses.
 """
-import contextlib
 import json
 import os
 import re
@@ -61,16 +60,8 @@ def session_of(lines):
     return ids.pop()
 
 
-@contextlib.contextmanager
 def tls(t, source):
-    c = t.raw_tls("submission", source=source)
-    try:
-        c.expect("EHLO client.test", 250)
-        c.starttls()
-        c.expect("EHLO client.test", 250)
-        yield c
-    finally:
-        c.close()
+    return t.tls_session("submission", source)
 
 
 def session_id(t, source, mark_text):
