@@ -76,3 +76,9 @@ rm -f "$runs"
 # the same SHA-512-crypt and yescrypt hashes, same Dovecot, auth cache off
 # on both; REPS runs each, medians printed.
 /usr/bin/python3 bench/imap_login.py "$REPS" 300 8 40 || echo "bench: the IMAP login run failed (see above)"
+
+# tern log (issue 12): `tern log --since 1d --login X` over a 1 GB log file
+# made by bench/log.py (kept in /var/tmp/bench/log, made again when an hour
+# old), REPS runs, median wall and CPU time, beside `grep -F -c`.
+/usr/bin/python3 bench/log.py "$(pwd)/build/tern" "$REPS" 1024 ||
+  echo "bench: the log run failed (see above)"

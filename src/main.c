@@ -35,6 +35,8 @@ usage(FILE *f)
 	    "  import [--dry-run] [--rename OLD=NEW]... [--keep-logins] [--allow-no-password]\n"
 	    "      [--create-domains] [--domain DOMAIN] [-v] FORMAT FILE...\n"
 	    "                                bring an old server's accounts over\n"
+	    "  log [--follow] [--since DURATION] [--login LOGIN] [--client IP|CIDR]\n"
+	    "      [--address ADDRESS] [--id ID] [--failures] [--json]\n"
 	    "  config check\n");
 }
 
@@ -76,6 +78,7 @@ main(int argc, char **argv)
 		{ "sender", cli_sender }, { "audit", cli_audit },
 		{ "tls-policy", cli_tls_policy }, { "status", cli_status },
 		{ "mailbox", cli_mailbox }, { "import", cli_import },
+		{ "log", cli_log },
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	char err[512];

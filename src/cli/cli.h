@@ -24,6 +24,7 @@ int cli_tls_policy(const struct conf *conf, int argc, char **argv);
 int cli_status(const struct conf *conf, int argc, char **argv);
 int cli_mailbox(const struct conf *conf, int argc, char **argv);
 int cli_import(const struct conf *conf, int argc, char **argv);
+int cli_log(const struct conf *conf, int argc, char **argv);
 /* tern mailbox sync; argv[0] is "sync". */
 int cli_mailbox_sync(const struct conf *conf, int argc, char **argv);
 

@@ -26,6 +26,10 @@ struct conf {
 	unsigned smtpd_command_deadline; /* seconds; 0: smtpd_timeout */
 	unsigned smtpd_min_data_rate;   /* bytes/s inside DATA; 0: none */
 	int log_level;              /* enum log_level */
+	char *log_file;             /* "auto", a path, or "" for none */
+	uint64_t log_file_size;     /* bytes before a rotation */
+	unsigned log_file_keep;     /* rotations kept */
+	int syslog;                 /* 0 no, 1 yes */
 
 	/* limits and stress mode; read the _stress twins through conf_now() */
 	unsigned max_sessions;      /* restart only: smtpd's slots */
@@ -138,6 +142,10 @@ struct conf {
 	char *policy_default_action;
 	unsigned policy_max_idle;       /* seconds */
 	unsigned policy_max_ttl;        /* seconds */
+	/* tern's filter protocol (plugin/filter_conf.h) */
+	char *filters;              /* NAME PATH [ARG...], ...; "" none */
+	char *filter_timeout;       /* DURATION and NAME=DURATION items */
+	char *filter_default_action; /* ACTION and NAME=ACTION items */
 };
 
 /* The values of smtp_tls_policy (and of per-domain policies). */

@@ -29,6 +29,8 @@ static const char *const conf_restart_only[] = {
 	"metrics_listen",
 	"smtpd_milters", "submission_milters",
 	"smtpd_policy_services", "submission_policy_services",
+	"log_file", "log_file_keep", "syslog",
+	"filters",
 };
 
 const char *

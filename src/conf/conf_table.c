@@ -12,9 +12,11 @@
 
 #include "conf/conf.h"
 #include "lookup/password.h"
+#include "master/logger.h"
 #include "net/hostport.h"
 #include "plugin/milter_conf.h"
 #include "plugin/policy_conf.h"
+#include "plugin/filter_conf.h"
 #include "screen/screen_access.h"
 #include "smtpd/smtp_forbidden.h"
 #include "screen/dnsbl_site.h"
@@ -123,6 +125,17 @@ const struct conf_key conf_keys[] = {
 
 	KEY_ENUM(log_level, log_levels, "info",
 	    "least severe messages logged: debug, info, warn or error"),
+	KEY_CHECKED(log_file, "auto", logger_file_check,
+	    "log file, relative to state_dir unless absolute; auto: "
+	    "state_dir/log/tern.log when stderr is not a terminal; empty: "
+	    "none (restart only)"),
+	KEY(log_file_size, CONF_SIZE, "100M", 64 * 1024, CONF_NOMAX,
+	    "size at which log_file is rotated (read at start)"),
+	KEY(log_file_keep, CONF_UINT, "10", 1, 1000,
+	    "rotations of log_file kept: tern.log.1 (newest) to "
+	    "tern.log.N (restart only)"),
+	KEY_ENUM(syslog, yes_no, "no",
+	    "also send every line to syslog, facility mail (restart only)"),
 
 	/* Submission, TLS and authentication. */
 	KEY(listen_submission, CONF_LISTEN, "0.0.0.0:587", 0, 0,
@@ -348,6 +361,16 @@ const struct conf_key conf_keys[] = {
 	    "policy: an unused connection to a service is closed after this"),
 	KEY(policy_max_ttl, CONF_DURATION, "1000s", 1, 86400,
 	    "policy: a connection to a service is not used after this"),
+	/* tern's filter protocol (docs/filters.md) */
+	KEY_CHECKED(filters, "", filter_conf_check,
+	    "filter programs master runs: NAME PATH [ARG...], several "
+	    "separated by commas (restart only)"),
+	KEY_CHECKED(filter_timeout, "30s", filter_timeout_check,
+	    "time a filter has to answer a hook or the handshake: DURATION "
+	    "for all, NAME=DURATION for one"),
+	KEY_CHECKED(filter_default_action, "defer", filter_default_check,
+	    "what a hook gets from a filter that times out, is down or "
+	    "breaks the protocol: proceed, defer or reject; NAME=ACTION for one"),
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

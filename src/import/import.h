@@ -86,6 +86,10 @@ void import_add_domain(struct import_batch *b, const char *name,
     struct import_at at);
 void import_conflict(struct import_batch *b, struct import_at at,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The line of data that starts at *pos: its start, its length without
+ * the LF (or CR LF) in *n; *pos moves past its end. */
+const char *import_next_line(const char *data, size_t len, size_t *pos,
+    size_t *n);
 void import_list_add(struct import_list *l, const char *s, size_t n);
 void import_list_free(struct import_list *l);
 /* Adds the words of s[0..n) to l, split at commas, blanks and line

@@ -257,3 +257,18 @@ import_read_file(struct import_batch *b, const char *format,
 	snprintf(err, errlen, "unknown format '%s'", format);
 	return -1;
 }
+
+const char *
+import_next_line(const char *data, size_t len, size_t *pos, size_t *n)
+{
+	const char *start = data + *pos;
+	size_t end = *pos;
+
+	while (end < len && data[end] != '\n')
+		end++;
+	*n = end - *pos;
+	if (*n > 0 && start[*n - 1] == '\r')
+		(*n)--;
+	*pos = end + 1;
+	return start;
+}

@@ -59,26 +59,20 @@ import_dovecot(struct import_batch *b, const char *file, const char *data,
     size_t len, char *err, size_t errlen)
 {
 	struct import_at at = { file, 0 };
-	size_t pos = 0, end, n;
+	size_t pos = 0, n;
+	const char *line;
 
 	while (pos < len) {
-		end = pos;
-		while (end < len && data[end] != '\n')
-			end++;
-		n = end - pos;
-		if (n > 0 && data[pos + n - 1] == '\r')
-			n--;
+		line = import_next_line(data, len, &pos, &n);
 		at.line++;
 		if (n > IMPORT_LINE_MAX) {
 			snprintf(err, errlen, "%s:%lu: line longer than %d "
 			    "bytes", file, at.line, IMPORT_LINE_MAX);
 			return -1;
 		}
-		if (n > 0 && data[pos] != '#' &&
-		    strspn(data + pos, " \t") < n &&
-		    dovecot_line(b, data + pos, n, at, err, errlen) < 0)
+		if (n > 0 && line[0] != '#' && strspn(line, " \t") < n &&
+		    dovecot_line(b, line, n, at, err, errlen) < 0)
 			return -1;
-		pos = end + 1;
 	}
 	return 0;
 }

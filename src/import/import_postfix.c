@@ -89,21 +89,17 @@ import_postfix(struct import_batch *b, const char *file, const char *data,
 {
 	struct buf l;
 	unsigned long lineno = 0, first = 0;
-	size_t pos = 0, end, n, i;
+	size_t pos = 0, n, i;
+	const char *line;
 	int rc = 0;
 
 	buf_init(&l, IMPORT_LINE_MAX);
 	while (rc == 0 && pos < len) {
-		end = pos;
-		while (end < len && data[end] != '\n')
-			end++;
-		n = end - pos;
-		if (n > 0 && data[pos + n - 1] == '\r')
-			n--;
+		line = import_next_line(data, len, &pos, &n);
 		lineno++;
-		for (i = 0; i < n && postfix_blank(data[pos + i]); i++)
+		for (i = 0; i < n && postfix_blank(line[i]); i++)
 			;
-		if (i < n && data[pos + i] != '#') {
+		if (i < n && line[i] != '#') {
 			if (i == 0 && l.len > 0)
 				rc = postfix_line(b, file, &l, first, err,
 				    errlen);
@@ -117,14 +113,13 @@ import_postfix(struct import_batch *b, const char *file, const char *data,
 				rc = -1;
 			}
 			if (rc == 0 && ((i > 0 && buf_append(&l, " ", 1) < 0) ||
-			    buf_append(&l, data + pos + i, n - i) < 0)) {
+			    buf_append(&l, line + i, n - i) < 0)) {
 				snprintf(err, errlen, "%s:%lu: line longer "
 				    "than %d bytes", file, first,
 				    IMPORT_LINE_MAX);
 				rc = -1;
 			}
 		}
-		pos = end + 1;
 	}
 	if (rc == 0 && l.len > 0)
 		rc = postfix_line(b, file, &l, first, err, errlen);

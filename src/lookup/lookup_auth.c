@@ -26,25 +26,24 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+/* let_in: warn mode lets this event through (tern audit --ready). */
+static void
+lookup_audit_as(struct lookup *lk, int let_in, const char *kind,
+    const char *login, const char *existing, const char *address,
+    const char *client, const char *proto)
+{
+	if ((let_in ? dir_audit_let_in : dir_audit_record)(lk->dir, kind,
+	    login, existing, address, client, proto,
+	    lk->conf->audit_max_rows) < 0)
+		log_warn("cannot count a %s event for tern audit", kind);
+}
+
 static void
 lookup_audit(struct lookup *lk, const char *kind, const char *login,
     const char *existing, const char *address, const char *client,
     const char *proto)
 {
-	if (dir_audit_record(lk->dir, kind, login, existing, address, client,
-	    proto, lk->conf->audit_max_rows) < 0)
-		log_warn("cannot count a %s event for tern audit", kind);
-}
-
-/* An audited event that warn mode lets through. */
-static void
-lookup_audit_let_in(struct lookup *lk, const char *kind, const char *login,
-    const char *existing, const char *address, const char *client,
-    const char *proto)
-{
-	if (dir_audit_let_in(lk->dir, kind, login, existing, address, client,
-	    proto, lk->conf->audit_max_rows) < 0)
-		log_warn("cannot count a %s event for tern audit", kind);
+	lookup_audit_as(lk, 0, kind, login, existing, address, client, proto);
 }
 
 /* A login being checked: the crypt job first, so the pool frees it all. */
@@ -69,17 +68,17 @@ static enum lookup_auth_result
 lookup_auth_decide(struct lookup *lk, const struct lookup_login_job *job,
     enum dir_auth_status st, int password_ok)
 {
+	int let_in;
+
 	switch (st) {
 	case DIR_AUTH_OK:
 		return LOOKUP_AUTH_OK;
 	case DIR_AUTH_CASE_MISMATCH:
-		if (password_ok && lk->conf->login_case == CONF_WARN) {
-			lookup_audit_let_in(lk, "case-mismatch", job->login,
-			    job->existing, "", job->client, job->proto);
+		let_in = password_ok && lk->conf->login_case == CONF_WARN;
+		lookup_audit_as(lk, let_in, "case-mismatch", job->login,
+		    job->existing, "", job->client, job->proto);
+		if (let_in)
 			return LOOKUP_AUTH_OK;
-		}
-		lookup_audit(lk, "case-mismatch", job->login, job->existing, "",
-		    job->client, job->proto);
 		if (!password_ok)
 			lookup_audit(lk, "auth-failure", job->login,
 			    job->existing, "", job->client, job->proto);
@@ -341,8 +340,8 @@ lookup_sender_one(struct lookup *lk, const char *login, const char *address,
 		return LOOKUP_SENDER_OK;
 	case 0:
 		/* smtpd lets it through in warn mode, by the same setting. */
-		(lk->conf->sender_binding == CONF_WARN ? lookup_audit_let_in :
-		    lookup_audit)(lk, "sender-outside-binding", login, "",
+		lookup_audit_as(lk, lk->conf->sender_binding == CONF_WARN,
+		    "sender-outside-binding", login, "",
 		    *address ? address : "<>", client, "smtp");
 		return LOOKUP_SENDER_NOT_OWNED;
 	default:

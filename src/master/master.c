@@ -23,7 +23,9 @@
 
 #include "master/child.h"
 #include "master/master.h"
+#include "master/master_filter.h"
 #include "master/master_int.h"
+#include "master/master_log.h"
 #include "master/master_status.h"
 #include "master/master_stress.h"
 #include "master/metrics_http.h"
@@ -38,8 +40,11 @@
 #define MASTER_STOP_WAIT   15   /* seconds before the stragglers get SIGKILL */
 #define MASTER_BACKOFF_MAX 10   /* seconds between restarts of a crashing child */
 
-/* In the order they start: each one's peers are up before it. */
+/* In the order they start: each one's peers are up before it.  The
+ * filters of the `filters` setting follow, from PROC_COUNT on: they start
+ * once smtpd runs, which gets their sockets. */
 enum proc_kind { PROC_LOOKUP, PROC_QUEUE, PROC_SMTPD, PROC_SCREEN, PROC_COUNT };
+#define PROC_MAX (PROC_COUNT + FILTER_MAX)
 
 struct proc {
 	const char *name;
@@ -54,11 +59,17 @@ struct proc {
 	struct master_load load; /* what it reported; dropped when it dies */
 	struct stats stats;     /* its figures for tern status */
 	int has_stats;
+	int filter;             /* its index in the filters setting; -1: none */
+	uint32_t gen;           /* filters: counts its starts */
+	int disabled;           /* filters: refused, not restarted */
+	char label[FILTER_NAME_MAX + 8];
 };
 
 struct master {
 	struct conf *conf;
-	struct proc procs[PROC_COUNT];
+	struct proc procs[PROC_MAX];
+	size_t nprocs;          /* PROC_COUNT and the filters */
+	struct filter_confs filters;
 	int listeners[CHILD_MAX_LISTENERS];
 	enum listen_kind listener_kinds[CHILD_MAX_LISTENERS];
 	size_t nlisteners;
@@ -163,6 +174,7 @@ child_close_others(struct master *m, enum proc_kind self)
 		if (k != (int)self && m->procs[k].ctl >= 0)
 			close(m->procs[k].ctl);
 	close(m->sigfd);
+	master_log_close_in_child();
 	if (m->status_fd >= 0)
 		close(m->status_fd);
 	metrics_http_close(&m->metrics);
@@ -179,6 +191,78 @@ child_close_others(struct master *m, enum proc_kind self)
 	}
 }
 
+/* A filter starts only while smtpd runs (it takes the filter's socket)
+ * and was not refused. */
+static int
+master_may_start(const struct master *m, size_t k)
+{
+	const struct proc *p = &m->procs[k];
+
+	return p->filter < 0 || (!p->disabled && m->procs[PROC_SMTPD].pid > 0 &&
+	    m->procs[PROC_SMTPD].ctl >= 0);
+}
+
+/* Forks the filter and hands smtpd its socket, tagged with a generation
+ * so that smtpd's word about an instance never reaches the next one. */
+static void
+master_start_filter(struct master *m, struct proc *p)
+{
+	struct proc *sd = &m->procs[PROC_SMTPD];
+	struct buf b;
+	int end;
+
+	p->started = time(NULL);
+	p->pid = master_filter_spawn(&m->filters.items[p->filter], &end);
+	if (p->pid < 0) {
+		p->pid = 0;
+		p->backoff = p->backoff ? p->backoff * 2 : 1;
+		if (p->backoff > MASTER_BACKOFF_MAX)
+			p->backoff = MASTER_BACKOFF_MAX;
+		p->restart_at = p->started + p->backoff;
+		return;
+	}
+	p->gen++;
+	p->restart_at = 0;
+	buf_init(&b, 16);
+	master_filter_put(&b, (uint32_t)p->filter, p->gen);
+	if (ipc_send(sd->ctl, IPC_CTL_FILTER, b.data, b.len, end) < 0)
+		log_warn("cannot hand smtpd the socket of %s: %s", p->name,
+		    strerror(errno));
+	buf_free(&b);
+	close(end);
+	log_info("started %s pid=%d", p->name, (int)p->pid);
+}
+
+/* smtpd found a filter broken (killed, restarted with back-off) or
+ * speaking a version tern does not (killed, left stopped). */
+static void
+master_filter_stop(struct master *m, const struct ipc_msg *msg)
+{
+	uint32_t index, gen, restart;
+	struct proc *p;
+
+	if (master_filter_stop_parse(msg, &index, &gen, &restart) < 0 ||
+	    index >= m->filters.n) {
+		log_warn("smtpd: malformed filter stop message");
+		return;
+	}
+	p = &m->procs[PROC_COUNT + index];
+	if (p->gen != gen || p->pid <= 0)
+		return;         /* about an instance already gone */
+	if (!restart)
+		p->disabled = 1;
+	if (kill(p->pid, SIGKILL) < 0)
+		log_warn("cannot stop %s: %s", p->name, strerror(errno));
+}
+
+static void
+master_filters_kill(struct master *m, int sig)
+{
+	for (size_t k = PROC_COUNT; k < m->nprocs; k++)
+		if (m->procs[k].pid > 0)
+			kill(m->procs[k].pid, sig);
+}
+
 static void
 master_start(struct master *m, enum proc_kind kind)
 {
@@ -187,6 +271,10 @@ master_start(struct master *m, enum proc_kind kind)
 	int ctl[2];
 	sigset_t later;
 
+	if (p->filter >= 0) {
+		master_start_filter(m, p);
+		return;
+	}
 	if (ipc_socketpair(ctl) < 0)
 		fatal("socketpair: %s", strerror(errno));
 	master_wire(m, kind, &fds);
@@ -233,6 +321,8 @@ master_reap(struct master *m)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (master_log_reaped(pid, status))
+			continue;
 		if (pid == m->dovecot) {
 			m->dovecot = 0;
 			if (!m->stopping || !WIFEXITED(status) ||
@@ -242,11 +332,15 @@ master_reap(struct master *m)
 				    (int)pid);
 			continue;
 		}
-		for (int k = 0; k < PROC_COUNT; k++) {
+		for (size_t k = 0; k < m->nprocs; k++) {
 			struct proc *p = &m->procs[k];
 			if (p->pid != pid)
 				continue;
-			if (WIFSIGNALED(status))
+			/* A filter master stopped at shutdown is no news. */
+			if (WIFSIGNALED(status) && m->stopping && p->filter >= 0 &&
+			    WTERMSIG(status) == SIGTERM)
+				;
+			else if (WIFSIGNALED(status))
 				log_warn("%s pid=%d killed by signal %d", p->name,
 				    (int)pid, WTERMSIG(status));
 			else if (!m->stopping || WEXITSTATUS(status) != 0)
@@ -259,6 +353,13 @@ master_reap(struct master *m)
 			memset(&p->load, 0, sizeof(p->load));
 			if (m->stopping)
 				break;
+			if (k == PROC_SMTPD)
+				master_filters_kill(m, SIGTERM);
+			if (p->disabled) {
+				log_warn("%s is not restarted until tern "
+				    "restarts", p->name);
+				break;
+			}
 			/* A child that keeps dying waits longer each time. */
 			p->backoff = (now - p->started < MASTER_BACKOFF_MAX) ?
 			    (p->backoff ? p->backoff * 2 : 1) : 0;
@@ -270,10 +371,11 @@ master_reap(struct master *m)
 	}
 }
 
+/* SIGHUP (a reload) is for tern's own children: it would end a filter. */
 static void
 master_signal_children(struct master *m, int sig)
 {
-	for (int k = 0; k < PROC_COUNT; k++)
+	for (size_t k = 0; k < (sig == SIGHUP ? PROC_COUNT : m->nprocs); k++)
 		if (m->procs[k].pid > 0)
 			kill(m->procs[k].pid, sig);
 }
@@ -283,7 +385,7 @@ master_children_left(struct master *m)
 {
 	int n = 0;
 
-	for (int k = 0; k < PROC_COUNT; k++)
+	for (size_t k = 0; k < m->nprocs; k++)
 		n += m->procs[k].pid > 0;
 	return n + (m->dovecot > 0);
 }
@@ -372,6 +474,10 @@ master_read_ctl(struct master *m, struct proc *p)
 			return;
 		}
 		p->has_stats = 1;
+		return;
+	}
+	if (msg.type == IPC_CTL_FILTER_STOP && p == &m->procs[PROC_SMTPD]) {
+		master_filter_stop(m, &msg);
 		return;
 	}
 	if (ipc_ctl_load_parse(&msg, &what, &n, &max) < 0) {
@@ -584,6 +690,7 @@ master_loop(struct master *m)
 			    m->procs[PROC_SCREEN].pid == 0 && !m->stopping_rest) {
 				m->stopping_rest = 1;
 				master_close_controls(m);
+				master_filters_kill(m, SIGTERM);
 			}
 			if (now >= m->stop_deadline) {
 				log_warn("children still running: killing them");
@@ -591,11 +698,13 @@ master_loop(struct master *m)
 				m->stop_deadline = now + 5;
 			}
 		} else {
-			for (int k = 0; k < PROC_COUNT; k++)
-				if (m->procs[k].pid == 0 && m->procs[k].restart_at <= now)
+			for (size_t k = 0; k < m->nprocs; k++)
+				if (m->procs[k].pid == 0 && m->procs[k].restart_at <= now &&
+				    master_may_start(m, k))
 					master_start(m, (enum proc_kind)k);
 			/* stress_hold_time runs out without a message. */
 			master_stress_check(m);
+			master_log_tick();
 		}
 		master_wait(m);
 	}
@@ -626,6 +735,28 @@ master_listen_all(struct master *m)
 	return 0;
 }
 
+/* One supervised child per item of the filters setting. */
+static int
+master_filters_init(struct master *m)
+{
+	char why[256];
+
+	m->nprocs = PROC_COUNT;
+	if (filter_confs_parse(m->conf->filters, &m->filters, why,
+	    sizeof(why)) < 0) {
+		log_error("filters: %s", why);
+		return -1;
+	}
+	for (size_t i = 0; i < m->filters.n; i++) {
+		struct proc *p = &m->procs[m->nprocs++];
+		*p = (struct proc){ .ctl = -1, .filter = (int)i };
+		snprintf(p->label, sizeof(p->label), "filter %s",
+		    m->filters.items[i].name);
+		p->name = p->label;
+	}
+	return 0;
+}
+
 int
 master_main(struct conf *conf)
 {
@@ -647,6 +778,10 @@ master_main(struct conf *conf)
 	    .main = smtpd_main, .ctl = -1 };
 	m.procs[PROC_SCREEN] = (struct proc){ .name = "screen", .peer_kind = IPC_PEER_SCREEN,
 	    .main = screen_main, .ctl = -1 };
+	for (int k = 0; k < PROC_COUNT; k++)
+		m.procs[k].filter = -1;
+	if (master_filters_init(&m) < 0)
+		return 1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
@@ -661,6 +796,10 @@ master_main(struct conf *conf)
 		return 1;
 	}
 	if (master_prepare_state(conf) < 0 || (lock = master_lock(conf)) < 0)
+		return 1;
+	/* Locked, so that a second server rotates nobody's log; before
+	 * anything else is forked, so that every process logs through it. */
+	if (master_log_start(conf) < 0)
 		return 1;
 	if (master_listen_all(&m) < 0 ||
 	    metrics_http_listen(&m.metrics, conf->metrics_listen) < 0)
@@ -693,6 +832,7 @@ master_main(struct conf *conf)
 	snprintf(p, sizeof(p), "%s/tern.pid", conf->state_dir);
 	unlink(p);
 	log_info("stopped");
+	master_log_stop();
 	close(lock);
 	return 0;
 }

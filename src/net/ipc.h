@@ -26,6 +26,9 @@ enum ipc_type {
 	/* child -> master */
 	IPC_CTL_LOAD = 3,       /* u32 what (ipc_load_what), u32 n, u32 max */
 	IPC_CTL_STATS = 4,      /* the child's counters (net/stats.h) */
+	/* filters (master/master_filter.h) */
+	IPC_CTL_FILTER = 5,     /* master -> smtpd: fd: a filter's socket */
+	IPC_CTL_FILTER_STOP = 6, /* smtpd -> master: kill a broken filter */
 };
 
 enum ipc_peer_kind { IPC_PEER_LOOKUP = 1, IPC_PEER_QUEUE, IPC_PEER_SMTPD,

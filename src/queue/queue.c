@@ -32,6 +32,7 @@
 #include "net/ipc_chan_set.h"
 #include "deliver/outbound.h"
 #include "net/dns.h"
+#include "queue/queue_report.h"
 #include "queue/queue.h"
 #include "queue/queue_counts.h"
 #include "queue/queue_hold.h"
@@ -238,6 +239,7 @@ queue_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 			queue_lookup_set(q, msg->fd);
 		} else {
 			ipc_chan_set_add(&q->clients, msg->fd);
+			queue_report_flush();
 			/* A new smtpd: the one before may have died between
 			 * writing a message and announcing it. */
 			queue_scan_unannounced(q, "smtpd restarted");
@@ -357,6 +359,7 @@ queue_main(struct conf *conf, const struct child_fds *fds)
 	queue_scan_schedule(&q);
 	q.ctl = ipc_chan_new(q.base, fds->ctl, queue_ctl_msg, queue_ctl_closed, &q);
 	ipc_chan_set_init(&q.clients, "queue client", q.base, queue_client_msg, &q);
+	queue_report_init(&q.clients, conf);
 	if (fds->smtpd >= 0)
 		ipc_chan_set_add(&q.clients, fds->smtpd);
 	if (fds->lookup >= 0)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "queue/queue_report.h"
 #include "queue/queue.h"
 #include "queue/queue_counts.h"
 #include "util/buf.h"
@@ -66,6 +67,9 @@ queue_log_deferred(const struct queue_job *job)
 			    job->env.id, rc->addr, rc->orig, rc->attempts,
 			    rc->last_error);
 		}
+		if (job->pending[i] == QUEUE_JOB_DEFERRED)
+			queue_report(FILTER_EV_DEFERRED, job->env.id, rc->addr,
+			    rc->last_error);
 	}
 }
 
@@ -161,6 +165,8 @@ queue_deliver_finish(const char *queue_dir, struct queue_job *job)
 				log_info("%s: to=<%s> orig_to=<%s> relay=local delay=%llds status=sent (delivered to maildir)",
 				    job->env.id, rc->addr, rc->orig,
 				    (long long)(now - job->env.created));
+				queue_report(FILTER_EV_DELIVERED, job->env.id,
+				    rc->addr, "local");
 			} else {
 				queue_defer(job, i, "cannot sync the Maildir");
 			}

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "deliver/outbound.h"
+#include "queue/queue_report.h"
 #include "queue/queue.h"
 #include "queue/queue_counts.h"
 #include "queue/queue_hold.h"
@@ -262,6 +263,22 @@ queue_ob_finish(void *arg, int queued)
 	free(d);
 }
 
+/* One recipient's result, for the filters. */
+static void
+queue_ob_report(const struct queue_env *env, const struct queue_rcpt *rc,
+    const struct ob_msg *m, enum ob_result res, const char *status,
+    const char *why)
+{
+	char detail[OB_REPLY_MAX + 320];
+
+	if (res == OB_SENT)
+		snprintf(detail, sizeof(detail), "relay=%s", m->relay);
+	else
+		snprintf(detail, sizeof(detail), "%s %s", status, why);
+	queue_report(res == OB_SENT ? FILTER_EV_DELIVERED : res == OB_BOUNCED ?
+	    FILTER_EV_BOUNCED : FILTER_EV_DEFERRED, env->id, rc->addr, detail);
+}
+
 /* One recipient's result, into the envelope and the log. */
 static int
 queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
@@ -287,6 +304,7 @@ queue_ob_apply(struct queue *q, struct queue_env *env, const struct ob_msg *m,
 		log_warn("%s: to=<%s>: result line longer than its buffer", env->id, rc->addr);
 	queue_count(res == OB_SENT ? QUEUE_COUNT_SENT : res == OB_BOUNCED ?
 	    QUEUE_COUNT_BOUNCED : QUEUE_COUNT_DEFERRED);
+	queue_ob_report(env, rc, m, res, why == expired ? "4.4.7" : r->status, why);
 	switch (res) {
 	case OB_SENT:
 		rc->state = QUEUE_RCPT_DONE;

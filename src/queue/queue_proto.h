@@ -9,6 +9,10 @@
 enum queue_msg_type {
 	/* smtpd -> queue */
 	IPC_QUEUE_NEW = 20,     /* the queue id, QUEUE_ID_LEN bytes, no length field */
+	/* queue -> smtpd, for the filters (plugin/filter_report.c), sent
+	 * only when `filters` is set: */
+	IPC_QUEUE_REPORT = 21,  /* u32 filter_event (delivered, deferred,
+	                         * bounced), str id, str rcpt, str detail */
 };
 
 #endif

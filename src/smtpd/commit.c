@@ -21,6 +21,7 @@
 #include "queue/queue_proto.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_counts.h"
+#include "plugin/filter.h"
 #include "util/durable.h"
 #include "util/log.h"
 #include "util/workpool.h"
@@ -161,6 +162,7 @@ commit_done(struct work *w, void *arg)
 			    (unsigned long long)s->dr.size, s->env.nrcpt,
 			    j->held ? "hold" : "queued");
 			smtpd_count_accepted();
+			filter_report_queued(s, (off_t)s->dr.size);
 			session_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
 			s->junk = 0;    /* as Postfix: mail moved */
 		} else {

@@ -17,6 +17,7 @@
 #include "net/ipc.h"
 #include "net/ipc_chan.h"
 #include "smtpd/smtpd.h"
+#include "plugin/filter.h"
 #include "util/base64.h"
 #include "util/log.h"
 
@@ -218,6 +219,7 @@ session_auth_finish(struct session *s)
 
 	log_escape(login, sizeof(login), s->auth_user, strlen(s->auth_user));
 	log_escape(ex, sizeof(ex), v->existing, strlen(v->existing));
+	filter_report_auth(s, v->res, v->st);
 	switch (v->res) {
 	case LOOKUP_AUTH_OK:
 		s->authenticated = 1;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/filter.h"
 #include "plugin/msg_edit.h"
 #include "plugin/plugin.h"
 #include "plugin/milter.h"
@@ -29,6 +30,7 @@
 static const struct plugin_kind *const plugin_kinds[] = {
 	&milter_kind,
 	&policy_kind,
+	&filter_kind,
 	NULL
 };
 

@@ -15,6 +15,7 @@
 
 #include "net/tls.h"
 #include "smtpd/smtpd.h"
+#include "plugin/filter.h"
 #include "util/log.h"
 
 static SSL *
@@ -99,6 +100,7 @@ session_tls_established(struct session *s, SSL *ssl)
 	tls_describe(ssl, s->tls_desc, sizeof(s->tls_desc));
 	log_info("%s: TLS established from [%s]: %s", s->id, s->client_ip,
 	    s->tls_desc);
+	filter_report_tls(s);
 }
 
 /* The handshake is done: greet on 465, carry on after STARTTLS. */

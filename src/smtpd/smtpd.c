@@ -29,6 +29,8 @@
 #include "plugin/milter_conf.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_counts.h"
+#include "plugin/filter.h"
+#include "queue/queue_proto.h"
 #include "util/cidr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -103,7 +105,10 @@ static void
 smtpd_queue_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	(void)chan;
-	(void)arg;
+	if (msg->type == IPC_QUEUE_REPORT) {    /* for the filters */
+		filter_report_queue_msg(arg, msg);
+		return;
+	}
 	if (msg->fd >= 0)
 		close(msg->fd);
 	log_warn("unexpected message %u from queue", msg->type);
@@ -198,6 +203,10 @@ smtpd_ctl_msg(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	}
 	if (msg->type == IPC_CTL_STRESS && msg->fd < 0) {
 		smtpd_stress_msg(arg, msg);
+		return;
+	}
+	if (msg->type == IPC_CTL_FILTER) {
+		filter_channel_msg(arg, msg);
 		return;
 	}
 	if (msg->fd >= 0)

@@ -1,6 +1,7 @@
 /*
- * Logging to stderr, one line per event.  Trusts its callers to escape
- * client bytes (log_escape) before passing them in.
+ * Logging to stderr, one line per event, and to the logger's pipe when
+ * there is one.  Trusts its callers to escape client bytes (log_escape)
+ * before passing them in.
  */
 #include "util/log.h"
 
@@ -14,6 +15,7 @@
 static char log_proc[32] = "tern";
 static pid_t log_pid;           /* set by log_init, which each child calls */
 static int log_min = LOG_LEVEL_INFO;
+static int log_copy_fd = -1;    /* the logger's pipe; -1: none */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -22,6 +24,12 @@ log_init(const char *procname)
 {
 	snprintf(log_proc, sizeof(log_proc), "%s", procname);
 	log_pid = getpid();
+}
+
+void
+log_set_copy_fd(int fd)
+{
+	log_copy_fd = fd;
 }
 
 void
@@ -67,7 +75,11 @@ log_vline(int level, const char *fmt, va_list ap)
 	/* One write per line so that lines of several processes do not mix. */
 	size_t len = strnlen(line, sizeof(line) - 2);
 	line[len++] = '\n';
-	if (write(STDERR_FILENO, line, len) < 0)
+	if (write(STDERR_FILENO, line, len) < 0 && log_copy_fd < 0)
+		return;
+	/* The same line for the log file: one write under PIPE_BUF, so that
+	 * it stays whole; a full pipe (the logger behind) drops it. */
+	if (log_copy_fd >= 0 && write(log_copy_fd, line, len) < 0)
 		return;
 }
 

@@ -14,6 +14,9 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERRO
 
 void log_init(const char *procname);
 void log_set_level(int level);
+/* Every line is also written to fd (the logger's pipe, master_log.c);
+ * -1: stderr alone.  A process forked after the call inherits it. */
+void log_set_copy_fd(int fd);
 int log_level_parse(const char *name);          /* -1 when unknown */
 const char *log_level_name(int level);
 

@@ -54,9 +54,7 @@ srcs() {
 	fuzz_msg_edit)    echo src/plugin/msg_edit.c src/queue/queue_file.c \
 	    src/queue/queue_spare.c src/util/durable.c src/util/buf.c src/util/log.c \
 	    src/util/xmalloc.c ;;
-	fuzz_milter)      echo src/plugin/milter_proto.c src/util/buf.c \
-	    src/util/xmalloc.c src/util/log.c ;;
-	fuzz_policy_reply) echo src/plugin/policy_proto.c src/util/buf.c \
+	fuzz_filter)      echo src/plugin/filter_proto.c src/util/buf.c \
 	    src/util/log.c src/util/xmalloc.c ;;
 	*) echo "unknown harness $1" >&2; exit 2 ;;
 	esac
@@ -140,6 +138,11 @@ seed() {
 		printf 'action=DEFER_IF_PERMIT 4.2.0 Greylisted, see x\n\n' >"$d/s1"
 		printf 'x=1\naction=550 5.1.1 gone\n\naction=PREPEND X-A: b\n\n' >"$d/s2"
 		printf 'action=421 4.7.0 bye\n\naction=REJECT\n\n' >"$d/s3" ;;
+	fuzz_filter)
+		printf 'reply 12 reject 550 5.7.1 no thanks' >"$d/s1"
+		printf 'reply 3 add-header X-Spam-Score 4.5\r' >"$d/s2"
+		printf 'register hook data-end' >"$d/s3"
+		printf 'tern-filter 1' >"$d/s4" ;;
 	esac
 }
 
@@ -153,7 +156,7 @@ HARNESSES=${*:-fuzz_addr fuzz_smtp_parse fuzz_data_reader fuzz_header_from \
 fuzz_smtp_reply fuzz_base64 fuzz_auth_plain fuzz_smtp_line fuzz_dns_mx \
 fuzz_ipc fuzz_queue_env fuzz_screen fuzz_screen_cache fuzz_smtp_forbidden \
 fuzz_dnsbl fuzz_login_proto fuzz_milter fuzz_msg_edit fuzz_policy_reply \
-fuzz_metrics_request}
+fuzz_filter fuzz_metrics_request}
 mkdir -p "$WORK/bin" "$WORK/crashes"
 status=0
 for h in $HARNESSES; do

@@ -732,6 +732,20 @@ class SubTern(Tern):
         return RawTLS(self.port_of(kind), implicit=(kind == "submissions"),
                       source=source, timeout=timeout, ctx=ctx)
 
+    @contextlib.contextmanager
+    def tls_session(self, kind="submission", source=None):
+        """A raw client inside TLS, greeted with EHLO there (STARTTLS
+        first, except on submissions); closed after the block."""
+        c = self.raw_tls(kind, source=source)
+        try:
+            if kind != "submissions":
+                c.expect("EHLO client.test", 250)
+                c.starttls()
+            c.expect("EHLO client.test", 250)
+            yield c
+        finally:
+            c.close()
+
     def send_auth(self, login, password, rcpts, msg=None, sender=None,
                   kind="submission", source=None, **kw):
         """One message over an authenticated TLS session; asserts every

@@ -10,7 +10,6 @@ refuse anyone that warn mode let through in a window.
 """
 import base64
 import json
-import contextlib
 import re
 import time
 
@@ -54,17 +53,8 @@ def miscase(login):
     return login[0].upper() + login[1:]
 
 
-@contextlib.contextmanager
 def tls(t, kind="submission", source=None):
-    c = t.raw_tls(kind, source=source)
-    try:
-        if kind != "submissions":
-            c.expect("EHLO client.test", 250)
-            c.starttls()
-        c.expect("EHLO client.test", 250)
-        yield c
-    finally:
-        c.close()
+    return t.tls_session(kind, source)
 
 
 def auth(t, login, password, source=None):

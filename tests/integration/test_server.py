@@ -26,7 +26,9 @@ def started(tern_factory, **settings):
     return t
 
 
-def live_children(t, want=4):
+# lookup, queue, smtpd, screen, and the logger (log_file is on: stderr
+# is a file here).
+def live_children(t, want=5):
     kids = wait_until(lambda: len(t.children()) >= want and t.children())
     assert kids and len(kids) == want, "children of master %d: got %r, want %d\n%s" % (
         t.pid, kids, want, t.log_tail())
@@ -39,7 +41,7 @@ def test_processes_and_process_group(tern_factory):
     assert t.pidfile_pid() == t.pid, "tern.pid: got %r, want master's pid %d" % (t.pidfile_pid(), t.pid)
     kids = live_children(t)
     kinds = t.child_kinds()
-    assert sorted(kinds.get(k) for k in kids) == ["lookup", "queue", "screen", "smtpd"], \
+    assert sorted(kinds.get(k) for k in kids) == ["logger", "lookup", "queue", "screen", "smtpd"], \
         "children: got %r (log says %r)" % (kids, kinds)
     for pid in [t.pid] + kids:
         assert os.getpgid(pid) == t.pid, "process %d (%s): process group %d, want serve's %d" % (

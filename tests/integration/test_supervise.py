@@ -163,8 +163,9 @@ def test_master_as_pid1_keeps_serving():
         t.start()
         assert t.pidfile_pid() == 1, "tern.pid: got %r, want 1 (PID 1 of the namespace)" \
             % t.pidfile_pid()
-        kids = wait_until(lambda: len(t.children()) == 4 and t.children(), WAIT)
-        assert kids and sorted(t.child_kinds().values()) == ["lookup", "queue", "screen", "smtpd"], \
+        kids = wait_until(lambda: len(t.children()) == 5 and t.children(), WAIT)
+        assert kids and sorted(t.child_kinds().values()) == ["logger", "lookup", "queue",
+                                                             "screen", "smtpd"], \
             "children of master %r: %r\n%s" % (t.pid, t.child_kinds(), t.log_tail())
         t.send("alice@example.test", subject="pid1")
         t.wait_count("alice@example.test", 1)
@@ -191,7 +192,8 @@ def test_children_leave_when_master_is_killed(tern_factory):
     gone (kill -9), its children must not linger holding the port and the
     queue: their control channel ends, and smtpd gets SIGTERM."""
     t = started(tern_factory)
-    kids = wait_until(lambda: len(t.children()) == 4 and t.children(), WAIT)
+    # The logger too: it leaves when the last writer has gone.
+    kids = wait_until(lambda: len(t.children()) == 5 and t.children(), WAIT)
     assert kids, "no children\n" + t.log_tail()
     os.kill(t.pid, signal.SIGKILL)
     t.proc.wait(WAIT)

@@ -54,7 +54,7 @@ record(const char *name, const char *running, const char *file, void *arg)
 static const char *const restart_only_known[] = {
 	"state_dir", "user", "listen_smtp", "max_sessions", "mailbox_server",
 	"smtpd_milters", "submission_milters", "smtpd_policy_services",
-	"submission_policy_services", "metrics_listen",
+	"submission_policy_services", "filters", "metrics_listen",
 };
 
 static void
@@ -159,10 +159,30 @@ test_mailbox_settings_kept(void **state)
 	conf_free(&fresh);
 }
 
+/* master started the filters of the file it read first: a reload keeps
+ * them, so that smtpd and master agree on which filter is which. */
+static void
+test_filters_kept(void **state)
+{
+	struct conf running, fresh;
+	struct seen seen = { "", 0 };
+
+	(void)state;
+	load("filters = a /bin/cat\nfilter_timeout = 5s\n", &running);
+	load("filters = b /bin/cat\nfilter_timeout = 7s\n", &fresh);
+	assert_int_equal(conf_keep_restart_only(&fresh, &running, record, &seen), 1);
+	assert_string_equal(fresh.filters, "a /bin/cat");
+	/* The timeout and default action are read at each call: they change. */
+	assert_string_equal(fresh.filter_timeout, "7s");
+	conf_free(&running);
+	conf_free(&fresh);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filters_kept),
 		cmocka_unit_test(test_names_are_settings),
 		cmocka_unit_test(test_changed_are_kept_and_named),
 		cmocka_unit_test(test_nothing_changed),
