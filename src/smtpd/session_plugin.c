@@ -119,24 +119,28 @@ session_plugin_run(struct session *s, enum plugin_stage stage,
 void
 session_plugin_answer(struct session *s, const struct plugin_verdict *v)
 {
+	char reason[4 * sizeof(v->reason)];
+
 	if (s->wait != WAIT_PLUGIN || s->plugin_done == NULL) {
 		log_warn("%s: %s answered when not asked; ignored", s->id,
 		    v->who);
 		return;
 	}
+	/* The reason may hold any byte the plugin sent. */
+	log_escape(reason, sizeof(reason), v->reason, strlen(v->reason));
 	switch (v->action) {
 	case PLUGIN_DISCARD:
 		if (!s->plugin_discard)
 			log_info("%s: discard at %s by %s: %s", s->id,
 			    plugin_stage_name(s->plugin_stage), v->who,
-			    v->reason);
+			    reason);
 		s->plugin_discard = 1;
 		break;
 	case PLUGIN_HOLD:
 		if (!s->plugin_hold) {
 			log_info("%s: hold at %s by %s: %s", s->id,
 			    plugin_stage_name(s->plugin_stage), v->who,
-			    v->reason);
+			    reason);
 			snprintf(s->plugin_hold_reason,
 			    sizeof(s->plugin_hold_reason), "%s", v->reason);
 		}
