@@ -7,6 +7,7 @@ bounded waits on the log and the Maildirs.
 Every wait here is bounded; every process started here is stopped by
 Tern.stop() (SIGTERM to master, then SIGKILL of its whole process group).
 """
+import collections
 import contextlib
 import itertools
 import os
@@ -68,10 +69,21 @@ def uniq(prefix="m"):
     return "%s%d%s" % (prefix, next(_counter), uuid.uuid4().hex[:6])
 
 
+_recent_ports = collections.deque(maxlen=256)
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free 127.0.0.1 port, never one of the last 256 handed out: the
+    kernel may give the same one to two bind(0) calls in a row once the
+    first socket is closed, and one instance's listeners must differ
+    (Dovecot refused a config with a port twice)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _recent_ports:
+            _recent_ports.append(port)
+            return port
 
 
 def make_tempdir(prefix="tern-it-"):
