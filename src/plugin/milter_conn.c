@@ -8,6 +8,8 @@
  * byte, so that a trickling milter cannot stretch it.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -155,6 +157,22 @@ milter_conn_writecb(struct bufferevent *bev, void *arg)
 	milter_peer_drained(p);
 }
 
+/* Every packet goes out at once: the milter answers none of the macro
+ * packets, so with Nagle's algorithm the command written after one waited
+ * for the milter's delayed ACK (40 ms), once or more per message. */
+static void
+milter_conn_nodelay(struct milter_peer *p)
+{
+	int one = 1, fd = (int)bufferevent_getfd(p->bev);
+
+	if (p->ep->sa.ss_family != AF_INET && p->ep->sa.ss_family != AF_INET6)
+		return;
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) < 0)
+		log_warn("milter %s: cannot set TCP_NODELAY: %s", p->ep->name,
+		    strerror(errno));
+}
+
 void
 milter_conn_open(struct milter_peer *p)
 {
@@ -184,7 +202,9 @@ milter_conn_open(struct milter_peer *p)
 		snprintf(why, sizeof(why), "connect failed: %s",
 		    strerror(errno));
 		milter_peer_fail(p, why);
+		return;
 	}
+	milter_conn_nodelay(p);
 }
 
 /* One whole packet: to the negotiation or to milter.c. */
