@@ -197,8 +197,7 @@ def login_deltas(t, before, want):
         assert False, "logins: got %r, want %r" % (moved()[1], want)
 
 
-@pytest.mark.skipif(not os.access(ternlib.DOVECOT_BIN, os.X_OK),
-                    reason="needs dovecot-imapd")
+@ternlib.needs_package("dovecot-imapd", os.access(ternlib.DOVECOT_BIN, os.X_OK))
 def test_imap_and_pop3_logins_counted(dovecot_factory):
     port = free_port()
     t = dovecot_factory(metrics_listen="127.0.0.1:%d" % port,
@@ -346,13 +345,13 @@ def privileged_free_port():
     return None
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="binding a port under 1024 needs root")
+@pytest.mark.skipif(not IS_ROOT, reason=ternlib.MACHINE + "binding a port under 1024 needs root")
 def test_privileged_port_and_ipv6(sub_factory):
     """A port under 1024 is bound before master drops root; ::1 serves
     too, and is in the default metrics_allow."""
     low, v6 = privileged_free_port(), free_port6()
     if low is None:
-        pytest.skip("no free port under 1024 on 127.0.0.1")
+        ternlib.machine_skip("no free port under 1024 on 127.0.0.1")
     listen = "127.0.0.1:%d" % low
     if v6 is not None:
         listen += ", [::1]:%d" % v6
