@@ -69,7 +69,11 @@ session_eom_rewrite(struct session *s)
 	close(s->data_fd);
 	s->data_fd = out;
 	s->data_reused = 0;
-	s->data_len = lseek(out, 0, SEEK_END);
+	if ((s->data_len = lseek(out, 0, SEEK_END)) < 0) {
+		log_error("%s: cannot size %s: %s", s->id, s->data_tmp,
+		    strerror(errno));
+		s->data_write_error = 1;        /* the commit refuses it */
+	}
 	log_info("%s: %zu changes by plugins applied to id=%s", s->id,
 	    msg_edits_count(s->edits), s->env.id);
 	if (s->env.nrcpt == 0) {
