@@ -26,6 +26,7 @@
 
 #define LOGGER_IN_MAX  (64 * 1024)
 #define LOGGER_OUT_MAX (LOGGER_IN_MAX + LOGGER_IN_MAX / 2)
+#define LOGGER_GATHER_MS 10     /* a line waits at most this long */
 
 struct logger {
 	int in, fd;             /* fd: the log file, -1 when not open */
@@ -254,6 +255,22 @@ logger_lines(struct logger *lg, int eof)
 	lg->inlen -= start;
 }
 
+/* The pipe is drained: let lines gather before reading again.  A busy
+ * tern writes thousands of lines a second, and a logger that woke for
+ * each one cost every writer a wakeup and the CPUs a context switch per
+ * line (the flood bench's legitimate senders: 15% fewer messages a
+ * second with the log file than without).  While the logger sleeps no
+ * reader waits on the pipe, so a write is a copy only; the pipe
+ * (MASTER_LOG_PIPE, 1 MiB) holds far more than one pause of lines. */
+static void
+logger_gather(void)
+{
+	struct timespec pause = { 0, LOGGER_GATHER_MS * 1000 * 1000 };
+
+	while (nanosleep(&pause, &pause) < 0 && errno == EINTR)
+		;
+}
+
 int
 logger_main(const struct conf *conf, int in, const char *path)
 {
@@ -273,7 +290,8 @@ logger_main(const struct conf *conf, int in, const char *path)
 	if (path != NULL)
 		logger_open(&lg);
 	for (;;) {
-		ssize_t n = read(in, lg.inbuf + lg.inlen, sizeof(lg.inbuf) - lg.inlen);
+		size_t free_before = sizeof(lg.inbuf) - lg.inlen;
+		ssize_t n = read(in, lg.inbuf + lg.inlen, free_before);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -284,6 +302,8 @@ logger_main(const struct conf *conf, int in, const char *path)
 		logger_lines(&lg, n == 0);
 		if (n == 0)
 			break;
+		if ((size_t)n < free_before)
+			logger_gather();
 	}
 	if (lg.fd >= 0)
 		close(lg.fd);
