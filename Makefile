@@ -12,35 +12,37 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl
 
 # One build tree per flavour: plain, and AddressSanitizer + UBSan.
 B       ?= build
-# tern-checkpassword is linked statically: Dovecot execs it for every
-# IMAP and POP3 login, and with no dynamic loader to run each exec costs
-# about a quarter less CPU (bench/imap_login.py).  ASan cannot link so.
-CKPW_LDFLAGS := -static
 ifeq ($(SANITIZE),1)
-CKPW_LDFLAGS :=
 B       := build-asan
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
 SRCS      := $(shell find src -name '*.c' | sort)
-# tern-checkpassword: Dovecot forks it for every login, so it is built
-# apart, from its own file and the protocol's, against libc alone.
-CKPW_SRCS := src/mailbox/checkpassword.c src/mailbox/login_proto.c
-LIB_SRCS  := $(filter-out src/main.c src/mailbox/checkpassword.c,$(SRCS))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+# The Lua script Dovecot runs for every login (src/mailbox/dovecot_auth.lua)
+# is built into tern as a C string: `tern serve` writes it out beside
+# Dovecot's configuration.
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/dovecot_auth_lua.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all tern unit-tests test test-unit test-integration test-fuzz fuzz run bench clean deps
 
-all: $(B)/tern $(B)/tern-checkpassword
+all: $(B)/tern
 
 $(B)/tern: $(B)/src/main.o $(B)/libtern.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tern-checkpassword: $(CKPW_SRCS:%.c=$(B)/%.o)
-	$(CC) $(LDFLAGS) $(CKPW_LDFLAGS) -o $@ $^
+$(B)/gen/dovecot_auth_lua.c: src/mailbox/dovecot_auth.lua
+	@mkdir -p $(dir $@)
+	{ echo '/* Made by the Makefile from $<: do not edit. */'; \
+	  echo 'const char dovecot_auth_lua[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/%.o: $(B)/gen/%.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/libtern.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -73,10 +75,10 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test-unit: $(B)/tern $(B)/tern-checkpassword $(TESTS)
+test-unit: $(B)/tern $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
-test-integration: $(B)/tern $(B)/tern-checkpassword
+test-integration: $(B)/tern
 	TERN_BIN=$(CURDIR)/$(B)/tern /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 run: deps all

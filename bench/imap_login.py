@@ -5,10 +5,10 @@ passdb on the same hashes (issue 10: at least 80% of Dovecot's own rate).
 
 One Dovecot (Debian's 2.3), two configurations this script writes itself,
 alike in everything but the passdb:
-  tern     passdb checkpassword = build/tern-checkpassword STATE_DIR/auth.sock
-           (every login: fork+exec, one unix-socket round trip to tern's
-           lookup, which checks the hash on its crypt threads), userdb
-           prefetch;
+  tern     passdb lua = src/mailbox/dovecot_auth.lua, as `tern serve`
+           writes it (every login: one unix-socket round trip from a
+           Dovecot auth-worker to tern's lookup, which checks the hash on
+           its crypt threads), userdb prefetch;
   dovecot  passdb passwd-file holding the very same hashes, userdb static.
 Both: plaintext LOGIN over loopback without TLS, auth cache off
 (auth_cache_size = 0), service auth as tern's user, the same process
@@ -44,7 +44,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("TERN_BUILD", os.path.join(HERE, "..", "build"))
 TERN = os.path.abspath(os.path.join(BUILD, "tern"))
-CKPW = os.path.abspath(os.path.join(BUILD, "tern-checkpassword"))
+LUA_SRC = os.path.join(HERE, "..", "src", "mailbox", "dovecot_auth.lua")
 ROOT = os.path.join(os.environ.get("BENCH_DIR", "/var/tmp/bench"), "imap-login")
 USER = os.environ.get("TERN_USER", "tern")
 TERN_SMTP_PORT = 10128
@@ -85,7 +85,8 @@ def start_tern(hashes):
     with open(conf, "w") as f:
         f.write("hostname = tern.bench.localdomain\nstate_dir = %s/state\n"
                 "listen_smtp = 127.0.0.1:%d\nlisten_submission =\n"
-                "listen_submissions =\nuser = %s\n" % (d, TERN_SMTP_PORT, USER))
+                "listen_submissions =\nuser = %s\nmailbox_server = none\n"
+                % (d, TERN_SMTP_PORT, USER))
     run = lambda *a: subprocess.run([TERN, "-c", conf] + list(a), check=True,
                                     stdout=subprocess.DEVNULL, timeout=60)
     run("domain", "add", "bench.test")
@@ -155,11 +156,19 @@ service auth {{
 PASSDB = {
     "tern": """\
 passdb {{
-  driver = checkpassword
-  args = {ckpw} {sock}
+  driver = lua
+  args = file={lua} blocking=yes
 }}
 userdb {{
   driver = prefetch
+}}
+auth_worker_max_count = 128
+service auth-worker {{
+  user = {user}
+  unix_listener auth-worker {{
+    user = {user}
+    mode = 0600
+  }}
 }}
 """,
     "dovecot": """\
@@ -186,7 +195,12 @@ def start_dovecot(side, hashes, sock, mail):
             f.write("%s@bench.test:%s::::::\n" % (name, h))
     os.chmod(os.path.join(d, "passwd"), 0o644)
     conf = os.path.join(d, "dovecot.conf")
-    args = dict(d=d, side=side, user=USER, port=IMAP_PORT[side], ckpw=CKPW,
+    # The login script as `tern serve` writes it (dovecot_conf.c).
+    lua = os.path.join(d, "auth.lua")
+    with open(LUA_SRC) as src, open(lua, "w") as f:
+        f.write('local TERN_AUTH_SOCK = "%s"\n' % sock + src.read())
+    os.chmod(lua, 0o644)
+    args = dict(d=d, side=side, user=USER, port=IMAP_PORT[side], lua=lua,
                 sock=sock, mail=mail)
     with open(conf, "w") as f:
         f.write(COMMON.format(**args) + PASSDB[side].format(**args))

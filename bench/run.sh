@@ -72,7 +72,7 @@ rm -f "$runs"
   echo "bench: the account import run failed (see above)"
 
 # IMAP logins per second (issue 10): through tern's login path
-# (tern-checkpassword and auth.sock) beside Dovecot's own passwd-file on
+# (the Lua passdb and auth.sock) beside Dovecot's own passwd-file on
 # the same SHA-512-crypt and yescrypt hashes, same Dovecot, auth cache off
 # on both; REPS runs each, medians printed.
 /usr/bin/python3 bench/imap_login.py "$REPS" 300 8 40 || echo "bench: the IMAP login run failed (see above)"

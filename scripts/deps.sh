@@ -9,7 +9,9 @@ set -eu
 # libnet-ssleay-perl for --tls, libio-socket-inet6-perl for IPv6 and
 # libnet-dns-perl for MX lookups (its recommendations); postfix brings the
 # tests' smtp-sink (docs/testing.md says why that package).  Dovecot serves
-# IMAP and POP3 (docs/mailbox.md); isync's mbsync and libsasl2-modules (a
+# IMAP and POP3 (docs/mailbox.md), its logins through a Lua passdb
+# (dovecot-auth-lua, with lua-socket to reach tern's auth.sock; the tests
+# run the same script under lua5.4); isync's mbsync and libsasl2-modules (a
 # recommendation of libsasl2-2, for its LOGIN/PLAIN mechanisms) pull mail
 # from an old server in `tern mailbox sync`.  The plugin tests run real
 # peers (docs/plugins.md): OpenDKIM (opendkim-tools for its keys), rspamd,
@@ -21,7 +23,8 @@ PACKAGES="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev \
 libc-ares-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 swaks libnet-ssleay-perl libio-socket-inet6-perl libnet-dns-perl \
 openssl sqlite3 clang-14 libclang-rt-14-dev postfix \
-dovecot-core dovecot-imapd dovecot-pop3d isync libsasl2-modules \
+dovecot-core dovecot-imapd dovecot-pop3d dovecot-auth-lua lua-socket lua5.4 \
+isync libsasl2-modules \
 opendkim opendkim-tools rspamd postgrey policyd-rate-limit python3-milter \
 python3-dkim python3-prometheus-client"
 

@@ -1,7 +1,7 @@
 /*
  * Logins and sender addresses.  One login policy for every door: a login
  * from smtpd (SMTP AUTH, over its channel) and one from Dovecot (IMAP,
- * POP3, through tern-checkpassword and auth.sock, lookup_sock.c) go
+ * POP3, through Dovecot's Lua passdb and auth.sock, lookup_sock.c) go
  * through the same lookup_login(), which alone decides; each door only
  * carries the answer back and logs it.  The password arrives from the
  * network: it is wiped as soon as it is checked.
@@ -10,7 +10,7 @@
  * login_case = warn lets a miscased login in (never with a
  * wrong password), where the brute-force brake holds (auth_throttle.c;
  * its counts are shared by every protocol; the delay it asks for is
- * waited out by the door, smtpd on a timer, tern-checkpassword by
+ * waited out by the door, smtpd on a timer, the Lua passdb by
  * sleeping), where a
  * client that logged in is remembered as known to that login, and where
  * every event the postmaster audits before a switch-over is counted,

@@ -1,7 +1,7 @@
 /*
- * auth.sock: the door of IMAP and POP3 logins into lookup.  Dovecot runs
- * tern-checkpassword once per login; it connects here, sends one request
- * line and reads one answer (mailbox/login_proto.h).  The decision is
+ * auth.sock: the door of IMAP and POP3 logins into lookup.  For every
+ * login Dovecot's Lua passdb (mailbox/dovecot_auth.lua) connects here,
+ * sends one request line and reads one answer (mailbox/login_proto.h).  The decision is
  * lookup_login()'s, the very one SMTP AUTH gets; this file only carries
  * it, logs it as smtpd logs SMTP AUTH (with proto=imap or pop3) and adds
  * the account's Maildir.

@@ -1,6 +1,6 @@
 /*
- * auth.sock, where tern-checkpassword asks lookup about IMAP and POP3
- * logins: see lookup_sock.c and mailbox/login_proto.h.
+ * auth.sock, where Dovecot's Lua passdb (mailbox/dovecot_auth.lua) asks
+ * lookup about IMAP and POP3 logins: see lookup_sock.c and mailbox/login_proto.h.
  */
 #ifndef TERN_LOOKUP_SOCK_H
 #define TERN_LOOKUP_SOCK_H

@@ -15,6 +15,8 @@
 #include "conf/conf.h"
 
 #define DOVECOT_BIN "/usr/sbin/dovecot"
+/* Debian's dovecot-auth-lua: the passdb and userdb driver lua. */
+#define DOVECOT_LUA_MODULE "/usr/lib/dovecot/modules/auth/libauthdb_lua.so"
 
 /* Dovecot binds unix sockets under base_dir (sockaddr_un: 108 bytes with
  * the NUL) with names of up to ~40 bytes ("token-login/tokenlogin",
@@ -35,7 +37,7 @@ struct dovecot_paths {
 	char run_name[32];              /* its name in DOVECOT_RUN_ROOT */
 	char state[PATH_MAX];           /* Dovecot's own state_dir */
 	char base_dir[DOVECOT_BASE_DIR_MAX + 1];
-	char checkpassword[PATH_MAX];   /* next to the running tern */
+	char lua[PATH_MAX];             /* state_dir/dovecot/auth.lua */
 	char auth_sock[PATH_MAX];       /* lookup's socket for logins */
 	char cert[PATH_MAX], key[PATH_MAX];
 	char user[64], group[64];       /* tern's user and its group */
@@ -44,7 +46,11 @@ struct dovecot_paths {
 	int root;                       /* Dovecot's master runs as root */
 };
 
-/* Fills p from conf and the running binary; 0, or -1 with err. */
+/* The Lua script of Dovecot's passdb and userdb (dovecot_auth.lua, built
+ * in by the Makefile): it asks lookup over auth.sock about every login. */
+extern const char dovecot_auth_lua[];
+
+/* Fills p from conf; 0, or -1 with err. */
 int dovecot_paths_init(const struct conf *conf, struct dovecot_paths *p,
     char *err, size_t errlen);
 
@@ -58,7 +64,7 @@ int dovecot_conf_write(const struct conf *conf, const struct dovecot_paths *p,
     char *err, size_t errlen);
 
 /* Runs `bin --version`: 0 for a 2.3, -1 with err for anything else
- * (missing, 2.4 and later, which dropped checkpassword). */
+ * (missing, or 2.4 and later, whose configuration syntax differs). */
 int dovecot_version_check(const char *bin, char *err, size_t errlen);
 /* "2.3.19.1 (9b53102964)" -> 2, 3; 0 or -1. */
 int dovecot_version_parse(const char *text, unsigned *major_r,

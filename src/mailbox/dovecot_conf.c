@@ -1,9 +1,9 @@
 /*
  * Dovecot's configuration, written from tern's settings into
  * state_dir/dovecot/dovecot.conf at every `tern serve` start: IMAP and
- * POP3 listeners, the same TLS certificate as SMTP, logins through
- * tern-checkpassword (which asks lookup), the Maildirs tern delivers
- * into, and the postmaster's own lines last.  Dovecot 2.3 syntax.
+ * POP3 listeners, the same TLS certificate as SMTP, logins through a
+ * Lua passdb that asks lookup (auth.lua beside it), the Maildirs tern
+ * delivers into, and the postmaster's own lines last.  Dovecot 2.3 syntax.
  * Trusts the settings (conf_load checked them); refuses a path that
  * Dovecot's syntax would read otherwise than meant.
  */
@@ -36,6 +36,9 @@ dovecot_fnv(const char *s)
 	return h;
 }
 
+/* Dovecot's auth-worker processes at most (its default: 30). */
+#define DOVECOT_AUTH_WORKERS 128
+
 #define DOVECOT_PATH(field, ...) \
 	(snprintf(p->field, sizeof(p->field), __VA_ARGS__) < (int)sizeof(p->field))
 
@@ -60,25 +63,6 @@ dovecot_run_paths(const char *state_dir, struct dovecot_paths *p)
 	    DOVECOT_PATH(state, DOVECOT_RUN_ROOT "/%016llx.state", h) ? 0 : -1;
 }
 
-/* The directory of the running binary: tern-checkpassword is built next
- * to tern. */
-static int
-dovecot_bindir(char *out, size_t outlen)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) == NULL)
-		return -1;
-	*slash = '\0';
-	n = snprintf(out, outlen, "%s", exe);
-	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
-}
-
 static int
 dovecot_ids(const struct conf *conf, struct dovecot_paths *p)
 {
@@ -100,7 +84,6 @@ int
 dovecot_paths_init(const struct conf *conf, struct dovecot_paths *p,
     char *err, size_t errlen)
 {
-	char bindir[PATH_MAX];
 	int tls_own = conf->tls_cert[0] != '\0';
 
 	memset(p, 0, sizeof(*p));
@@ -108,14 +91,9 @@ dovecot_paths_init(const struct conf *conf, struct dovecot_paths *p,
 		snprintf(err, errlen, "dovecot: unknown user %s", conf->user);
 		return -1;
 	}
-	if (dovecot_bindir(bindir, sizeof(bindir)) < 0) {
-		snprintf(err, errlen, "dovecot: cannot tell where tern's "
-		    "binary is (/proc/self/exe)");
-		return -1;
-	}
 	if (!DOVECOT_PATH(dir, "%s/dovecot", conf->state_dir) ||
 	    !DOVECOT_PATH(conf, "%s/dovecot/dovecot.conf", conf->state_dir) ||
-	    !DOVECOT_PATH(checkpassword, "%s/tern-checkpassword", bindir) ||
+	    !DOVECOT_PATH(lua, "%s/dovecot/auth.lua", conf->state_dir) ||
 	    !DOVECOT_PATH(auth_sock, "%s/auth.sock", conf->state_dir) ||
 	    !DOVECOT_PATH(cert, "%s", tls_own ? conf->tls_cert :
 	    conf->state_dir) || !DOVECOT_PATH(key, "%s", tls_own ?
@@ -150,7 +128,7 @@ static int
 dovecot_check_paths(const struct conf *conf, const struct dovecot_paths *p,
     char *err, size_t errlen)
 {
-	const char *const paths[] = { p->conf, p->state, p->checkpassword,
+	const char *const paths[] = { p->conf, p->state, p->lua,
 	    p->auth_sock, p->cert, p->key, conf->dovecot_extra_config };
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -241,21 +219,29 @@ dovecot_tls(FILE *f, const struct dovecot_paths *p)
 }
 
 /* Logins as typed (tern compares them exactly, and allows '+'), no
- * cache (a deleted account is refused at once), checkpassword asking
- * lookup. */
+ * cache (a deleted account is refused at once), the Lua script asking
+ * lookup.  blocking=yes: the script waits on lookup's socket and sleeps
+ * out the brake's delay, which must not stall Dovecot's auth process, so
+ * it runs in auth-worker processes, as tern's user, who alone may reach
+ * auth.sock.  A worker waiting out a delay is busy meanwhile: Dovecot's
+ * default of 30 workers is raised so that a few slowed clients cannot
+ * hold them all. */
 static void
 dovecot_auth(FILE *f, const struct dovecot_paths *p)
 {
 	fprintf(f, "auth_mechanisms = plain login\n"
 	    "auth_username_format = %%u\nauth_username_chars =\n"
-	    "auth_cache_size = 0\n");
-	fprintf(f, "passdb {\n  driver = checkpassword\n  args = %s %s\n}\n",
-	    p->checkpassword, p->auth_sock);
+	    "auth_cache_size = 0\nauth_worker_max_count = %u\n",
+	    DOVECOT_AUTH_WORKERS);
+	fprintf(f, "passdb {\n  driver = lua\n  args = file=%s blocking=yes\n"
+	    "}\n", p->lua);
 	fprintf(f, "userdb {\n  driver = prefetch\n}\n");
-	fprintf(f, "userdb {\n  driver = checkpassword\n  args = %s %s\n}\n",
-	    p->checkpassword, p->auth_sock);
-	/* auth runs tern-checkpassword, which must reach lookup's socket. */
-	fprintf(f, "service auth {\n  user = %s\n}\n\n", p->user);
+	fprintf(f, "userdb {\n  driver = lua\n  args = file=%s blocking=yes\n"
+	    "}\n", p->lua);
+	fprintf(f, "service auth {\n  user = %s\n}\n", p->user);
+	fprintf(f, "service auth-worker {\n  user = %s\n"
+	    "  unix_listener auth-worker {\n    user = %s\n    mode = 0600\n"
+	    "  }\n}\n\n", p->user, p->user);
 }
 
 /* anvil: no auth penalty of Dovecot's own, since tern's brake decides
@@ -383,6 +369,27 @@ dovecot_mkdir(const char *dir, const struct dovecot_paths *p)
 	return chmod(dir, 0755);
 }
 
+/* The login script, after a line naming lookup's socket: a path that
+ * dovecot_check_paths let through (no quote, backslash or control byte)
+ * stands in a Lua string as it is.  In the folder of the config, so
+ * root's when tern runs as root; readable by tern's user, who runs it. */
+static int
+dovecot_lua_write(const struct dovecot_paths *p)
+{
+	char *text = NULL;
+	int n = asprintf(&text, "local TERN_AUTH_SOCK = \"%s\"\n%s",
+	    p->auth_sock, dovecot_auth_lua);
+	int r;
+
+	if (n < 0)
+		return -1;
+	r = durable_replace(p->dir, "auth.lua", text, (size_t)n);
+	if (r == 0)
+		r = chmod(p->lua, 0644);
+	free(text);
+	return r;
+}
+
 int
 dovecot_conf_write(const struct conf *conf, const struct dovecot_paths *p,
     char *err, size_t errlen)
@@ -405,6 +412,12 @@ dovecot_conf_write(const struct conf *conf, const struct dovecot_paths *p,
 	 * doveadm that `tern user del` runs as tern's user, when Dovecot
 	 * reads root's: readable by all (it names the TLS key, never holds
 	 * it). */
+	if (dovecot_lua_write(p) < 0) {
+		snprintf(err, errlen, "dovecot: cannot write %s: %s", p->lua,
+		    strerror(errno));
+		free(text);
+		return -1;
+	}
 	r = durable_replace(p->dir, "dovecot.conf", text, len);
 	if (r == 0 && (r = chmod(p->conf, 0644)) < 0)
 		r = -1;

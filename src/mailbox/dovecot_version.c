@@ -1,9 +1,9 @@
 /*
- * Which Dovecot is installed: tern writes 2.3's syntax and logs in
- * through checkpassword, which Dovecot 2.4 dropped (it needs the Lua
- * passdb: docs/mailbox.md).  A 2.4 would reject the config, so tern
- * refuses to start with one clear line instead.  Trusts the binary at
- * DOVECOT_BIN; reads at most a line of its output.
+ * Which Dovecot is installed: tern writes 2.3's syntax, which Dovecot 2.4
+ * changed (docs/mailbox.md).  A 2.4 would reject the config, and a 2.3
+ * without its Lua passdb module (Debian's dovecot-auth-lua) every login,
+ * so tern refuses to start with one clear line instead.  Trusts the
+ * binary at DOVECOT_BIN; reads at most a line of its output.
  */
 #include "mailbox/dovecot.h"
 
@@ -92,12 +92,18 @@ dovecot_version_check(const char *bin, char *err, size_t errlen)
 		    "(%s --version)", bin, bin);
 		return -1;
 	}
-	if (major == 2 && minor == 3)
-		return 0;
+	if (major == 2 && minor == 3) {
+		if (access(DOVECOT_LUA_MODULE, R_OK) == 0)
+			return 0;
+		snprintf(err, errlen, "Dovecot's Lua passdb (%s) is missing: "
+		    "install dovecot-auth-lua and lua-socket, or set "
+		    "mailbox_server = none", DOVECOT_LUA_MODULE);
+		return -1;
+	}
 	if (major > 2 || (major == 2 && minor >= 4))
-		snprintf(err, errlen, "Dovecot %u.%u found: tern's login path "
-		    "needs checkpassword, which Dovecot 2.4 dropped (see "
-		    "docs/mailbox.md); use Dovecot 2.3 or set "
+		snprintf(err, errlen, "Dovecot %u.%u found: tern writes "
+		    "Dovecot 2.3's configuration, whose syntax 2.4 changed "
+		    "(see docs/mailbox.md); use Dovecot 2.3 or set "
 		    "mailbox_server = none", major, minor);
 	else
 		snprintf(err, errlen, "Dovecot %u.%u found: tern needs 2.3",

@@ -1,6 +1,7 @@
 /*
- * The login protocol of STATE_DIR/auth.sock, between tern-checkpassword
- * (Dovecot's door into tern) and the lookup process, which decides every
+ * The login protocol of STATE_DIR/auth.sock, between Dovecot's Lua passdb
+ * (mailbox/dovecot_auth.lua, Dovecot's door into tern) and the lookup
+ * process, which decides every
  * login with the same code as SMTP AUTH.  One request and one answer per
  * connection, each one line ending in LF, fields separated by TAB:
  *
@@ -23,8 +24,9 @@
  *
  * Everything here trusts nothing: each field is checked for its length
  * and its bytes, and a line that breaks any rule is refused as a whole.
- * libc only, so that tern-checkpassword, forked once per login, stays
- * small.
+ * The client's side (request format, answer parse) is written again in
+ * Lua in dovecot_auth.lua; the C one here is what the unit tests and the
+ * fuzzer hold the server's side to.
  */
 #ifndef TERN_LOGIN_PROTO_H
 #define TERN_LOGIN_PROTO_H

@@ -1,8 +1,8 @@
 /*
  * libFuzzer harness for the auth.sock line protocol (mailbox/login_proto.c):
- * the request parser lookup runs on what tern-checkpassword (and anything
- * else of tern's user) sends, and the answer parser tern-checkpassword
- * runs on lookup's reply.  Whatever parses must write back to a line
+ * the request parser lookup runs on what Dovecot's Lua passdb (and anything
+ * else of tern's user) sends, and the answer parser, the C twin of the
+ * Lua one, on lookup's reply.  Whatever parses must write back to a line
  * that parses to the very same fields, within the protocol's bounds.
  */
 #include <stddef.h>

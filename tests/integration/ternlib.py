@@ -1009,34 +1009,13 @@ def comm_of(pid):
         return None
 
 
-def is_sanitized(path):
-    """True for a binary built with AddressSanitizer (make SANITIZE=1)."""
-    try:
-        with open(path, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
 class DovecotTern(Tern):
     """A Tern that serves IMAP and POP3 through Dovecot, each listener on
     its own free 127.0.0.1 high port unless the settings name one ("" to
-    leave it off).  start() waits until every listener greets.
-
-    Under ASan, tern-checkpassword reserves far more address space than
-    the 256M Dovecot allows its auth service (whose limit the program
-    inherits): unless the test names its own dovecot_extra_config, one
-    lifting that limit is used."""
+    leave it off).  start() waits until every listener greets."""
 
     def __init__(self, base=None, **settings):
         base = base or make_tempdir()
-        ckpw = os.path.join(os.path.dirname(TERN_BIN), "tern-checkpassword")
-        if "dovecot_extra_config" not in settings and is_sanitized(ckpw):
-            extra = os.path.join(base, "asan-dovecot.conf")
-            with open(extra, "w") as f:
-                f.write("service auth {\n  vsz_limit = 0\n}\n")
-            os.chmod(extra, 0o644)
-            settings["dovecot_extra_config"] = extra
         picked = {"mailbox_server": "dovecot"}
         for key in MAILBOX_LISTEN_KEYS:
             if key not in settings:

@@ -236,6 +236,24 @@ def test_config_written_with_warning_line(dsrv):
     assert "mail_max_userip_connections = 20" in text
 
 
+def test_login_script_written_beside_the_config(dsrv):
+    """auth.lua: the line naming lookup's socket, then the script built
+    into tern; root's when tern runs as root, readable by all."""
+    path = os.path.join(dsrv.state_dir, "dovecot", "auth.lua")
+    with open(path) as f:
+        text = f.read()
+    with open(os.path.join(ternlib.REPO, "src", "mailbox", "dovecot_auth.lua")) as f:
+        src = f.read()
+    sock = os.path.join(dsrv.state_dir, "auth.sock")
+    assert text == 'local TERN_AUTH_SOCK = "%s"\n' % sock + src
+    st = os.stat(path)
+    assert st.st_mode & 0o777 == 0o644
+    assert st.st_uid == os.geteuid()
+    with open(os.path.join(dsrv.state_dir, "dovecot", "dovecot.conf")) as f:
+        conf = f.read()
+    assert conf.count("  args = file=%s blocking=yes\n" % path) == 2, conf
+
+
 def test_log_lines_carried_with_prefix(dsrv):
     dsrv.wait_log(r"dovecot\[\d+\]: master: Info: Dovecot v2\.3")
     mark = dsrv.log_mark()
@@ -361,7 +379,7 @@ def test_mailbox_server_none_starts_no_dovecot(dovecot_factory):
 
 
 # ---------------------------------------------------------------------------
-# With logins (tern-checkpassword asking lookup): mail tern delivers, read
+# With logins (the Lua passdb asking lookup): mail tern delivers, read
 # over IMAP and POP3.
 # ---------------------------------------------------------------------------
 
@@ -380,7 +398,7 @@ def msrv(request):
     mailbox OFFICE."""
     failed_before = request.session.testsfailed
     # Its tests fail logins on purpose, all from 127.0.0.1: the brake
-    # (tested in test_checkpassword and below) must not slow the rest.
+    # (tested in test_dovecot_login and below) must not slow the rest.
     t = DovecotTern(auth_fail_limit="1000", auth_fail_delay="0s")
     try:
         t.setup(domains=["example.test"])

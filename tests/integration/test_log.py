@@ -440,13 +440,13 @@ def test_syslog_gets_every_line_facility_mail(factory):
 
 
 def test_failures_on_imap_and_pop3_logins(factory):
-    """IMAP and POP3 logins come through lookup (tern-checkpassword, as
+    """IMAP and POP3 logins come through lookup (the Lua passdb, as
     Dovecot runs it): their failures are listed too, with the door."""
-    from test_checkpassword import ALICE, ALICE_PW, checkpassword, server
+    from test_dovecot_login import ALICE, ALICE_PW, lua_login, server
     t = server(factory)
-    assert checkpassword(t, "Alice@example.test", ALICE_PW, client="127.0.0.14")[0] == 1
-    assert checkpassword(t, ALICE, "wrong-password", service="pop3",
-                         client="127.0.0.15")[0] == 1
+    assert lua_login(t, "Alice@example.test", ALICE_PW, client="127.0.0.14")[0] == 1
+    assert lua_login(t, ALICE, "wrong-password", service="pop3",
+                     client="127.0.0.15")[0] == 1
     wait_file(t, r"auth failed login=%s reason=password client=\[127\.0\.0\.15\] proto=pop3"
               % re.escape(ALICE))
     lines = tern_log(t, "--failures", "--login", ALICE).splitlines()

@@ -99,8 +99,9 @@ test_settings_become_lines(void **state)
 	want_line(text, "  mail_max_userip_connections = 7");
 	want_line(text, "mail_location = maildir:~");
 	want_line(text, "    special_use = \\Archive");
-	want_line(text, "  driver = checkpassword");
-	assert_non_null(strstr(text, "tern-checkpassword /var/lib/tern-unit/auth.sock\n"));
+	want_line(text, "  driver = lua");
+	want_line(text, "  args = file=/var/lib/tern-unit/dovecot/auth.lua blocking=yes");
+	want_line(text, "auth_worker_max_count = 128");
 	/* The postmaster's lines come last. */
 	assert_non_null(strstr(text, "\n!include_try /etc/tern/dovecot-extra.conf\n"));
 	assert_int_equal(text[strlen(text) - 1], '\n');

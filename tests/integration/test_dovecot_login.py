@@ -1,15 +1,14 @@
 """
 Issue 10, point 3: one login policy for every door.  Dovecot asks tern
-about every IMAP and POP3 login by running tern-checkpassword (its passdb
-and userdb driver checkpassword), which asks lookup over
-STATE_DIR/auth.sock.  These tests run the real tern-checkpassword exactly
-as Dovecot 2.3 does (src/auth/db-checkpassword.c): "login NUL password NUL
-timestamp NUL" on fd 3, the reply's extra fields read from fd 4, SERVICE
-and TCPREMOTEIP (and AUTHORIZED=1 for a userdb lookup) in the
-environment, the checkpassword-reply path appended to its arguments, run
-as tern's user as Dovecot's auth service is, against a real `tern serve`.
+about every IMAP and POP3 login through its Lua passdb and userdb
+(src/mailbox/dovecot_auth.lua, which `tern serve` writes beside Dovecot's
+configuration after a line naming auth.sock), and the script asks lookup
+over STATE_DIR/auth.sock.  These tests run that very script under lua5.4
+as Dovecot 2.3's auth-worker calls it (lua_passdb.lua: the request's
+fields, the password, Dovecot's result codes), as tern's user, as the
+auth-worker runs, against a real `tern serve`; the end of the file puts a
+real Dovecot in front.
 """
-import fcntl
 import imaplib
 import os
 import poplib
@@ -20,17 +19,22 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
 
-from ternlib import (IS_ROOT, RUN_USER, TERN_BIN, WAIT, add_account,
+from ternlib import (HERE, IS_ROOT, REPO, RUN_USER, WAIT, add_account,
                      free_port, instance_factory, make_hash,
                      needs_loopback_sources, uniq, wait_until)
 
-CKPW = os.path.join(os.path.dirname(TERN_BIN), "tern-checkpassword")
-# What Dovecot appends after our arguments; never run.
-REPLY = "/usr/lib/dovecot/checkpassword-reply"
+SCRIPT_SRC = os.path.join(REPO, "src", "mailbox", "dovecot_auth.lua")
+RUNNER = os.path.join(HERE, "lua_passdb.lua")
+# What each outcome was as tern-checkpassword's exit status, the driver
+# this script replaced: the assertions below read the same.
+STATUS = {("verify", "OK"): 0, ("verify", "PASSWORD_MISMATCH"): 1,
+          ("verify", "INTERNAL_FAILURE"): 111, ("user", "OK"): 2,
+          ("user", "USER_UNKNOWN"): 3, ("user", "INTERNAL_FAILURE"): 111}
 
 ALICE, ALICE_PW = "alice@example.test", "alice-imap-pw-1"
 SMTP_FAIL = (535, "5.7.8 Error: authentication failed")
@@ -61,9 +65,24 @@ def sock_path(t):
     return os.path.join(t.state_dir, "auth.sock")
 
 
+def script_for(t, sock):
+    """The script as `tern serve` writes it (dovecot_conf.c): a line naming
+    the socket, then dovecot_auth.lua; beside it the runner, both where
+    tern's user reads them."""
+    path = os.path.join(t.base, "auth-%d.lua" % (abs(hash(sock)) % 10**8))
+    if not os.path.exists(path):
+        shutil.copy(RUNNER, os.path.join(t.base, "lua_passdb.lua"))
+        os.chmod(os.path.join(t.base, "lua_passdb.lua"), 0o644)
+        with open(SCRIPT_SRC) as f:
+            text = 'local TERN_AUTH_SOCK = "%s"\n' % sock + f.read()
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+    return path
+
+
 def _as_run_user():
-    """In the child, before exec: fd 3 and 4 in place (set up by
-    checkpassword()), then tern's user, as Dovecot's auth service."""
+    """In the child, before exec: tern's user, as Dovecot's auth-worker."""
     if IS_ROOT:
         pw = pwd.getpwnam(RUN_USER)
         os.setgroups([])
@@ -71,61 +90,25 @@ def _as_run_user():
         os.setuid(pw.pw_uid)
 
 
-def checkpassword(t, login, password, service="imap", client="127.0.0.1",
-                  authorized=False, raw=None, sock=None, timeout=None):
-    """Runs tern-checkpassword as Dovecot does: (exit status, the fields it
-    wrote to fd 4 as a dict, their raw bytes, seconds it took)."""
-    data = raw if raw is not None else (
-        login.encode() + b"\0" + (b"" if password is None else password.encode()) + b"\0\0")
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    env = {"PATH": "/usr/bin:/bin", "PROTO": "TCP"}
-    if service is not None:
-        env["SERVICE"] = service
-    if client is not None:
-        env["TCPREMOTEIP"] = client
-    if authorized:
-        env["AUTHORIZED"] = "1"
-
-    def child_setup():
-        # Above 4 first, so that neither dup2 overwrites the other's
-        # source; 3 and 4 are in pass_fds, so they stay open.
-        a = fcntl.fcntl(in_r, fcntl.F_DUPFD, 10)
-        b = fcntl.fcntl(out_w, fcntl.F_DUPFD, 10)
-        os.dup2(a, 3)
-        os.dup2(b, 4)
-        os.close(a)
-        os.close(b)
-        _as_run_user()
-
+def lua_login(t, login, password, service="imap", client="127.0.0.1",
+                  authorized=False, sock=None, timeout=None):
+    """Runs the login script as Dovecot does: (status as
+    tern-checkpassword's was, the fields returned as a dict, the raw
+    output, seconds it took).  authorized: a userdb lookup."""
+    verb = "user" if authorized else "verify"
+    script = script_for(t, sock or sock_path(t))
     start = time.monotonic()
-    p = subprocess.Popen([CKPW, sock or sock_path(t), REPLY], env=env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, pass_fds=(in_r, out_w, 3, 4),
-                         preexec_fn=child_setup)
-    os.close(in_r)
-    os.close(out_w)
-    try:
-        os.write(in_w, data)
-    except BrokenPipeError:
-        pass
-    os.close(in_w)
-    out = b""
-    with os.fdopen(out_r, "rb") as f:
-        out = f.read()
-    err = p.stderr.read()
-    rc = p.wait(timeout=timeout or 3 * WAIT)
+    p = subprocess.run(
+        ["lua5.4", os.path.join(t.base, "lua_passdb.lua"), script, verb, login,
+         service if service is not None else "-", client if client is not None else "-"],
+        input=(password or "").encode(), capture_output=True, preexec_fn=_as_run_user,
+        timeout=timeout or 3 * WAIT, env={"PATH": "/usr/bin:/bin"})
     took = time.monotonic() - start
-    p.stderr.close()
-    fields = {}
-    if rc not in (0, 2):
-        return rc, fields, out or err, took     # err for the messages
-    if out:
-        assert b"\n" not in out, "LF in the reply fields: %r" % out
-        for part in out.split(b"\t"):
-            k, _, v = part.partition(b"=")
-            fields[k.decode()] = v.decode()
-    return rc, fields, out, took
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.decode().splitlines()
+    rc = STATUS[(verb, lines[0])]
+    fields = dict(l.split("=", 1) for l in lines[1:] if not l.startswith("message="))
+    return rc, fields, p.stdout + p.stderr, took
 
 
 def maildir_of(t, mailbox):
@@ -158,13 +141,13 @@ def test_socket_is_fresh_and_only_for_terns_user(factory):
 def test_right_login_gives_the_account_and_its_maildir(factory):
     t = server(factory)
     mark = t.log_mark()
-    rc, fields, raw, _ = checkpassword(t, ALICE, ALICE_PW, client="127.0.0.9")
+    rc, fields, raw, _ = lua_login(t, ALICE, ALICE_PW, client="127.0.0.9")
     assert rc == 0, raw
     want_ok_fields(t, fields, ALICE)
     t.wait_log(r"lookup\[\d+\]: auth ok login=%s client=\[127\.0\.0\.9\] proto=imap"
                % re.escape(ALICE), since=mark)
     # POP3 too, named as such.
-    rc, fields, _, _ = checkpassword(t, ALICE, ALICE_PW, service="pop3")
+    rc, fields, _, _ = lua_login(t, ALICE, ALICE_PW, service="pop3")
     assert rc == 0
     t.wait_log(r"auth ok login=%s client=\[127\.0\.0\.1\] proto=pop3" % re.escape(ALICE), since=mark)
 
@@ -172,10 +155,10 @@ def test_right_login_gives_the_account_and_its_maildir(factory):
 def test_wrong_password_and_unknown_login_get_the_same_answer(factory):
     t = server(factory)
     mark = t.log_mark()
-    wrong = checkpassword(t, ALICE, "not-" + ALICE_PW, client="127.0.0.11")
-    unknown = checkpassword(t, "nobody@example.test", ALICE_PW, client="127.0.0.12")
-    assert wrong[:3] == (1, {}, b""), wrong
-    assert unknown[:3] == (1, {}, b""), unknown
+    wrong = lua_login(t, ALICE, "not-" + ALICE_PW, client="127.0.0.11")
+    unknown = lua_login(t, "nobody@example.test", ALICE_PW, client="127.0.0.12")
+    assert wrong[:2] == (1, {}), wrong
+    assert unknown[:2] == (1, {}), unknown
     t.wait_log(r"auth failed login=%s reason=password client=\[127\.0\.0\.11\] proto=imap"
                % re.escape(ALICE), since=mark)
     t.wait_log(r"auth failed login=nobody@example\.test reason=unknown client=\[127\.0\.0\.12\] proto=imap",
@@ -188,7 +171,7 @@ def test_wrong_password_and_unknown_login_get_the_same_answer(factory):
 def test_miscased_login_is_refused_with_its_reason(factory):
     t = server(factory)
     mark = t.log_mark()
-    rc, fields, _, _ = checkpassword(t, "Alice@example.test", ALICE_PW, client="127.0.0.13")
+    rc, fields, _, _ = lua_login(t, "Alice@example.test", ALICE_PW, client="127.0.0.13")
     assert (rc, fields) == (1, {})
     t.wait_log(r"auth failed login=Alice@example\.test reason=case-mismatch existing=%s "
                r"client=\[127\.0\.0\.13\] proto=imap" % re.escape(ALICE), since=mark)
@@ -198,14 +181,14 @@ def test_miscased_login_is_refused_with_its_reason(factory):
 def test_warn_mode_lets_a_miscased_login_in_as_the_real_account(factory):
     t = server(factory, login_case="warn")
     mark = t.log_mark()
-    rc, fields, raw, _ = checkpassword(t, "ALICE@Example.test", ALICE_PW, client="127.0.0.14")
+    rc, fields, raw, _ = lua_login(t, "ALICE@Example.test", ALICE_PW, client="127.0.0.14")
     assert rc == 0, raw
     # The account's own login: Dovecot keeps the session under it.
     want_ok_fields(t, fields, ALICE)
     t.wait_log(r"auth case-mismatch login=ALICE@Example\.test existing=%s client=\[127\.0\.0\.14\] "
                r"action=would-refuse proto=imap" % re.escape(ALICE), since=mark)
     # Never with a wrong password.
-    assert checkpassword(t, "ALICE@Example.test", "x" + ALICE_PW)[0] == 1
+    assert lua_login(t, "ALICE@Example.test", "x" + ALICE_PW)[0] == 1
     rows = [r for r in t.audit() if r["kind"] == "case-mismatch"]
     assert [(r["login"], r["existing_login"], r["client_ip"], r["protocol"]) for r in rows
             if r["client_ip"] == "127.0.0.14"] == [("ALICE@Example.test", ALICE, "127.0.0.14", "imap")], rows
@@ -230,9 +213,9 @@ def test_smtp_and_imap_failures_add_up_in_the_brake(factory):
             c.expect("EHLO client.test", 250)
             assert c.auth_plain(ALICE, "smtp-wrong-%d" % i) == SMTP_FAIL
     for i in range(2):
-        assert checkpassword(t, ALICE, "imap-wrong-%d" % i, client=src)[0] == 1
+        assert lua_login(t, ALICE, "imap-wrong-%d" % i, client=src)[0] == 1
     mark = t.log_mark()
-    rc, fields, _, _ = checkpassword(t, ALICE, ALICE_PW, client=src)
+    rc, fields, _, _ = lua_login(t, ALICE, ALICE_PW, client=src)
     assert (rc, fields) == (1, {}), "the fifth login, over IMAP, was let in"
     t.wait_log(r"auth throttled login=%s client=\[%s\] reason=too-many-failures proto=imap"
                % (re.escape(ALICE), re.escape(src)), since=mark)
@@ -246,20 +229,20 @@ def test_smtp_and_imap_failures_add_up_in_the_brake(factory):
     assert {("auth-failure", "smtp"), ("auth-failure", "imap")} <= kinds, kinds
     # Another login from another address is not held back.
     add_account(t, "bob@example.test", "bob-imap-pw-2")
-    assert checkpassword(t, "bob@example.test", "bob-imap-pw-2", client="127.0.0.42")[0] == 0
+    assert lua_login(t, "bob@example.test", "bob-imap-pw-2", client="127.0.0.42")[0] == 0
 
 
 def test_brake_delay_is_waited_out_before_the_answer(factory):
     t = server(factory, auth_fail_delay="1s", auth_fail_delay_max="2s")
     src = "127.0.0.51"
     for i in range(2):
-        assert checkpassword(t, ALICE, "wrong-%d" % i, client=src)[0] == 1
+        assert lua_login(t, ALICE, "wrong-%d" % i, client=src)[0] == 1
     mark = t.log_mark()
-    rc, _, _, took = checkpassword(t, ALICE, "wrong-2", client=src)
+    rc, _, _, took = lua_login(t, ALICE, "wrong-2", client=src)
     assert rc == 1
     t.wait_log(r"auth slowed login=%s client=\[%s\] delay=1000ms reason=earlier-failures proto=imap"
                % (re.escape(ALICE), re.escape(src)), since=mark)
-    # The program sleeps the delay lookup asked for before it answers.
+    # The script sleeps the delay lookup asked for before it answers.
     assert took >= 1.0, "answered after %.2fs, before the brake's delay" % took
 
 
@@ -267,11 +250,11 @@ def test_login_with_plus(factory):
     t = server(factory)
     addr, pw = "first+tag@example.test", "plus-login-pw-1"
     add_account(t, addr, pw)
-    rc, fields, raw, _ = checkpassword(t, addr, pw)
+    rc, fields, raw, _ = lua_login(t, addr, pw)
     assert rc == 0, raw
     want_ok_fields(t, fields, addr)
     other = add_account(t, "carol@example.test", "carol-pw-1", login="carol+mail@example.test")
-    rc, fields, raw, _ = checkpassword(t, other, "carol-pw-1", service="pop3")
+    rc, fields, raw, _ = lua_login(t, other, "carol-pw-1", service="pop3")
     assert rc == 0, raw
     want_ok_fields(t, fields, other, "carol@example.test")
 
@@ -282,23 +265,25 @@ def test_imported_hashes(factory, scheme, cost):
     t = server(factory)
     addr, pw = uniq("imp") + "@example.test", "imported-pw-" + scheme.strip("$")
     t.cli("user", "add", addr, "--password-hash", make_hash(pw, scheme, cost))
-    rc, fields, raw, _ = checkpassword(t, addr, pw)
+    rc, fields, raw, _ = lua_login(t, addr, pw)
     assert rc == 0, "login with a %s hash: %r" % (scheme, raw)
     want_ok_fields(t, fields, addr)
-    assert checkpassword(t, addr, pw + "x")[:2] == (1, {})
+    assert lua_login(t, addr, pw + "x")[:2] == (1, {})
 
 
 def test_userdb_lookup(factory):
-    """AUTHORIZED=1, no password (doveadm, and Dovecot's userdb): 2 and
-    the fields for a login that exists exactly, 3 for any other."""
+    """A userdb lookup, no password (doveadm, and Dovecot's userdb): the
+    fields for a login that exists exactly, unknown for any other."""
     t = server(factory)
     mark = t.log_mark()
-    rc, fields, raw, _ = checkpassword(t, ALICE, None, service="doveadm", client=None,
-                                       authorized=True)
+    rc, fields, raw, _ = lua_login(t, ALICE, None, service="doveadm", client=None,
+                                   authorized=True)
     assert rc == 2, raw
-    want_ok_fields(t, fields, ALICE)
-    assert checkpassword(t, "nobody@example.test", None, authorized=True)[:2] == (3, {})
-    assert checkpassword(t, "Alice@example.test", None, authorized=True)[:2] == (3, {})
+    # A userdb's own fields: no userdb_ prefix.
+    assert fields == {"user": ALICE, "home": maildir_of(t, ALICE),
+                      "mail": "maildir:~"}, fields
+    assert lua_login(t, "nobody@example.test", None, authorized=True)[:2] == (3, {})
+    assert lua_login(t, "Alice@example.test", None, authorized=True)[:2] == (3, {})
     # No login took place: nothing for the brake or the audit.
     assert "auth failed" not in t.log()[mark:]
     assert t.audit() == []
@@ -307,20 +292,94 @@ def test_userdb_lookup(factory):
 def test_over_long_login_or_password_fails(factory):
     t = server(factory)
     mark = t.log_mark()
-    assert checkpassword(t, "a" * 300 + "@example.test", "pw")[:2] == (1, {})
-    assert checkpassword(t, ALICE, "p" * 257)[:2] == (1, {})
-    # Longer than Dovecot ever sends (512 bytes): a broken caller.
-    assert checkpassword(t, "", "", raw=b"x" * 600 + b"\0\0\0")[0] == 111
+    assert lua_login(t, "a" * 300 + "@example.test", "pw")[:2] == (1, {})
+    assert lua_login(t, ALICE, "p" * 257)[:2] == (1, {})
+    assert lua_login(t, "", "pw")[:2] == (1, {})
     # A password of the longest length still gets checked.
-    assert checkpassword(t, ALICE, "p" * 256)[:2] == (1, {})
+    assert lua_login(t, ALICE, "p" * 256)[:2] == (1, {})
     t.wait_log(r"auth failed login=%s reason=password" % re.escape(ALICE), since=mark)
 
 
 def test_no_lookup_socket_is_a_temporary_failure(factory):
     t = server(factory)
-    assert checkpassword(t, ALICE, ALICE_PW, sock=sock_path(t) + ".none")[0] == 111
+    assert lua_login(t, ALICE, ALICE_PW, sock=sock_path(t) + ".none")[0] == 111
     t.stop()
-    assert checkpassword(t, ALICE, ALICE_PW)[0] == 111
+    assert lua_login(t, ALICE, ALICE_PW)[0] == 111
+
+
+class FakeLookup:
+    """A stand-in for lookup on a unix socket, answering each connection
+    with the given bytes: what the script does with answers tern's lookup
+    never sends."""
+
+    def __init__(self, base, answer):
+        self.path = os.path.join(base, "fake-%s.sock" % uniq("l"))
+        self.answer = answer
+        self.requests = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.sock.listen(4)
+        self.sock.settimeout(WAIT)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(WAIT)
+            got = b""
+            while not got.endswith(b"\n"):
+                b = c.recv(4096)
+                if not b:
+                    break
+                got += b
+            self.requests.append(got)
+            c.sendall(self.answer)
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(WAIT)
+
+
+@pytest.mark.parametrize("answer", [
+    b"ok\t0\t\t/m\n", b"ok\t121\ta@b.test\t/m\n", b"ok\t0\ta\\qb\t/m\n",
+    b"ok\t0\ta@b.test\trelative\n", b"ok\t0\ta@b.test\t/m\nfail\t0\n",
+    b"ok\t0\ta@b.test\t/m", b"fail\tx\n", b"fail\n", b"maybe\n", b"",
+    b"ok\t0\t" + b"a" * 256 + b"\t/m\n", b"x" * 9000 + b"\n"],
+    ids=["empty-login", "delay-too-long", "bad-escape", "relative-maildir", "two-lines",
+         "no-lf", "bad-delay", "fail-no-delay", "unknown-verb", "nothing", "login-too-long",
+         "too-long"])
+def test_answers_that_break_the_protocol_are_temporary_failures(factory, answer):
+    t = factory()
+    fake = FakeLookup(t.base, answer)
+    try:
+        rc, fields, raw, _ = lua_login(t, ALICE, ALICE_PW, sock=fake.path)
+    finally:
+        fake.close()
+    assert (rc, fields) == (111, {}), raw
+    assert fake.requests == [b"auth\timap\t127.0.0.1\t%s\t%s\n"
+                             % (ALICE.encode(), ALICE_PW.encode())]
+
+
+def test_fields_are_escaped_both_ways(factory):
+    """A backslash, a TAB in a password go out escaped; escapes in the
+    answer are undone; the answer's delay is slept."""
+    t = factory()
+    fake = FakeLookup(t.base, b"ok\t1\tback\\\\slash@b.test\t/m/b\\\\s\n")
+    try:
+        rc, fields, raw, took = lua_login(t, "back\\slash@b.test", "p\\w\td",
+                                          service="pop3", client="::1", sock=fake.path)
+    finally:
+        fake.close()
+    assert rc == 0, raw
+    assert fields == {"user": "back\\slash@b.test", "userdb_home": "/m/b\\s",
+                      "userdb_mail": "maildir:~"}, fields
+    assert fake.requests == [b"auth\tpop3\t::1\tback\\\\slash@b.test\tp\\\\w\\td\n"]
+    assert took >= 1.0
 
 
 # ---- the socket's bounds, with a raw client ----
@@ -357,7 +416,7 @@ def test_socket_refuses_what_breaks_the_protocol(factory):
     add_account(t, "bs@example.test", pw)
     got = raw_ask(t, b"auth\timap\t127.0.0.2\tbs@example.test\tback\\\\slash-pw\n")
     assert got == ("ok\t0\tbs@example.test\t%s\n" % maildir_of(t, "bs@example.test")).encode(), got
-    assert checkpassword(t, "bs@example.test", pw)[0] == 0
+    assert lua_login(t, "bs@example.test", pw)[0] == 0
 
 
 def test_socket_drops_a_client_that_stalls(factory):
@@ -369,7 +428,7 @@ def test_socket_drops_a_client_that_stalls(factory):
     assert time.monotonic() - start < 30
     t.wait_log(r"auth\.sock: no request within \d+ seconds; dropped reason=timeout", since=mark)
     # And it still answers.
-    assert checkpassword(t, ALICE, ALICE_PW)[0] == 0
+    assert lua_login(t, ALICE, ALICE_PW)[0] == 0
 
 
 def test_socket_caps_connections_at_once(factory):
@@ -392,11 +451,11 @@ def test_socket_caps_connections_at_once(factory):
                 break
             time.sleep(0.1)
         assert got == b"tempfail\n", got
-        assert checkpassword(t, ALICE, ALICE_PW)[0] == 111
+        assert lua_login(t, ALICE, ALICE_PW)[0] == 111
     finally:
         for s in held:
             s.close()
-    assert wait_until(lambda: checkpassword(t, ALICE, ALICE_PW)[0] == 0, WAIT)
+    assert wait_until(lambda: lua_login(t, ALICE, ALICE_PW)[0] == 0, WAIT)
     t.wait_log(r"auth\.sock: 128 logins under way; one more told to try later")
 
 
@@ -442,20 +501,24 @@ service pop3-login {{
 }}
 service auth {{
   user = {user}
-  # No address-space cap (default 256M): the ASan build of
-  # tern-checkpassword reserves terabytes of shadow memory.
-  vsz_limit = 0
+}}
+service auth-worker {{
+  user = {user}
+  unix_listener auth-worker {{
+    user = {user}
+    mode = 0600
+  }}
 }}
 passdb {{
-  driver = checkpassword
-  args = {ckpw} {sock}
+  driver = lua
+  args = file={script} blocking=yes
 }}
 userdb {{
   driver = prefetch
 }}
 userdb {{
-  driver = checkpassword
-  args = {ckpw} {sock}
+  driver = lua
+  args = file={script} blocking=yes
 }}
 """
 
@@ -463,7 +526,7 @@ userdb {{
 @pytest.fixture
 def dovecot(request):
     """start(t) -> (imap port, pop3 port, Dovecot's log path): a Dovecot
-    whose passdb is tern-checkpassword on t's auth.sock, written here as
+    whose passdb is the Lua script on t's auth.sock, written here as
     the login path wants it (tern's own writer is another part of issue
     10); stopped at teardown."""
     if shutil.which("dovecot") is None:
@@ -479,7 +542,7 @@ def dovecot(request):
         conf = os.path.join(d, "dovecot.conf")
         with open(conf, "w") as f:
             f.write(DOVECOT_CONF.format(d=d, port=port, pop3=pop3, user=RUN_USER,
-                                        ckpw=CKPW, sock=sock_path(t)))
+                                        script=script_for(t, sock_path(t))))
         p = subprocess.Popen(["dovecot", "-F", "-c", conf], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
@@ -518,7 +581,7 @@ def imap_login(port, login, password):
 
 
 def test_real_dovecot_asks_tern(factory, dovecot):
-    """Dovecot 2.3 with passdb checkpassword: the right login is in, a wrong
+    """Dovecot 2.3 with the Lua passdb: the right login is in, a wrong
     password, an unknown login and a miscased one get the same refusal,
     and tern's log says why, with proto=imap or pop3."""
     t = server(factory)
