@@ -92,7 +92,7 @@ local function parse(line)
 end
 
 -- One request, one answer: the parsed answer, or nil and why.
-local function ask(request)
+local function ask_once(request)
   local c = unix.stream()
   if c == nil then
     return nil, "no socket"
@@ -121,6 +121,15 @@ local function ask(request)
 end
 
 -- The client's address as lookup takes it, or "".
+-- The parsed answer, or nil and why, logged in Dovecot's log.
+local function ask(req, request)
+  local a, why = ask_once(request)
+  if a == nil then
+    req:log_error("tern: " .. why)
+  end
+  return a, "tern: " .. tostring(why)
+end
+
 local function client_of(req)
   local ip = req.remote_ip or ""
   if #ip > CLIENT_MAX or not ip:match("^[%w.:%%_-]*$") then
@@ -148,11 +157,10 @@ function auth_password_verify(req, password)
   if login == "" or #login > LOGIN_MAX or #password > PASSWORD_MAX then
     return auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
   end
-  local a, why = ask("auth\t" .. req.service .. "\t" .. client_of(req) ..
+  local a, why = ask(req, "auth\t" .. req.service .. "\t" .. client_of(req) ..
       "\t" .. escape(login) .. "\t" .. escape(password) .. "\n")
   if a == nil then
-    req:log_error("tern: " .. why)
-    return auth.PASSDB_RESULT_INTERNAL_FAILURE, "tern: " .. why
+    return auth.PASSDB_RESULT_INTERNAL_FAILURE, why
   end
   wait(a.delay)
   if a.result == "ok" then
@@ -182,11 +190,10 @@ function auth_userdb_lookup(req)
   if login == "" or #login > LOGIN_MAX then
     return auth.USERDB_RESULT_USER_UNKNOWN, ""
   end
-  local a, why = ask("user\t" .. service .. "\t" .. client_of(req) .. "\t" ..
-      escape(login) .. "\n")
+  local a, why = ask(req, "user\t" .. service .. "\t" .. client_of(req) ..
+      "\t" .. escape(login) .. "\n")
   if a == nil then
-    req:log_error("tern: " .. why)
-    return auth.USERDB_RESULT_INTERNAL_FAILURE, "tern: " .. why
+    return auth.USERDB_RESULT_INTERNAL_FAILURE, why
   end
   if a.result == "ok" then
     return auth.USERDB_RESULT_OK, { user = a.login, home = a.maildir,
