@@ -9,6 +9,7 @@ fields, the password, Dovecot's result codes), as tern's user, as the
 auth-worker runs, against a real `tern serve`; the end of the file puts a
 real Dovecot in front.
 """
+import grp
 import imaplib
 import os
 import poplib
@@ -476,12 +477,12 @@ auth_failure_delay = 0
 # Dovecot lowercases logins by default (%Lu): tern compares them exactly.
 auth_username_format = %u
 mail_uid = {user}
-mail_gid = {user}
+mail_gid = {group}
 first_valid_uid = 1
 mail_location = maildir:~
-default_internal_user = dovecot
-default_login_user = dovenull
+{users}
 service imap-login {{
+{chroot}
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -491,6 +492,7 @@ service imap-login {{
   }}
 }}
 service pop3-login {{
+{chroot}
   inet_listener pop3 {{
     address = 127.0.0.1
     port = {pop3}
@@ -521,6 +523,22 @@ userdb {{
   args = file={script} blocking=yes
 }}
 """
+# Who runs what: Debian's split as root; as an ordinary user every
+# process is that user, and none may chroot (as tern's own writer does).
+USERS_ROOT = "default_internal_user = dovecot\ndefault_login_user = dovenull"
+USERS_SELF = """\
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+service anvil {{
+  chroot =
+}}
+service ipc {{
+  chroot =
+}}
+service old-stats {{
+  chroot =
+}}"""
 
 
 @pytest.fixture
@@ -541,8 +559,12 @@ def dovecot(request):
         port, pop3 = free_port(), free_port()
         conf = os.path.join(d, "dovecot.conf")
         with open(conf, "w") as f:
+            group = grp.getgrgid(pwd.getpwnam(RUN_USER).pw_gid).gr_name
+            users = USERS_ROOT if IS_ROOT else USERS_SELF.format(user=RUN_USER, group=group)
             f.write(DOVECOT_CONF.format(d=d, port=port, pop3=pop3, user=RUN_USER,
-                                        script=script_for(t, sock_path(t))))
+                                        group=group, script=script_for(t, sock_path(t)),
+                                        users=users,
+                                        chroot="" if IS_ROOT else "  chroot ="))
         p = subprocess.Popen(["dovecot", "-F", "-c", conf], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
