@@ -68,6 +68,9 @@ first_valid_uid = 1
 first_valid_gid = 1
 default_login_user = {user}
 default_internal_user = {user}
+# Its sockets' group: Debian's "dovecot" by default, which an ordinary
+# user may not chown to.
+default_internal_group = {group}
 auth_mechanisms = plain
 auth_verbose = yes
 passdb {{
@@ -139,7 +142,7 @@ class OldServer:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=open(os.path.join(self.base, "stderr.log"), "ab"),
                 start_new_session=True)
-            if wait_until(self._listening, 3 * WAIT):
+            if wait_until(self._listening, 3 * WAIT) and self.proc.poll() is None:
                 return self
             self.stop()
         raise AssertionError("the old Dovecot did not listen:\n%s" % self.log())
