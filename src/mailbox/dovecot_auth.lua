@@ -15,7 +15,7 @@
 local socket = require("socket")
 local unix = require("socket.unix")
 
-local TIMEOUT = 60              -- seconds for each step of lookup's answer
+local TIMEOUT = 60              -- seconds for each step: connect, send, receive
 local LOGIN_MAX = 255           -- LOGIN_PROTO_LOGIN_MAX
 local PASSWORD_MAX = 256        -- LOGIN_PROTO_PASSWORD_MAX
 local SERVICE_MAX = 15          -- LOGIN_PROTO_SERVICE_MAX
@@ -97,7 +97,9 @@ local function ask_once(request)
   if c == nil then
     return nil, "no socket"
   end
-  c:settimeout(TIMEOUT)
+  -- "t": each of connect, send and receive is bounded as a whole, not
+  -- per read, so a trickling answer cannot stretch it.
+  c:settimeout(TIMEOUT, "t")
   local ok, err = c:connect(TERN_AUTH_SOCK)
   if ok then
     ok, err = c:send(request)
