@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "util/addr.h"
 #include "util/durable.h"
 #include "util/log.h"
+#include "util/side_by_side.h"
 #include "util/xmalloc.h"
 
 #define MAILDIR_COPY_CHUNK (64 * 1024)
@@ -34,21 +34,6 @@ struct maildir_copy {
 	int err;                /* of its fsync or close; 0 when synced */
 };
 
-/* Threads that fsync the copies of one sync together: each fsync waits
- * for its own writes (data, then the inode), and a disk holds several in
- * flight, so copies synced side by side cost about one wait, not one
- * each.  The caller takes copies too and returns when all are synced. */
-struct maildir_syncer {
-	pthread_mutex_t lock;
-	pthread_cond_t work;    /* to the threads: copies to take, or stop */
-	pthread_cond_t done;    /* to the caller: every copy synced */
-	struct maildir_copy *copies;
-	size_t n, next, finished;
-	int stopping;
-	pthread_t threads[MAILDIR_SYNC_THREADS];
-	size_t nthreads;
-};
-
 /* A copy already in new/: on disk once its folder (dirs[dir]) is synced. */
 struct maildir_moved {
 	size_t dir;
@@ -62,7 +47,7 @@ struct maildir_batch {
 	size_t nmoved, moved_cap;
 	char **dirs;            /* the new/ folders the moved copies are in */
 	size_t n;
-	struct maildir_syncer *syncer;  /* started at the first sync of several */
+	struct side_by_side *syncer;    /* started at the first sync of several */
 };
 
 static int
@@ -185,91 +170,11 @@ maildir_sync_one(struct maildir_copy *c)
 	c->fd = -1;
 }
 
-/* Takes and syncs copies until none is left; called with the lock held. */
+/* side_by_side_run's call: copy i of an array. */
 static void
-maildir_syncer_take(struct maildir_syncer *sy)
+maildir_sync_item(void *copies, size_t i)
 {
-	while (sy->next < sy->n) {
-		struct maildir_copy *c = &sy->copies[sy->next++];
-		pthread_mutex_unlock(&sy->lock);
-		maildir_sync_one(c);
-		pthread_mutex_lock(&sy->lock);
-		if (++sy->finished == sy->n)
-			pthread_cond_signal(&sy->done);
-	}
-}
-
-static void *
-maildir_syncer_thread(void *arg)
-{
-	struct maildir_syncer *sy = arg;
-
-	pthread_mutex_lock(&sy->lock);
-	while (!sy->stopping) {
-		if (sy->next < sy->n)
-			maildir_syncer_take(sy);
-		else
-			pthread_cond_wait(&sy->work, &sy->lock);
-	}
-	pthread_mutex_unlock(&sy->lock);
-	return NULL;
-}
-
-static struct maildir_syncer *
-maildir_syncer_new(void)
-{
-	struct maildir_syncer *sy = xcalloc(1, sizeof(*sy));
-
-	pthread_mutex_init(&sy->lock, NULL);
-	pthread_cond_init(&sy->work, NULL);
-	pthread_cond_init(&sy->done, NULL);
-	for (size_t i = 0; i < MAILDIR_SYNC_THREADS; i++) {
-		/* Fewer threads only means fewer syncs side by side. */
-		if (pthread_create(&sy->threads[i], NULL, maildir_syncer_thread,
-		    sy) != 0)
-			break;
-		sy->nthreads++;
-	}
-	return sy;
-}
-
-static void
-maildir_syncer_free(struct maildir_syncer **syp)
-{
-	struct maildir_syncer *sy = *syp;
-
-	if (sy == NULL)
-		return;
-	pthread_mutex_lock(&sy->lock);
-	sy->stopping = 1;
-	pthread_cond_broadcast(&sy->work);
-	pthread_mutex_unlock(&sy->lock);
-	for (size_t i = 0; i < sy->nthreads; i++)
-		pthread_join(sy->threads[i], NULL);
-	pthread_cond_destroy(&sy->work);
-	pthread_cond_destroy(&sy->done);
-	pthread_mutex_destroy(&sy->lock);
-	free(sy);
-	*syp = NULL;
-}
-
-/* fsyncs and closes copies[0..n), side by side; each copy's err says how
- * it went. */
-static void
-maildir_syncer_run(struct maildir_syncer *sy, struct maildir_copy *copies,
-    size_t n)
-{
-	pthread_mutex_lock(&sy->lock);
-	sy->copies = copies;
-	sy->n = n;
-	sy->next = sy->finished = 0;
-	pthread_cond_broadcast(&sy->work);
-	maildir_syncer_take(sy);
-	while (sy->finished < sy->n)
-		pthread_cond_wait(&sy->done, &sy->lock);
-	sy->copies = NULL;
-	sy->n = sy->next = sy->finished = 0;
-	pthread_mutex_unlock(&sy->lock);
+	maildir_sync_one(&((struct maildir_copy *)copies)[i]);
 }
 
 /* Every open copy synced (side by side when there are several), closed
@@ -280,8 +185,9 @@ maildir_batch_sync_files(struct maildir_batch *batch)
 {
 	if (batch->nopen > 1) {
 		if (batch->syncer == NULL)
-			batch->syncer = maildir_syncer_new();
-		maildir_syncer_run(batch->syncer, batch->open, batch->nopen);
+			batch->syncer = side_by_side_new(MAILDIR_SYNC_THREADS);
+		side_by_side_run(batch->syncer, maildir_sync_item, batch->open,
+		    batch->nopen);
 	} else if (batch->nopen == 1) {
 		maildir_sync_one(&batch->open[0]);
 	}
@@ -329,7 +235,7 @@ maildir_batch_free(struct maildir_batch **batchp)
 
 	if (batch == NULL)
 		return;
-	maildir_syncer_free(&batch->syncer);
+	side_by_side_free(&batch->syncer);
 	for (size_t i = 0; i < batch->nopen; i++) {
 		close(batch->open[i].fd);
 		unlink(batch->open[i].tmp);

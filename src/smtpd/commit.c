@@ -24,10 +24,12 @@
 #include "plugin/filter.h"
 #include "util/durable.h"
 #include "util/log.h"
+#include "util/side_by_side.h"
 #include "util/workpool.h"
 #include "util/xmalloc.h"
 
 #define COMMIT_BATCH_MAX 4096
+#define COMMIT_SYNC_THREADS 4   /* fdatasyncs under way at once, besides the committer's */
 
 struct commit_job {
 	struct work work;       /* first: the pool's handle */
@@ -42,6 +44,14 @@ struct commit_job {
 	int err;
 };
 
+/* The committer thread's own: where it renames into, its helpers for the
+ * syncs, and room to line a batch up for them. */
+struct commit_disk {
+	const char *queue_dir;
+	struct side_by_side *syncer;
+	struct commit_job *jobs[COMMIT_BATCH_MAX];
+};
+
 /* A head start only (no wait, no flush): fdatasync is what makes it
  * durable, and reports the errors. */
 static void
@@ -52,8 +62,10 @@ commit_start_writeback(struct commit_job *j)
 
 /* This message's data on disk. */
 static void
-commit_sync(struct commit_job *j)
+commit_sync(void *jobs, size_t i)
 {
+	struct commit_job *j = ((struct commit_job **)jobs)[i];
+
 	j->ok = fdatasync(j->fd) == 0;
 	if (!j->ok)
 		j->err = errno;
@@ -94,28 +106,31 @@ commit_sync_dirs(struct work *batch, const char *queue_dir)
 
 /* On the thread, once per batch (its jobs have no work of their own):
  * every file synced, then every rename, then one sync of the queue folder
- * (and of queue/hold, if a message went there) for all of them.  With more than one file, writeback starts for all
- * before the first fdatasync waits, so the writes go out together
- * (measured: about 15% more relayed messages a second); syncing and
+ * (and of queue/hold, if a message went there) for all of them.  With more
+ * than one file, writeback starts for all before the first fdatasync
+ * waits, so the writes go out together (measured: about 15% more relayed
+ * messages a second), and the fdatasyncs run side by side; syncing and
  * renaming in turn made each fdatasync wait for the last rename. */
 static void
 commit_batch_end(struct work *batch, void *arg)
 {
-	const char *queue_dir = arg;
+	struct commit_disk *disk = arg;
 	struct work *w;
+	size_t n = 0;
 	int ok, err;
 
-	if (batch != NULL && batch->next != NULL)
-		for (w = batch; w != NULL; w = w->next)
-			commit_start_writeback((struct commit_job *)w);
-	for (w = batch; w != NULL; w = w->next)
-		commit_sync((struct commit_job *)w);
-	for (w = batch; w != NULL; w = w->next)
-		commit_rename((struct commit_job *)w);
-	ok = commit_sync_dirs(batch, queue_dir) == 0;
+	for (w = batch; w != NULL && n < COMMIT_BATCH_MAX; w = w->next)
+		disk->jobs[n++] = (struct commit_job *)w;
+	if (n > 1)
+		for (size_t i = 0; i < n; i++)
+			commit_start_writeback(disk->jobs[i]);
+	side_by_side_run(disk->syncer, commit_sync, disk->jobs, n);
+	for (size_t i = 0; i < n; i++)
+		commit_rename(disk->jobs[i]);
+	ok = commit_sync_dirs(batch, disk->queue_dir) == 0;
 	err = errno;
-	for (w = batch; w != NULL; w = w->next) {
-		struct commit_job *j = (struct commit_job *)w;
+	for (size_t i = 0; i < n; i++) {
+		struct commit_job *j = disk->jobs[i];
 		if (!ok && j->ok) {
 			j->ok = 0;
 			j->err = err;
@@ -181,14 +196,24 @@ commit_done(struct work *w, void *arg)
 void
 smtpd_commit_start(struct smtpd *sd)
 {
+	struct commit_disk *disk = xcalloc(1, sizeof(*disk));
+
+	disk->queue_dir = sd->queue_dir;
+	disk->syncer = side_by_side_new(COMMIT_SYNC_THREADS);
+	sd->commit_disk = disk;
 	sd->committer = workpool_new(sd->base, 1, COMMIT_BATCH_MAX,
-	    sd->nslots, commit_batch_end, sd->queue_dir);
+	    sd->nslots, commit_batch_end, disk);
 }
 
 void
 smtpd_commit_stop(struct smtpd *sd)
 {
 	workpool_free(&sd->committer, commit_discard);
+	if (sd->commit_disk != NULL) {
+		side_by_side_free(&sd->commit_disk->syncer);
+		free(sd->commit_disk);
+		sd->commit_disk = NULL;
+	}
 }
 
 void

@@ -34,6 +34,7 @@ struct evconnlistener;
 struct header_from;
 struct cidr_list;
 struct workpool;
+struct commit_disk;
 struct client_table;
 struct client_entry;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -196,6 +197,7 @@ struct smtpd {
 	char queue_tmp[512];
 	struct queue_spares spares;     /* emptied queue files to reuse */
 	struct workpool *committer;     /* the group commit's thread */
+	struct commit_disk *commit_disk; /* what that thread works with */
 	struct event *stop_ev;
 	struct milter_set *milters;     /* each plugin kind's own state */
 	struct policy_set *policies;
