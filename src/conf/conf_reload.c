@@ -7,12 +7,13 @@
  * policy services (smtpd_policy_services, submission_...); Dovecot's
  * configuration (mailbox_server, listen_imap...) was written and read at
  * start, and Dovecot's master, root where tern started as root, is not
- * told again.  A new
+ * told again; the logger took its file, sizes and syslog at its start.  A new
  * value of one of these takes effect only at a restart, so a reload keeps
  * the running one.  Trusts both configs: each was read by conf_load.
  */
 #include "conf/conf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ static const char *const conf_restart_only[] = {
 	"metrics_listen",
 	"smtpd_milters", "submission_milters",
 	"smtpd_policy_services", "submission_policy_services",
-	"log_file", "log_file_keep", "syslog",
+	"log_file", "log_file_size", "log_file_keep", "syslog",
 	"filters",
 };
 
@@ -49,27 +50,37 @@ conf_restart_key(const char *name)
 
 	if (k == NULL || (k->type != CONF_STRING && k->type != CONF_LISTEN &&
 	    k->type != CONF_TEXT && k->type != CONF_UINT &&
-	    k->type != CONF_ENUM))
+	    k->type != CONF_SIZE && k->type != CONF_ENUM))
 		bug("restart-only setting %s is not text or a number", name);
 	return k;
 }
 
-/* A number keeps running's value the same way as text. */
+/* A number (CONF_UINT, or CONF_SIZE's bytes) keeps running's value the
+ * same way as text. */
 static int
 conf_keep_number(const struct conf_key *k, struct conf *fresh,
     struct conf *running, conf_changed_fn *changed, void *arg)
 {
-	unsigned *now = (unsigned *)((char *)fresh + k->offset);
-	unsigned *was = (unsigned *)((char *)running + k->offset);
-	char a[16], b[16];
+	void *now = (char *)fresh + k->offset;
+	void *was = (char *)running + k->offset;
+	unsigned long long a, b;
+	char as[24], bs[24];
 
-	if (*now == *was)
+	if (k->type == CONF_SIZE) {
+		a = *(uint64_t *)was;
+		b = *(uint64_t *)now;
+		*(uint64_t *)now = *(uint64_t *)was;
+	} else {
+		a = *(unsigned *)was;
+		b = *(unsigned *)now;
+		*(unsigned *)now = *(unsigned *)was;
+	}
+	if (a == b)
 		return 0;
-	snprintf(a, sizeof(a), "%u", *was);
-	snprintf(b, sizeof(b), "%u", *now);
+	snprintf(as, sizeof(as), "%llu", a);
+	snprintf(bs, sizeof(bs), "%llu", b);
 	if (changed != NULL)
-		changed(k->name, a, b, arg);
-	*now = *was;
+		changed(k->name, as, bs, arg);
 	return 1;
 }
 
@@ -100,7 +111,7 @@ conf_keep_restart_only(struct conf *fresh, struct conf *running,
 		    conf_restart_only_name(i));
 		char **now, **was, *swap;
 
-		if (k->type == CONF_UINT) {
+		if (k->type == CONF_UINT || k->type == CONF_SIZE) {
 			n += (size_t)conf_keep_number(k, fresh, running,
 			    changed, arg);
 			continue;

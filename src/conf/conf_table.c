@@ -130,7 +130,7 @@ const struct conf_key conf_keys[] = {
 	    "state_dir/log/tern.log when stderr is not a terminal; empty: "
 	    "none (restart only)"),
 	KEY(log_file_size, CONF_SIZE, "100M", 64 * 1024, CONF_NOMAX,
-	    "size at which log_file is rotated (read at start)"),
+	    "size at which log_file is rotated (restart only)"),
 	KEY(log_file_keep, CONF_UINT, "10", 1, 1000,
 	    "rotations of log_file kept: tern.log.1 (newest) to "
 	    "tern.log.N (restart only)"),

@@ -2,7 +2,8 @@
 Issue 8, point 6: SIGHUP reloads the config, but the settings whose value
 was used up at start (listen_*, tls_cert, tls_key, dns_servers, user,
 state_dir) keep their running value, and master warns once per changed
-setting, naming it.  Every other setting takes its new value.
+setting, naming it (log_file_size too: the logger read it at its start).
+Every other setting takes its new value.
 """
 import re
 import signal
@@ -22,14 +23,16 @@ def test_restart_only_settings_kept_and_named(tern_factory):
     old_port, new_port = t.port, free_port()
     t.write_config(listen_smtp="127.0.0.1:%d" % new_port,
                    tls_cert="/nonexistent/cert.pem", tls_key="/nonexistent/key.pem",
-                   dns_servers="127.0.0.1:10", max_recipients=2)
+                   dns_servers="127.0.0.1:10", max_recipients=2, log_file_size="1M")
     mark = t.log_mark()
     t.signal(signal.SIGHUP)
     for kind in ("smtpd", "queue", "lookup", "screen"):
         t.wait_log(r"%s\[\d+\]: reload: config read again" % kind, since=mark)
     log = t.log()[mark:]
     want = {"listen_smtp": "127.0.0.1:%d" % old_port, "tls_cert": "", "tls_key": "",
-            "dns_servers": "127.0.0.1:9"}
+            "dns_servers": "127.0.0.1:9",
+            # the logger took its size at its start: bytes, as read then
+            "log_file_size": "104857600"}
     for name, running in want.items():
         lines = re.findall(r".*reload: %s changes only at a restart.*" % name, log)
         assert len(lines) == 1, "want one warning naming %s, got %r\n%s" % (

@@ -55,6 +55,7 @@ static const char *const restart_only_known[] = {
 	"state_dir", "user", "listen_smtp", "max_sessions", "mailbox_server",
 	"smtpd_milters", "submission_milters", "smtpd_policy_services",
 	"submission_policy_services", "filters", "metrics_listen",
+	"log_file_size",
 };
 
 static void
@@ -70,7 +71,7 @@ test_names_are_settings(void **state)
 			    conf_restart_only_name(i));
 		assert_true(k->type == CONF_STRING || k->type == CONF_LISTEN ||
 		    k->type == CONF_TEXT || k->type == CONF_UINT ||
-		    k->type == CONF_ENUM);
+		    k->type == CONF_SIZE || k->type == CONF_ENUM);
 	}
 	/* Not a count, which every new restart-only setting would change:
 	 * settings known to need a restart are in the list. */
@@ -100,14 +101,16 @@ test_changed_are_kept_and_named(void **state)
 	load("listen_smtp = 127.0.0.1:2626\nmax_recipients = 2\n"
 	    "tls_cert = /b.pem\ntls_key = /a.key\nlisten_submission =\n"
 	    "dns_servers = 127.0.0.1:53\nmax_sessions = 10\n"
-	    "smtpd_timeout_stress = 5s\n", &fresh);
-	assert_int_equal(conf_keep_restart_only(&fresh, &running, record, &seen), 4);
+	    "smtpd_timeout_stress = 5s\nlog_file_size = 1M\n", &fresh);
+	assert_int_equal(conf_keep_restart_only(&fresh, &running, record, &seen), 5);
 	assert_string_equal(seen.names,
 	    "listen_smtp=127.0.0.1:2525>127.0.0.1:2626 "
 	    "tls_cert=/a.pem>/b.pem dns_servers=>127.0.0.1:53 "
-	    "max_sessions=4096>10");
+	    "max_sessions=4096>10 log_file_size=104857600>1048576");
 	/* max_sessions sized smtpd's table: the running one stays. */
 	assert_int_equal(fresh.max_sessions, 4096);
+	/* The logger took its size at its start. */
+	assert_true(fresh.log_file_size == 100 * 1024 * 1024);
 	/* A stress value may change while running. */
 	assert_int_equal(fresh.smtpd_timeout_stress, 5);
 	/* fresh, which replaces running, holds the running values... */
