@@ -122,16 +122,17 @@ local function ask_once(request)
   return parse(data:sub(1, -2))
 end
 
--- The client's address as lookup takes it, or "".
 -- The parsed answer, or nil and why, logged in Dovecot's log.
 local function ask(req, request)
   local a, why = ask_once(request)
   if a == nil then
-    req:log_error("tern: " .. why)
+    why = "tern: " .. why
+    req:log_error(why)
   end
-  return a, "tern: " .. tostring(why)
+  return a, why
 end
 
+-- The client's address as lookup takes it, or "".
 local function client_of(req)
   local ip = req.remote_ip or ""
   if #ip > CLIENT_MAX or not ip:match("^[%w.:%%_-]*$") then
